@@ -1,0 +1,7 @@
+"""Exporters: one module per target format, each with the same parts.
+
+``SOURCE`` says what it converts from ("torch" or another format), ``versions()`` the converter
+versions it records, and ``export(job) -> ExportedFiles`` writes the model file into
+``job.out_dir``. Caching, the manifest and the reference output are shared and live in
+``edgevid.export``; an exporter only converts.
+"""

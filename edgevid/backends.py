@@ -1,0 +1,82 @@
+"""The one backend table: every target format edgevid exports to and runs.
+
+The CLI (`--to` choices, `edgevid formats`), the `--all` matrix, the docs and the "missing backend"
+errors all read this table; nothing lists backends a second time. A row names the exporter module
+(``edgevid.exporters.<exporter>``) that writes the format and the runner module
+(``edgevid.runners.<runner>``) that loads and calls it.
+"""
+from __future__ import annotations
+
+import difflib
+import importlib.util
+from dataclasses import dataclass
+
+from edgevid.errors import MissingBackend, UserError
+
+
+@dataclass(frozen=True)
+class Backend:
+    name: str  # format name, as in `--to NAME` and in results' `format`
+    suffix: str  # the model file's suffix inside the artifact folder
+    exporter: str  # module under edgevid.exporters
+    source: str  # what the exporter converts from: "torch" or another format's name
+    runner: str  # module under edgevid.runners
+    extra: str  # pip extra that installs what the runner needs
+    packages: tuple  # import names the runner needs (checked before a run)
+    precisions: tuple  # supported precisions, default first
+    devices: tuple  # where the runner executes
+    aliases: tuple = ()  # other names accepted by `--to` (e.g. the runtime's name)
+    description: str = ""
+
+    @property
+    def file_name(self) -> str:
+        return "model" + self.suffix
+
+    def missing_packages(self) -> list:
+        return [p for p in self.packages if importlib.util.find_spec(p) is None]
+
+    def require(self) -> None:
+        missing = self.missing_packages()
+        if missing:
+            raise MissingBackend(self.name, missing[0], self.extra)
+
+
+BACKENDS: tuple = (
+    Backend("pytorch", ".pt", exporter="pytorch", source="torch", runner="pytorch", extra="torch",
+            packages=("torch",), precisions=("fp32",), devices=("cpu",),
+            aliases=("torch", "eager"),
+            description="PyTorch eager on the host: the reference every other format is checked against"),
+    Backend("onnx", ".onnx", exporter="onnx", source="torch", runner="onnxruntime", extra="onnx",
+            packages=("onnxruntime",), precisions=("fp32",), devices=("cpu",),
+            aliases=("onnxruntime", "ort"),
+            description="ONNX (torch.onnx.export + onnxslim), run by ONNX Runtime"),
+    Backend("openvino", ".xml", exporter="openvino", source="onnx", runner="openvino",
+            extra="openvino", packages=("openvino",), precisions=("fp32", "fp16"), devices=("cpu",),
+            aliases=("ov",),
+            description="OpenVINO IR converted from the ONNX file, run by OpenVINO Runtime"),
+)
+
+_BY_NAME = {b.name: b for b in BACKENDS}
+_BY_ALIAS = {a: b for b in BACKENDS for a in (b.name, *b.aliases)}
+
+
+def names() -> list:
+    return [b.name for b in BACKENDS]
+
+
+def get_backend(name: str) -> Backend:
+    b = _BY_ALIAS.get(name.lower())
+    if b is None:
+        close = difflib.get_close_matches(name.lower(), list(_BY_ALIAS), n=2, cutoff=0.6)
+        hint = f" Did you mean {close[0]!r}?" if close else ""
+        raise UserError(f"unknown format {name!r}.{hint} Valid formats: {', '.join(names())}")
+    return b
+
+
+def check_precision(backend: Backend, precision: str) -> str:
+    if precision not in backend.precisions:
+        raise UserError(
+            f"format {backend.name!r} does not support precision {precision!r}; "
+            f"supported: {', '.join(backend.precisions)}"
+        )
+    return precision

@@ -1,0 +1,141 @@
+"""Benchmark orchestration on the host: for each model x format entry of a device profile, make
+the artifact, run the device-side runner in its own process, and store the result record.
+
+One entry failing (package missing, export failing, runner crashing) is recorded with its status
+and reason, and the others go on.
+"""
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+import tempfile
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Callable, Optional
+
+from edgevid import __version__, results
+from edgevid.backends import get_backend
+from edgevid.errors import MissingBackend, UserError
+from edgevid.export import DEFAULT_ROOT as ARTIFACTS_ROOT
+from edgevid.export import ExportFailed, export
+from edgevid.modelref import ModelRef
+from edgevid.profiles import DeviceProfile, FormatEntry
+from edgevid.runners.loop import TimingPolicy
+from edgevid.runners.record import new_record
+
+
+@dataclass
+class BenchConfig:
+    threads: Optional[int] = None
+    timing: dict = field(default_factory=dict)  # overrides on top of the profile's
+    artifacts: Path = ARTIFACTS_ROOT
+    results: Path = results.DEFAULT_ROOT
+    db: Optional[Path] = None
+    save: bool = True
+    runner_timeout_s: float = 1800.0
+
+
+def git_revision() -> Optional[str]:
+    root = Path(__file__).resolve().parent.parent
+    try:
+        rev = subprocess.run(["git", "-C", str(root), "rev-parse", "--short", "HEAD"],
+                             capture_output=True, text=True, timeout=5)
+        if rev.returncode != 0:
+            return None
+        dirty = subprocess.run(["git", "-C", str(root), "status", "--porcelain", "-uno"],
+                               capture_output=True, text=True, timeout=5).stdout.strip()
+        return rev.stdout.strip() + ("-dirty" if dirty else "")
+    except (OSError, subprocess.SubprocessError):
+        return None
+
+
+def entries_for(profile: DeviceProfile, formats: Optional[list] = None,
+                precision: Optional[str] = None) -> list:
+    """The profile's format entries, narrowed to ``formats`` (in the user's order) if given."""
+    if not formats:
+        entries = list(profile.formats)
+        return [FormatEntry(e.format, precision, e.options) for e in entries
+                if precision in get_backend(e.format).precisions] if precision else entries
+    out = []
+    for name in formats:
+        backend = get_backend(name)
+        prec = precision or backend.precisions[0]
+        if prec not in backend.precisions:
+            raise UserError(f"format {backend.name!r} does not support precision {prec!r}; "
+                            f"supported: {', '.join(backend.precisions)}")
+        options = next((e.options for e in profile.formats if e.format == backend.name), {})
+        out.append(FormatEntry(backend.name, prec, options))
+    return out
+
+
+def _run_local(artifact_dir: Path, threads: Optional[int], policy: TimingPolicy, options: dict,
+               timeout_s: float) -> dict:
+    """Run the runner in a fresh Python process (clean memory, honest peak RSS)."""
+    with tempfile.TemporaryDirectory(prefix="edgevid-run-") as tmp:
+        out = Path(tmp) / "record.json"
+        cmd = [sys.executable, "-m", "edgevid.runners", str(artifact_dir), "--quiet",
+               "--policy", json.dumps(policy.to_dict()), "--options", json.dumps(options),
+               "--out", str(out)]
+        if threads:
+            cmd += ["--threads", str(threads)]
+        try:
+            proc = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout_s)
+        except subprocess.TimeoutExpired:
+            raise RuntimeError(f"runner did not finish within {timeout_s:.0f} s") from None
+        if proc.returncode != 0 or not out.is_file():
+            tail = " | ".join(proc.stderr.strip().splitlines()[-5:])
+            raise RuntimeError(f"runner exited with code {proc.returncode}: {tail}"[:2000])
+        return json.loads(out.read_text())
+
+
+def bench_one(ref: ModelRef, entry: FormatEntry, profile: DeviceProfile, cfg: BenchConfig,
+              log: Callable[[str], None] = lambda m: None) -> dict:
+    """Export (or reuse) and run one (model, format, precision) on the profile's device."""
+    threads = cfg.threads if cfg.threads is not None else profile.threads
+    base = dict(model=ref.name, format=entry.format, precision=entry.precision,
+                device=profile.name, input_shape=list(ref.input_shape), threads=threads)
+    backend = get_backend(entry.format)
+    try:
+        backend.require()
+    except MissingBackend as e:
+        return new_record(**base, status="unsupported", reason=str(e))
+    try:
+        art = export(ref, entry.format, entry.precision, root=cfg.artifacts, log=log)
+    except ExportFailed as e:
+        return new_record(**base, status="export-failed", reason=str(e))
+    if not profile.is_local:
+        raise UserError(f"device {profile.name!r} is reached over {profile.connection['type']}; "
+                        f"remote runs are not supported yet (run the runner on the device with "
+                        f"`python -m runners {art}`)")
+    policy = TimingPolicy.from_dict({**profile.timing, **cfg.timing})
+    options = dict(entry.options)
+    thermal = profile.thermal or {}
+    options.update(thermal_zones=list(thermal.get("zones") or []),
+                   clock_paths=list(thermal.get("clocks") or []))
+    log(f"timing {ref.name} on {entry.format} {entry.precision}")
+    try:
+        record = _run_local(art, threads, policy, options, cfg.runner_timeout_s)
+    except RuntimeError as e:
+        return new_record(**base, status="error", reason=str(e), artifact_dir=str(art))
+    record.update(device=profile.name, artifact_dir=str(art))
+    return record
+
+
+def bench(refs: list, profile: DeviceProfile, entries: list, cfg: BenchConfig,
+          on_result: Callable[[dict], None] = lambda r: None,
+          log: Callable[[str], None] = lambda m: None) -> list:
+    out = []
+    revision = git_revision()
+    for ref in refs:
+        for entry in entries:
+            record = bench_one(ref, entry, profile, cfg, log=log)
+            record["env"] = {**(record.get("env") or {}), "edgevid_version": __version__,
+                             "git_revision": revision}
+            record["created_at"] = datetime.now(timezone.utc).isoformat(timespec="seconds")
+            if cfg.save:
+                record["result_path"] = str(results.save(record, cfg.results, cfg.db))
+            on_result(record)
+            out.append(record)
+    return out

@@ -1,0 +1,300 @@
+"""The `edgevid` command line (typer + rich).
+
+Every listing and run command takes ``--json`` and then prints only JSON on stdout; progress and
+messages go to stderr. Errors a user can fix are one line on stderr and a non-zero exit code; a
+stack trace only with ``--debug``.
+"""
+from __future__ import annotations
+
+import json
+import os
+import sys
+from pathlib import Path
+from typing import List, Optional
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from edgevid import __version__
+from edgevid.errors import UserError
+from edgevid.models.stats import COUNTING_CONVENTION
+
+app = typer.Typer(add_completion=False, no_args_is_help=True, pretty_exceptions_enable=False,
+                  help="Export, benchmark and report video action-recognition models across "
+                       "devices and runtimes.")
+# Tables are not squeezed to 80 columns when stdout is a file or a pipe.
+out = Console(width=None if sys.stdout.isatty() else 160)  # stdout: tables and JSON
+err = Console(stderr=True, width=None if sys.stderr.isatty() else 160)  # progress, messages
+_state = {"debug": bool(os.environ.get("EDGEVID_DEBUG"))}
+
+
+def _print_json(obj) -> None:
+    sys.stdout.write(json.dumps(obj, indent=1, default=str) + "\n")
+
+
+@app.callback()
+def _root(debug: bool = typer.Option(False, "--debug", help="show stack traces on errors"),
+          version: bool = typer.Option(False, "--version", help="print the version and exit")):
+    if version:
+        out.print(f"edgevid {__version__}")
+        raise typer.Exit(0)
+    _state["debug"] = _state["debug"] or debug
+
+
+# ---------------------------------------------------------------------------------- listings
+
+@app.command(help=f"List the model zoo. {COUNTING_CONVENTION}.")
+def models(json_: bool = typer.Option(False, "--json", help="print JSON only"),
+           all_: bool = typer.Option(False, "--all", help="include tiny test configurations")):
+    from edgevid.models import list_models
+    from edgevid.models.stats import spec_stats
+
+    rows = []
+    for spec in list_models(include_hidden=all_):
+        st = spec_stats(spec)
+        rows.append({"name": spec.name, "family": spec.family, "class": spec.arch_class,
+                     "input": list(spec.input), "num_classes": spec.num_classes,
+                     "params": st.params, "gflops": round(st.gflops, 3),
+                     "paper_params_m": spec.paper_params_m, "paper_gflops": spec.paper_gflops,
+                     "default": spec.default, "source": spec.source})
+    if json_:
+        _print_json(rows)
+        return
+    t = Table(title="edgevid model zoo", caption=COUNTING_CONVENTION)
+    for col in ("name", "class", "input (C,T,H,W)", "params (M)", "GFLOPs", "paper M / G", "source"):
+        t.add_column(col, overflow="fold")
+    for r in rows:
+        paper = f"{r['paper_params_m'] or '—'} / {r['paper_gflops'] or '—'}"
+        t.add_row(r["name"] + (" *" if r["default"] else ""), r["class"],
+                  "x".join(map(str, r["input"])), f"{r['params'] / 1e6:.2f}",
+                  f"{r['gflops']:.2f}", paper, r["source"])
+    out.print(t)
+    out.print("* the family's default variant (a family name alone means it)")
+
+
+@app.command(help="List device profiles (device_profiles/*.yaml).")
+def devices(json_: bool = typer.Option(False, "--json", help="print JSON only")):
+    from edgevid.profiles import list_profiles
+
+    profs = list_profiles()
+    rows = [{"name": p.name, "description": p.description, "arch": p.arch, "os": p.os,
+             "connection": p.connection, "threads": p.threads,
+             "formats": [f"{e.format}:{e.precision}" for e in p.formats], "path": str(p.path)}
+            for p in profs]
+    if json_:
+        _print_json(rows)
+        return
+    t = Table(title="device profiles")
+    for col in ("name", "connection", "arch", "threads", "formats", "description"):
+        t.add_column(col, overflow="fold")
+    for r in rows:
+        conn = r["connection"]
+        where = conn["type"] + (f" {conn.get('user', '')}@{conn['host']}" if conn.get("host") else "")
+        t.add_row(r["name"], where, r["arch"], str(r["threads"] or "default"),
+                  ", ".join(r["formats"]), r["description"])
+    out.print(t)
+
+
+@app.command(help="List the target formats (the backend table).")
+def formats(json_: bool = typer.Option(False, "--json", help="print JSON only")):
+    from edgevid.backends import BACKENDS
+
+    rows = [{"name": b.name, "suffix": b.suffix, "exporter": b.exporter, "from": b.source,
+             "runner": b.runner, "extra": b.extra, "precisions": list(b.precisions),
+             "devices": list(b.devices), "aliases": list(b.aliases),
+             "installed": not b.missing_packages(), "description": b.description}
+            for b in BACKENDS]
+    if json_:
+        _print_json(rows)
+        return
+    t = Table(title="target formats")
+    for col in ("format", "suffix", "from", "runner", "precisions", "extra", "installed"):
+        t.add_column(col)
+    for r in rows:
+        t.add_row(r["name"], r["suffix"], r["from"], r["runner"], ", ".join(r["precisions"]),
+                  f"edgevid[{r['extra']}]", "yes" if r["installed"] else "no")
+    out.print(t)
+
+
+# ---------------------------------------------------------------------------------- export
+
+def _resolve(model: str, input_shape: Optional[str], weights: Optional[str]):
+    from edgevid.modelref import parse_shape, resolve
+
+    return resolve(model, parse_shape(input_shape) if input_shape else None, weights)
+
+
+@app.command(help="Export a model to a target format: artifacts/<model>/<format>-<precision>/.")
+def export(model: str = typer.Argument(..., help="zoo name, package.module:callable, or .onnx file"),
+           to: str = typer.Option(..., "--to", help="target format (see `edgevid formats`)"),
+           precision: Optional[str] = typer.Option(None, help="fp32 (default) or fp16 where supported"),
+           input_shape: Optional[str] = typer.Option(None, help="C,T,H,W, e.g. 3x8x160x160"),
+           weights: Optional[str] = typer.Option(None, help="PyTorch checkpoint to load"),
+           artifacts: Path = typer.Option(Path("artifacts"), help="artifact root folder"),
+           force: bool = typer.Option(False, help="re-export even if a current artifact exists"),
+           json_: bool = typer.Option(False, "--json", help="print the manifest as JSON only")):
+    from edgevid.backends import check_precision, get_backend
+    from edgevid.export import ExportFailed
+    from edgevid.export import export as do_export
+    from edgevid.runners.artifact import load_manifest
+
+    backend = get_backend(to)
+    if precision:
+        check_precision(backend, precision)
+    ref = _resolve(model, input_shape, weights)
+    with err.status(f"exporting {ref.name} to {backend.name}…"):
+        try:
+            path = do_export(ref, backend.name, precision, root=artifacts, force=force,
+                             log=lambda m: err.print(f"[dim]{m}[/]"))
+        except ExportFailed as e:
+            raise UserError(str(e)) from e
+    manifest = load_manifest(path)
+    if json_:
+        manifest = {k: v for k, v in manifest.items() if k != "reference"}
+        _print_json({"artifact_dir": str(path), **manifest})
+        return
+    shapes = ", ".join(f"{i['name']} {i['shape']}" for i in manifest["inputs"])
+    out.print(f"[green]✓[/] {path}/{manifest['file']}  {manifest['format']} {manifest['precision']}"
+              f", {manifest['bytes'] / 2**20:.2f} MB, input {shapes}, "
+              f"exported in {manifest['export_s']:.1f} s")
+
+
+# ---------------------------------------------------------------------------------- bench
+
+@app.command(help="Benchmark models on a device: every format its profile lists, or --to.")
+def bench(models_: List[str] = typer.Argument(None, metavar="[MODEL]...",
+                                              help="zoo names, package.module:callable or .onnx"),
+          device: str = typer.Option("desktop-cpu", help="device profile name or YAML file"),
+          to: List[str] = typer.Option(None, "--to", help="formats to run (repeatable)"),
+          precision: Optional[str] = typer.Option(None, help="only this precision"),
+          threads: Optional[int] = typer.Option(None, help="intra-op threads (default: profile's)"),
+          all_: bool = typer.Option(False, "--all", help="every model in the zoo"),
+          input_shape: Optional[str] = typer.Option(None, help="C,T,H,W for every model"),
+          weights: Optional[str] = typer.Option(None, help="PyTorch checkpoint (one model)"),
+          min_iters: Optional[int] = typer.Option(None, help="minimum timed iterations"),
+          min_time: Optional[float] = typer.Option(None, help="minimum timed seconds"),
+          max_time: Optional[float] = typer.Option(None, help="cap on timed seconds"),
+          target_ci: Optional[float] = typer.Option(None, help="target CI half-width (fraction)"),
+          artifacts: Path = typer.Option(Path("artifacts"), help="artifact root folder"),
+          results_dir: Path = typer.Option(Path("results"), "--results", help="results folder"),
+          db: Optional[Path] = typer.Option(None, help="SQLite index (default results/index.sqlite)"),
+          json_: bool = typer.Option(False, "--json", help="print the result records as JSON only")):
+    from edgevid.bench import BenchConfig, entries_for
+    from edgevid.bench import bench as run_bench
+    from edgevid.models import list_models
+    from edgevid.modelref import parse_shape, resolve
+    from edgevid.profiles import get_profile
+
+    if threads is not None and threads < 1:
+        raise UserError("--threads must be a positive integer")
+    profile = get_profile(device)
+    entries = entries_for(profile, to, precision)
+    if not entries:
+        raise UserError(f"device {profile.name!r} lists no format with precision {precision!r}")
+    names = list(models_ or [])
+    if all_:
+        names += [s.name for s in list_models()]
+    if not names:
+        raise UserError("name a model (see `edgevid models`) or pass --all")
+    if weights and len(names) != 1:
+        raise UserError("--weights applies to one model; name exactly one")
+    shape = parse_shape(input_shape) if input_shape else None
+    refs = []
+    for name in names:
+        override = profile.input_shapes.get(name)
+        refs.append(resolve(name, shape or (parse_shape(str(override)) if override else None),
+                            weights))
+    timing = {k: v for k, v in dict(min_iters=min_iters, min_time_s=min_time, max_time_s=max_time,
+                                     target_ci=target_ci).items() if v is not None}
+    cfg = BenchConfig(threads=threads, timing=timing, artifacts=artifacts, results=results_dir,
+                      db=db)
+    total = len(refs) * len(entries)
+    done = []
+    with err.status(f"benchmarking {total} configuration(s) on {profile.name}…") as status:
+        def log(msg):
+            status.update(f"[{len(done) + 1}/{total}] {msg}…")
+
+        def on_result(r):
+            done.append(r)
+            s = r.get("summary") or {}
+            mark = "[green]✓[/]" if r["status"] == "ok" else "[red]✗[/]"
+            detail = (f"p50 {s['p50']:.2f} ms (n={s['n']})" if r["status"] == "ok"
+                      else f"{r['status']}: {r.get('reason', '')[:300]}")
+            err.print(f"{mark} {r['model']} {r['format']} {r['precision']}: {detail}")
+
+        records = run_bench(refs, profile, entries, cfg, on_result=on_result, log=log)
+    if json_:
+        _print_json(records)
+    else:
+        _results_table(records)
+    failed = [r for r in records if r["status"] != "ok"]
+    if failed:
+        err.print(f"[red]{len(failed)} of {len(records)} configuration(s) did not run[/]")
+        raise typer.Exit(1)
+
+
+def _results_table(records: list) -> None:
+    from edgevid.report import COLUMNS, row
+
+    keep = ("model", "format", "precision", "input", "threads", "status", "p50 ms",
+            "95% CI of p50", "n", "load ms", "peak RSS MB", "numerics")
+    idx = [COLUMNS.index(c) for c in keep]
+    t = Table(title="results")
+    for c in keep:
+        t.add_column(c, overflow="fold")
+    for r in records:
+        cells = row(r)
+        t.add_row(*(cells[i].replace("**", "") for i in idx))
+    out.print(t)
+
+
+# ---------------------------------------------------------------------------------- report
+
+@app.command(help="Build a report from result files (never re-runs anything).")
+def report(paths: List[Path] = typer.Argument(..., help="result files or folders"),
+           md: Optional[Path] = typer.Option(None, "--md", help="write markdown here"),
+           title: str = typer.Option("edgevid report", help="report title")):
+    from edgevid import results
+    from edgevid.report import markdown, write_markdown
+
+    records = results.load_all(paths)
+    if not records:
+        raise UserError(f"no result files under {', '.join(map(str, paths))}")
+    if md:
+        write_markdown(records, md, title)
+        err.print(f"[green]✓[/] {md}: {len(records)} results")
+    else:
+        sys.stdout.write(markdown(records, title))
+
+
+def main() -> None:
+    try:
+        rc = app(standalone_mode=False)
+    except UserError as e:
+        if _state["debug"]:
+            raise
+        err.print(f"[red]error:[/] {e}", highlight=False, soft_wrap=True)
+        sys.exit(e.exit_code)
+    except typer.Abort:
+        err.print("aborted")
+        sys.exit(130)
+    except KeyboardInterrupt:
+        err.print("interrupted")
+        sys.exit(130)
+    except Exception as e:  # click usage errors and anything unexpected
+        import click
+
+        if isinstance(e, click.ClickException):
+            e.show()
+            sys.exit(e.exit_code)
+        if _state["debug"]:
+            raise
+        err.print(f"[red]error:[/] {type(e).__name__}: {e} (rerun with --debug for the trace)",
+                  highlight=False, soft_wrap=True)
+        sys.exit(1)
+    sys.exit(rc if isinstance(rc, int) else 0)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,134 @@
+"""Result records on disk: JSON files are the source of truth, indexed in SQLite.
+
+Layout: ``results/<device>/<model>/<format>-<precision>-<CxTxHxW>-t<threads>-<UTC time>.json`` and
+``results/index.sqlite``. Every file is written atomically (temp file + fsync + rename), so a killed
+process leaves either the whole record or none.
+"""
+from __future__ import annotations
+
+import json
+import sqlite3
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Iterable, Optional
+
+from edgevid.errors import UserError
+from edgevid.runners.record import REQUIRED_KEYS, SCHEMA_VERSION, STATUSES, SUMMARY_KEYS, write_atomic
+
+DEFAULT_ROOT = Path("results")
+INDEX_NAME = "index.sqlite"
+
+
+def validate(record: dict, where: str = "record") -> dict:
+    """Raise UserError if ``record`` lacks a required key or has a wrong type."""
+    missing = [k for k in REQUIRED_KEYS if k not in record]
+    if missing:
+        raise UserError(f"{where}: not an edgevid result (missing {', '.join(missing)})")
+    if record["schema_version"] > SCHEMA_VERSION:
+        raise UserError(f"{where}: schema_version {record['schema_version']} is newer than this "
+                        f"edgevid ({SCHEMA_VERSION}); upgrade edgevid")
+    if record["status"] not in STATUSES:
+        raise UserError(f"{where}: status {record['status']!r} is not one of {STATUSES}")
+    if record["status"] == "ok":
+        missing = [k for k in SUMMARY_KEYS if k not in record["summary"]]
+        if missing or not record["samples_ms"]:
+            raise UserError(f"{where}: an ok result needs samples_ms and summary "
+                            f"({', '.join(missing) or 'samples_ms empty'})")
+    return record
+
+
+def result_path(root: Path, record: dict) -> Path:
+    shape = "x".join(str(v) for v in (record.get("input_shape") or [])[1:]) or "na"
+    threads = record.get("threads") or "default"
+    stamp = datetime.now(timezone.utc).strftime("%Y%m%dT%H%M%S%fZ")
+    name = f"{record['format']}-{record['precision']}-{shape}-t{threads}-{stamp}.json"
+    return Path(root) / str(record["device"]) / str(record["model"]) / name
+
+
+def save(record: dict, root: Path = DEFAULT_ROOT, db: Optional[Path] = None) -> Path:
+    validate(record)
+    path = result_path(root, record)
+    write_atomic(path, json.dumps(record, indent=1))
+    with Index(db or Path(root) / INDEX_NAME) as index:
+        index.add(path, record)
+    return path
+
+
+def load(path: Path) -> dict:
+    try:
+        record = json.loads(Path(path).read_text())
+    except (OSError, ValueError) as e:
+        raise UserError(f"cannot read result {path}: {e}") from e
+    if isinstance(record, list):
+        raise UserError(f"{path} holds a list; give one result per file")
+    return validate(record, str(path))
+
+
+def iter_files(paths: Iterable) -> list:
+    files = []
+    for p in map(Path, paths):
+        if p.is_dir():
+            files.extend(sorted(f for f in p.rglob("*.json") if not f.name.startswith(".")))
+        elif p.is_file():
+            files.append(p)
+        else:
+            raise UserError(f"no such results file or folder: {p}")
+    return files
+
+
+def load_all(paths: Iterable) -> list:
+    """Load result records from files and folders (recursively); a bad file is a UserError."""
+    out = []
+    for f in iter_files(paths):
+        text = f.read_text()
+        data = json.loads(text) if text.strip().startswith("[") else None
+        if isinstance(data, list):  # `edgevid bench --json > file.json` output
+            out.extend(validate(r, str(f)) for r in data)
+        else:
+            out.append(load(f))
+    return out
+
+
+class Index:
+    """SQLite index of result files: one row per record, with the whole JSON kept too."""
+
+    COLUMNS = ("path", "schema_version", "model", "format", "precision", "device", "input_shape",
+               "threads", "status", "p50", "mean", "ci95_low", "ci95_high", "created_at", "json")
+
+    def __init__(self, path: Path):
+        Path(path).parent.mkdir(parents=True, exist_ok=True)
+        self.conn = sqlite3.connect(str(path), timeout=30)
+        self.conn.execute(
+            "CREATE TABLE IF NOT EXISTS results (id INTEGER PRIMARY KEY, path TEXT UNIQUE, "
+            "schema_version INTEGER, model TEXT, format TEXT, precision TEXT, device TEXT, "
+            "input_shape TEXT, threads INTEGER, status TEXT, p50 REAL, mean REAL, "
+            "ci95_low REAL, ci95_high REAL, created_at TEXT, json TEXT)")
+        self.conn.execute("CREATE INDEX IF NOT EXISTS by_key ON results "
+                          "(model, device, format, precision, input_shape, threads)")
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.conn.commit()
+        self.conn.close()
+
+    def add(self, path: Path, record: dict) -> None:
+        s = record.get("summary") or {}
+        row = (str(Path(path).resolve()), record["schema_version"], record["model"],
+               record["format"], record["precision"], record["device"],
+               "x".join(map(str, record.get("input_shape") or [])), record.get("threads"),
+               record["status"], s.get("p50"), s.get("mean"), s.get("ci95_low"),
+               s.get("ci95_high"), record.get("created_at"), json.dumps(record))
+        self.conn.execute(f"INSERT OR REPLACE INTO results ({', '.join(self.COLUMNS)}) "
+                          f"VALUES ({', '.join('?' * len(self.COLUMNS))})", row)
+
+    def query(self, model: Optional[str] = None, device: Optional[str] = None) -> list:
+        sql, args = "SELECT json FROM results WHERE 1=1", []
+        if model:
+            sql += " AND model = ?"
+            args.append(model)
+        if device:
+            sql += " AND device = ?"
+            args.append(device)
+        return [json.loads(r[0]) for r in self.conn.execute(sql + " ORDER BY created_at", args)]

@@ -1,0 +1,87 @@
+"""ONNX exporter: torch.onnx.export (TorchScript-based exporter, fixed opset), checker, onnxslim.
+
+A user's own .onnx file is copied as it is (and checked). The TorchScript exporter is chosen
+explicitly with ``dynamo=False``: it needs no onnxscript and handles every zoo model; the opset is
+recorded in the manifest.
+"""
+from __future__ import annotations
+
+import shutil
+
+from .base import INPUT_NAME, OUTPUT_NAME, ExportedFiles, ExportJob
+
+SOURCE = "torch"
+OPSET = 17
+
+
+def versions() -> dict:
+    import onnx
+    import torch
+
+    out = {"torch": torch.__version__, "onnx": onnx.__version__}
+    try:
+        import onnxslim
+
+        out["onnxslim"] = onnxslim.__version__
+    except ImportError:
+        pass
+    return out
+
+
+def _io(values) -> list:
+    import onnx
+
+    out = []
+    for v in values:
+        t = v.type.tensor_type
+        out.append({
+            "name": v.name,
+            "shape": [d.dim_value if d.HasField("dim_value") else d.dim_param for d in t.shape.dim],
+            "dtype": onnx.helper.tensor_dtype_to_np_dtype(t.elem_type).name,
+        })
+    return out
+
+
+def export(job: ExportJob) -> ExportedFiles:
+    import onnx
+
+    path = job.out_dir / job.file_name
+    extra = {}
+    if job.ref.kind == "onnx":
+        shutil.copyfile(job.ref.ref, path)
+        extra["slimmed"] = False
+    else:
+        import torch
+
+        x = torch.zeros(job.ref.input_shape)
+        with torch.no_grad():
+            torch.onnx.export(job.model, (x,), str(path), dynamo=False, opset_version=OPSET,
+                              input_names=[INPUT_NAME], output_names=[OUTPUT_NAME],
+                              do_constant_folding=True)
+        extra["slimmed"] = _slim(path, extra)
+    model = onnx.load(str(path))
+    onnx.checker.check_model(model)
+    inits = {i.name for i in model.graph.initializer}
+    extra["opset"] = max((o.version for o in model.opset_import if o.domain in ("", "ai.onnx")),
+                         default=None)
+    extra["ops"] = sorted({n.op_type for n in model.graph.node})
+    return ExportedFiles(inputs=_io([i for i in model.graph.input if i.name not in inits]),
+                         outputs=_io(model.graph.output), extra=extra)
+
+
+def _slim(path, extra: dict) -> bool:
+    """Simplify the graph with onnxslim; keep the plain export (and say why) if that fails."""
+    try:
+        import onnxslim
+    except ImportError:
+        extra["slim_skipped"] = "onnxslim not installed"
+        return False
+    try:
+        slimmed = onnxslim.slim(str(path))
+        import onnx
+
+        onnx.save(slimmed, str(path))
+        return True
+    except Exception as e:  # noqa: BLE001 - the unslimmed model is still a valid result
+        extra["slim_skipped"] = f"onnxslim failed: {type(e).__name__}: {e}"[:500]
+        return False

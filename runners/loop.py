@@ -1,0 +1,144 @@
+"""The one timing loop every backend gets: warm-up, timed iterations, stopping rule.
+
+Warm-up runs until iteration times stop trending (the median of the last window is within
+``warmup_tolerance`` of the window before it), at least ``warmup_min`` and at most ``warmup_max``
+iterations or ``warmup_max_s`` seconds. Timed iterations then run until a minimum count and a
+minimum time are both reached AND the 95% confidence interval of the median is narrower than
+``target_ci`` (half-width relative to the median); ``max_time_s`` / ``max_iters`` cap the run, and
+a capped run reports the interval it achieved and says so in ``stop_reason``.
+
+Each iteration is timed on its own with ``perf_counter_ns``; nothing else happens inside the timed
+region. Checks of the stopping rule and thermal/clock sampling happen between iterations.
+"""
+from __future__ import annotations
+
+import math
+import time
+from dataclasses import asdict, dataclass, fields
+from typing import Callable, Optional
+
+import numpy as np
+
+
+@dataclass
+class TimingPolicy:
+    warmup_min: int = 3
+    warmup_max: int = 50
+    warmup_max_s: float = 10.0
+    warmup_window: int = 3
+    warmup_tolerance: float = 0.05
+    min_iters: int = 10
+    min_time_s: float = 1.0
+    max_iters: int = 100_000
+    max_time_s: float = 30.0
+    target_ci: float = 0.02
+    sample_every_s: float = 1.0
+
+    @classmethod
+    def from_dict(cls, d: Optional[dict]) -> "TimingPolicy":
+        d = dict(d or {})
+        known = {f.name for f in fields(cls)}
+        unknown = set(d) - known
+        if unknown:
+            raise ValueError(f"unknown timing setting(s): {', '.join(sorted(unknown))}; "
+                             f"known: {', '.join(sorted(known))}")
+        return cls(**d)
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+
+def median_ci(samples, confidence: float = 0.95) -> tuple:
+    """Distribution-free CI of the median from order statistics (normal approx. to the binomial).
+
+    Ranks j, k = n/2 -+ z*sqrt(n)/2 (1-based, rounded outward); needs no assumption on the shape of
+    the latency distribution, which is skewed and often multi-modal.
+    """
+    x = np.sort(np.asarray(samples, dtype=np.float64))
+    n = x.size
+    if n < 3:
+        return (float("nan"), float("nan"))
+    z = {0.95: 1.959964, 0.99: 2.575829, 0.90: 1.644854}[confidence]
+    half = z * math.sqrt(n) / 2
+    lo = max(int(math.floor(n / 2 - half)), 1)
+    hi = min(int(math.ceil(n / 2 + half)) + 1, n)
+    return (float(x[lo - 1]), float(x[hi - 1]))
+
+
+def summarize(samples_ms) -> dict:
+    x = np.asarray(samples_ms, dtype=np.float64)
+    if x.size == 0:
+        return {}
+    p50, p90, p95, p99 = np.percentile(x, [50, 90, 95, 99])
+    lo, hi = median_ci(x)
+    q1, q3 = np.percentile(x, [25, 75])
+    iqr = q3 - q1
+    outliers = int(np.sum((x < q1 - 1.5 * iqr) | (x > q3 + 1.5 * iqr)))
+    return {
+        "n": int(x.size), "mean": float(x.mean()), "std": float(x.std(ddof=1)) if x.size > 1 else 0.0,
+        "min": float(x.min()), "p50": float(p50), "p90": float(p90), "p95": float(p95),
+        "p99": float(p99), "max": float(x.max()), "ci95_low": lo, "ci95_high": hi,
+        "ci95_rel_halfwidth": float((hi - lo) / 2 / p50) if p50 > 0 and not math.isnan(lo) else None,
+        "outliers": outliers,
+    }
+
+
+@dataclass
+class LoopResult:
+    samples_ms: list
+    warmup_ms: list
+    stop_reason: str  # converged | time-cap | iter-cap
+    sampled: list  # periodic sampler readings taken between iterations
+
+
+def _rel_halfwidth(samples) -> float:
+    lo, hi = median_ci(samples)
+    med = float(np.median(samples))
+    return (hi - lo) / 2 / med if med > 0 else math.inf
+
+
+def run_loop(call: Callable[[], object], policy: TimingPolicy,
+             sampler: Optional[Callable[[], dict]] = None,
+             progress: Optional[Callable[[str, int], None]] = None) -> LoopResult:
+    """Warm up and time ``call()``. The cold first call is the caller's to make and record."""
+    clock = time.perf_counter_ns
+    sampled = []
+    warm = []
+    w = max(1, policy.warmup_window)
+    start = time.monotonic()
+    while len(warm) < policy.warmup_max and time.monotonic() - start < policy.warmup_max_s:
+        t0 = clock()
+        call()
+        warm.append((clock() - t0) / 1e6)
+        if len(warm) >= max(policy.warmup_min, 2 * w):
+            last, prev = np.median(warm[-w:]), np.median(warm[-2 * w:-w])
+            if abs(last - prev) <= policy.warmup_tolerance * prev:
+                break
+
+    samples = []
+    start = time.monotonic()
+    last_sample = start
+    next_check = policy.min_iters
+    stop_reason = "iter-cap"
+    while len(samples) < policy.max_iters:
+        t0 = clock()
+        call()
+        samples.append((clock() - t0) / 1e6)
+        now = time.monotonic()
+        if sampler is not None and now - last_sample >= policy.sample_every_s:
+            sampled.append(sampler())
+            last_sample = now
+        elapsed = now - start
+        if elapsed >= policy.max_time_s:
+            stop_reason = "time-cap"
+            break
+        n = len(samples)
+        if n >= next_check and elapsed >= policy.min_time_s:
+            # Checking costs a sort; do it at most ~every 5% of samples.
+            next_check = n + max(1, n // 20)
+            if _rel_halfwidth(samples) <= policy.target_ci:
+                stop_reason = "converged"
+                break
+        if progress is not None and n % 50 == 0:
+            progress("timed", n)
+    return LoopResult(samples, warm, stop_reason, sampled)

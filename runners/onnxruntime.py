@@ -1,0 +1,43 @@
+"""ONNX Runtime runner: an .onnx artifact on the execution provider the options name."""
+from __future__ import annotations
+
+from pathlib import Path
+
+NAME = "onnxruntime"
+
+
+def version() -> str:
+    import onnxruntime
+
+    return onnxruntime.__version__
+
+
+class Session:
+    def __init__(self, sess, settings: dict):
+        self._sess = sess
+        self.settings = settings
+
+    def infer(self, inputs: dict) -> list:
+        return self._sess.run(None, inputs)
+
+
+def load(artifact_dir, manifest: dict, options) -> Session:
+    import onnxruntime as ort
+
+    so = ort.SessionOptions()
+    so.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
+    so.execution_mode = ort.ExecutionMode.ORT_SEQUENTIAL
+    if options.threads:
+        so.intra_op_num_threads = options.threads
+        so.inter_op_num_threads = 1
+    provider = options.provider or "CPUExecutionProvider"
+    sess = ort.InferenceSession(str(Path(artifact_dir) / manifest["file"]), so, providers=[provider])
+    used = sess.get_providers()
+    if not used or used[0] != provider:
+        raise RuntimeError(f"ONNX Runtime fell back from {provider} to {used}: not a {provider} result")
+    return Session(sess, {
+        "providers": used,
+        "intra_op_num_threads": so.intra_op_num_threads,
+        "inter_op_num_threads": so.inter_op_num_threads,
+        "graph_optimization_level": "ORT_ENABLE_ALL",
+    })

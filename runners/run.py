@@ -1,0 +1,90 @@
+"""Run one artifact: load, cold first inference, numerics check, the shared timing loop, record.
+
+This is the whole device-side job; ``python -m runners`` (or ``python -m edgevid.runners``) calls
+``run_artifact`` and writes the record as JSON.
+"""
+from __future__ import annotations
+
+import importlib
+import time
+import traceback
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Optional
+
+from .artifact import ArtifactError, check_numerics, load_manifest, reference_inputs, verify_file
+from .loop import TimingPolicy, run_loop, summarize
+from .record import new_record
+from .sysinfo import fingerprint, peak_rss_mb, rss_mb, thermal_state
+
+
+@dataclass
+class RunOptions:
+    threads: Optional[int] = None
+    device: Optional[str] = None  # runtime device, e.g. OpenVINO "CPU"/"GPU"
+    provider: Optional[str] = None  # ONNX Runtime execution provider
+    thermal_zones: list = field(default_factory=list)
+    clock_paths: list = field(default_factory=list)
+
+
+def backend_module(runner: str):
+    return importlib.import_module(f"{__package__}.{runner}")
+
+
+def _reason(exc: BaseException) -> str:
+    text = f"{type(exc).__name__}: {exc}".strip()
+    lines = [ln for ln in text.splitlines() if ln.strip()]
+    return " | ".join(lines[:6])[:2000]
+
+
+def run_artifact(artifact_dir, options: Optional[RunOptions] = None,
+                 policy: Optional[TimingPolicy] = None, progress=None) -> dict:
+    """Run the artifact and return its result record; failures become status 'error' records."""
+    options = options or RunOptions()
+    policy = policy or TimingPolicy()
+    artifact_dir = Path(artifact_dir)
+    manifest = load_manifest(artifact_dir)  # ArtifactError propagates: there is nothing to record
+    verify_file(artifact_dir, manifest)
+    record = new_record(
+        model=manifest["model"], format=manifest["format"], precision=manifest["precision"],
+        input_shape=list(manifest["inputs"][0]["shape"]), threads=options.threads,
+        status="error", runtime=manifest["runner"], artifact_bytes=manifest.get("bytes"),
+        artifact_sha256=manifest["sha256"], timing_policy=policy.to_dict(),
+    )
+    idle_rss = rss_mb()
+    zones, clocks = options.thermal_zones or None, options.clock_paths or None
+    state_before = thermal_state(zones, clocks)
+    versions = {}
+    try:
+        backend = backend_module(manifest["runner"])
+        versions[backend.NAME] = backend.version()
+        t0 = time.perf_counter_ns()
+        session = backend.load(artifact_dir, manifest, options)
+        record["load_ms"] = (time.perf_counter_ns() - t0) / 1e6
+        record["runtime_settings"] = session.settings
+        inputs = reference_inputs(manifest)
+        t0 = time.perf_counter_ns()
+        outputs = session.infer(inputs)
+        record["first_inference_ms"] = (time.perf_counter_ns() - t0) / 1e6
+        record["numerics"] = check_numerics(manifest, outputs)
+        loop = run_loop(lambda: session.infer(inputs), policy,
+                        sampler=lambda: thermal_state(zones, clocks), progress=progress)
+    except ArtifactError:
+        raise
+    except Exception as exc:  # noqa: BLE001 - any runtime failure is recorded, not raised
+        record["reason"] = _reason(exc)
+        record["traceback"] = traceback.format_exc(limit=8)
+    else:
+        record.update(
+            status="ok", samples_ms=loop.samples_ms, summary=summarize(loop.samples_ms),
+            warmup_ms=loop.warmup_ms, warmup_iters=len(loop.warmup_ms),
+            stop_reason=loop.stop_reason, thermal_during=loop.sampled,
+        )
+    record["peak_rss_mb"] = peak_rss_mb()
+    record["idle_rss_mb"] = idle_rss
+    if record["peak_rss_mb"] is not None and idle_rss is not None:
+        record["rss_delta_mb"] = record["peak_rss_mb"] - idle_rss
+    record["thermal_before"] = state_before
+    record["thermal_after"] = thermal_state(zones, clocks)
+    record["env"] = fingerprint(versions)
+    return record
