@@ -33,7 +33,15 @@ class Backend:
         return "model" + self.suffix
 
     def missing_packages(self) -> list:
-        return [p for p in self.packages if importlib.util.find_spec(p) is None]
+        missing = []
+        for package in self.packages:
+            try:
+                found = importlib.util.find_spec(package) is not None
+            except ImportError:  # a broken or blocked install counts as missing
+                found = False
+            if not found:
+                missing.append(package)
+        return missing
 
     def require(self) -> None:
         missing = self.missing_packages()

@@ -14,6 +14,7 @@ from typing import List, Optional
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
 
 from edgevid import __version__
@@ -146,7 +147,7 @@ def export(model: str = typer.Argument(..., help="zoo name, package.module:calla
     with err.status(f"exporting {ref.name} to {backend.name}…"):
         try:
             path = do_export(ref, backend.name, precision, root=artifacts, force=force,
-                             log=lambda m: err.print(f"[dim]{m}[/]"))
+                             log=lambda m: err.print(f"[dim]{escape(m)}[/]"))
         except ExportFailed as e:
             raise UserError(str(e)) from e
     manifest = load_manifest(path)
@@ -220,7 +221,7 @@ def bench(models_: List[str] = typer.Argument(None, metavar="[MODEL]...",
             s = r.get("summary") or {}
             mark = "[green]✓[/]" if r["status"] == "ok" else "[red]✗[/]"
             detail = (f"p50 {s['p50']:.2f} ms (n={s['n']})" if r["status"] == "ok"
-                      else f"{r['status']}: {r.get('reason', '')[:300]}")
+                      else f"{r['status']}: {escape(r.get('reason', '')[:300])}")
             err.print(f"{mark} {r['model']} {r['format']} {r['precision']}: {detail}")
 
         records = run_bench(refs, profile, entries, cfg, on_result=on_result, log=log)
@@ -274,7 +275,7 @@ def main() -> None:
     except UserError as e:
         if _state["debug"]:
             raise
-        err.print(f"[red]error:[/] {e}", highlight=False, soft_wrap=True)
+        err.print(f"[red]error:[/] {escape(str(e))}", highlight=False, soft_wrap=True)
         sys.exit(e.exit_code)
     except typer.Abort:
         err.print("aborted")
@@ -290,7 +291,8 @@ def main() -> None:
             sys.exit(e.exit_code)
         if _state["debug"]:
             raise
-        err.print(f"[red]error:[/] {type(e).__name__}: {e} (rerun with --debug for the trace)",
+        err.print(f"[red]error:[/] {type(e).__name__}: {escape(str(e))} (rerun with --debug "
+                  "for the trace)",
                   highlight=False, soft_wrap=True)
         sys.exit(1)
     sys.exit(rc if isinstance(rc, int) else 0)

@@ -1,0 +1,48 @@
+import json
+import os
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+#: A short timing policy for tests: correctness, not speed, is what they check.
+FAST = ["--min-iters", "5", "--min-time", "0.2", "--max-time", "1"]
+FAST_POLICY = {"min_iters": 5, "min_time_s": 0.2, "max_time_s": 1.0, "warmup_max": 5}
+
+
+def run_cli(*args, cwd, env=None, timeout=900):
+    """Run the real `edgevid` command line in a subprocess; returns CompletedProcess."""
+    full_env = {**os.environ, **(env or {})}
+    return subprocess.run([sys.executable, "-m", "edgevid.cli", *map(str, args)], cwd=cwd,
+                          capture_output=True, text=True, env=full_env, timeout=timeout)
+
+
+def blocked_env(tmp_path: Path, *packages: str) -> dict:
+    """Environment in which `import <package>` fails, as on a machine without that package."""
+    d = tmp_path / "block"
+    d.mkdir(exist_ok=True)
+    (d / "sitecustomize.py").write_text(textwrap.dedent(f"""
+        import sys
+        BLOCKED = {set(packages)!r}
+        class _Block:
+            def find_spec(self, name, path=None, target=None):
+                if name.split(".")[0] in BLOCKED:
+                    raise ModuleNotFoundError(f"No module named {{name!r}}", name=name)
+                return None
+        sys.meta_path.insert(0, _Block())
+    """))
+    return {"PYTHONPATH": os.pathsep.join(filter(None, [str(d), os.environ.get("PYTHONPATH")]))}
+
+
+def json_out(proc):
+    assert proc.returncode in (0, 1), proc.stderr
+    return json.loads(proc.stdout)
+
+
+@pytest.fixture
+def workdir(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    return tmp_path
