@@ -34,6 +34,7 @@ class BenchConfig:
     results: Path = results.DEFAULT_ROOT
     db: Optional[Path] = None
     save: bool = True
+    cpus: list = field(default_factory=list)  # pin runners to these CPUs
     runner_timeout_s: float = 1800.0
 
 
@@ -113,7 +114,8 @@ def bench_one(ref: ModelRef, entry: FormatEntry, profile: DeviceProfile, cfg: Be
     options = dict(entry.options)
     thermal = profile.thermal or {}
     options.update(thermal_zones=list(thermal.get("zones") or []),
-                   clock_paths=list(thermal.get("clocks") or []))
+                   clock_paths=list(thermal.get("clocks") or []),
+                   temp_limit_c=thermal.get("limit_c"), cpus=list(cfg.cpus or []))
     log(f"timing {ref.name} on {entry.format} {entry.precision}")
     try:
         record = _run_local(art, threads, policy, options, cfg.runner_timeout_s)

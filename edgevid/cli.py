@@ -177,6 +177,7 @@ def bench(models_: List[str] = typer.Argument(None, metavar="[MODEL]...",
           min_time: Optional[float] = typer.Option(None, help="minimum timed seconds"),
           max_time: Optional[float] = typer.Option(None, help="cap on timed seconds"),
           target_ci: Optional[float] = typer.Option(None, help="target CI half-width (fraction)"),
+          pin: Optional[str] = typer.Option(None, help="pin the runner to CPUs, e.g. 0,1"),
           artifacts: Path = typer.Option(Path("artifacts"), help="artifact root folder"),
           results_dir: Path = typer.Option(Path("results"), "--results", help="results folder"),
           db: Optional[Path] = typer.Option(None, help="SQLite index (default results/index.sqlite)"),
@@ -208,8 +209,9 @@ def bench(models_: List[str] = typer.Argument(None, metavar="[MODEL]...",
                             weights))
     timing = {k: v for k, v in dict(min_iters=min_iters, min_time_s=min_time, max_time_s=max_time,
                                      target_ci=target_ci).items() if v is not None}
+    cpus = _parse_cpus(pin) if pin else []
     cfg = BenchConfig(threads=threads, timing=timing, artifacts=artifacts, results=results_dir,
-                      db=db)
+                      db=db, cpus=cpus)
     total = len(refs) * len(entries)
     done = []
     with err.status(f"benchmarking {total} configuration(s) on {profile.name}…") as status:
@@ -233,6 +235,20 @@ def bench(models_: List[str] = typer.Argument(None, metavar="[MODEL]...",
     if failed:
         err.print(f"[red]{len(failed)} of {len(records)} configuration(s) did not run[/]")
         raise typer.Exit(1)
+
+
+def _parse_cpus(text: str) -> list:
+    cpus = set()
+    try:
+        for part in text.split(","):
+            lo, _, hi = part.partition("-")
+            cpus.update(range(int(lo), int(hi or lo) + 1))
+    except ValueError:
+        raise UserError(f"bad --pin {text!r}: give CPU numbers like 0,1 or 0-3") from None
+    available = os.sched_getaffinity(0) if hasattr(os, "sched_getaffinity") else cpus
+    if not cpus or not cpus <= set(available):
+        raise UserError(f"bad --pin {text!r}: this machine's CPUs are {sorted(available)}")
+    return sorted(cpus)
 
 
 def _results_table(records: list) -> None:
@@ -267,6 +283,48 @@ def report(paths: List[Path] = typer.Argument(..., help="result files or folders
         err.print(f"[green]✓[/] {md}: {len(records)} results")
     else:
         sys.stdout.write(markdown(records, title))
+
+
+@app.command(help="Show the latency history of a model from the SQLite index.")
+def history(model: str = typer.Argument(..., help="model name as in results"),
+            device: Optional[str] = typer.Option(None, help="only this device"),
+            fmt: Optional[str] = typer.Option(None, "--to", help="only this format"),
+            results_dir: Path = typer.Option(Path("results"), "--results", help="results folder"),
+            db: Optional[Path] = typer.Option(None, help="SQLite index (default results/index.sqlite)"),
+            json_: bool = typer.Option(False, "--json", help="print JSON only")):
+    from edgevid import results
+    from edgevid.backends import get_backend
+
+    path = db or results_dir / results.INDEX_NAME
+    if not Path(path).is_file():
+        raise UserError(f"no results index at {path}: run `edgevid bench` first or pass --db")
+    with results.Index(path) as index:
+        records = index.query(model=model, device=device)
+    if fmt:
+        records = [r for r in records if r["format"] == get_backend(fmt).name]
+    if not records:
+        raise UserError(f"no results for model {model!r}" + (f" on {device!r}" if device else ""))
+    rows = [{"created_at": r.get("created_at"), "device": r["device"], "format": r["format"],
+             "precision": r["precision"], "input_shape": r["input_shape"],
+             "threads": r["threads"], "status": r["status"],
+             "p50": (r.get("summary") or {}).get("p50"),
+             "ci95_low": (r.get("summary") or {}).get("ci95_low"),
+             "ci95_high": (r.get("summary") or {}).get("ci95_high"),
+             "git_revision": (r.get("env") or {}).get("git_revision"),
+             "throttled": r.get("throttled")} for r in records]
+    if json_:
+        _print_json(rows)
+        return
+    t = Table(title=f"history of {model}")
+    for c in ("when", "device", "format", "threads", "status", "p50 ms", "95% CI", "revision"):
+        t.add_column(c)
+    for r in rows:
+        ci = (f"{r['ci95_low']:.2f}–{r['ci95_high']:.2f}" if r["ci95_low"] is not None else "—")
+        t.add_row(str(r["created_at"]), r["device"], f"{r['format']} {r['precision']}",
+                  str(r["threads"]), r["status"],
+                  f"{r['p50']:.2f}" if r["p50"] is not None else "—", ci,
+                  str(r["git_revision"] or "—"))
+    out.print(t)
 
 
 def main() -> None:

@@ -6,6 +6,7 @@ This is the whole device-side job; ``python -m runners`` (or ``python -m edgevid
 from __future__ import annotations
 
 import importlib
+import os
 import time
 import traceback
 from dataclasses import dataclass, field
@@ -25,6 +26,28 @@ class RunOptions:
     provider: Optional[str] = None  # ONNX Runtime execution provider
     thermal_zones: list = field(default_factory=list)
     clock_paths: list = field(default_factory=list)
+    temp_limit_c: Optional[float] = None  # above this, the run is flagged as throttled
+    cpus: list = field(default_factory=list)  # pin the runner to these CPUs (Linux)
+
+
+#: A drop of the mean CPU clock by more than this fraction during the run flags throttling.
+CLOCK_DROP = 0.15
+
+
+def throttling(before: dict, during: list, after: dict, temp_limit_c: Optional[float]) -> dict:
+    """Did clocks drop or temperatures cross the limit? ``None`` where nothing was readable."""
+    states = [s for s in (before, *during, after) if s]
+    temps = [t for s in states for t in (s.get("temps_c") or {}).values()]
+    clocks = [sum(c.values()) / len(c) for s in states if (c := s.get("clocks_mhz"))]
+    reasons = []
+    if temp_limit_c is not None and temps and max(temps) > temp_limit_c:
+        reasons.append(f"temperature {max(temps):.1f} C above the limit {temp_limit_c} C")
+    if len(clocks) >= 2 and min(clocks[1:]) < (1 - CLOCK_DROP) * clocks[0]:
+        reasons.append(f"mean CPU clock fell from {clocks[0]:.0f} to {min(clocks[1:]):.0f} MHz")
+    readable = bool(temps) or bool(clocks)
+    return {"throttled": bool(reasons) if readable else None,
+            "throttle_reason": "; ".join(reasons) if reasons else (
+                "" if readable else "no thermal zones or CPU clocks readable: not available")}
 
 
 def backend_module(runner: str):
@@ -51,6 +74,10 @@ def run_artifact(artifact_dir, options: Optional[RunOptions] = None,
         status="error", runtime=manifest["runner"], artifact_bytes=manifest.get("bytes"),
         artifact_sha256=manifest["sha256"], timing_policy=policy.to_dict(),
     )
+    if options.cpus:
+        os.sched_setaffinity(0, set(options.cpus))
+    if hasattr(os, "sched_getaffinity"):
+        record["affinity"] = sorted(os.sched_getaffinity(0))
     idle_rss = rss_mb()
     zones, clocks = options.thermal_zones or None, options.clock_paths or None
     state_before = thermal_state(zones, clocks)
@@ -86,5 +113,7 @@ def run_artifact(artifact_dir, options: Optional[RunOptions] = None,
         record["rss_delta_mb"] = record["peak_rss_mb"] - idle_rss
     record["thermal_before"] = state_before
     record["thermal_after"] = thermal_state(zones, clocks)
+    record.update(throttling(state_before, record.get("thermal_during") or [],
+                             record["thermal_after"], options.temp_limit_c))
     record["env"] = fingerprint(versions)
     return record
