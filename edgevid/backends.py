@@ -9,9 +9,20 @@ from __future__ import annotations
 
 import difflib
 import importlib.util
+import shutil
 from dataclasses import dataclass
 
 from edgevid.errors import MissingBackend, UserError
+
+
+def _available(name: str) -> bool:
+    """An importable module, or with a "bin:" prefix an executable on PATH."""
+    if name.startswith("bin:"):
+        return shutil.which(name[4:]) is not None
+    try:
+        return importlib.util.find_spec(name) is not None
+    except ImportError:  # a broken or blocked install counts as missing
+        return False
 
 
 @dataclass(frozen=True)
@@ -22,7 +33,7 @@ class Backend:
     source: str  # what the exporter converts from: "torch" or another format's name
     runner: str  # module under edgevid.runners
     extra: str  # pip extra that installs what the runner needs
-    packages: tuple  # import names the runner needs (checked before a run)
+    packages: tuple  # import names the runner needs; "a|b": either will do; "bin:x": a program
     precisions: tuple  # supported precisions, default first
     devices: tuple  # where the runner executes
     aliases: tuple = ()  # other names accepted by `--to` (e.g. the runtime's name)
@@ -33,20 +44,12 @@ class Backend:
         return "model" + self.suffix
 
     def missing_packages(self) -> list:
-        missing = []
-        for package in self.packages:
-            try:
-                found = importlib.util.find_spec(package) is not None
-            except ImportError:  # a broken or blocked install counts as missing
-                found = False
-            if not found:
-                missing.append(package)
-        return missing
+        return [p for p in self.packages if not any(_available(a) for a in p.split("|"))]
 
     def require(self) -> None:
         missing = self.missing_packages()
         if missing:
-            raise MissingBackend(self.name, missing[0], self.extra)
+            raise MissingBackend(self.name, missing[0].replace("|", " or ").replace("bin:", ""), self.extra)
 
 
 BACKENDS: tuple = (
@@ -62,6 +65,19 @@ BACKENDS: tuple = (
             extra="openvino", packages=("openvino",), precisions=("fp32", "fp16"), devices=("cpu",),
             aliases=("ov",),
             description="OpenVINO IR converted from the ONNX file, run by OpenVINO Runtime"),
+    Backend("tflite", ".tflite", exporter="tflite", source="torch", runner="litert", extra="tflite",
+            packages=("ai_edge_litert|tflite_runtime",),
+            precisions=("fp32", "fp16", "int8-dynamic", "int8"), devices=("cpu",),
+            aliases=("litert", "tfl"),
+            description="TFLite flatbuffer converted by litert-torch, run by LiteRT (XNNPACK)"),
+    Backend("coreml", ".mlpackage", exporter="coreml", source="torch", runner="coreml",
+            extra="coreml", packages=("coremltools",), precisions=("fp16", "fp32"),
+            devices=("cpu", "gpu", "ane"), aliases=("mlpackage",),
+            description="Core ML mlprogram converted by coremltools; predicts on macOS/iOS only"),
+    Backend("tensorrt", ".onnx", exporter="tensorrt", source="onnx", runner="tensorrt",
+            extra="tensorrt", packages=("tensorrt|bin:trtexec",), precisions=("fp16", "fp32", "int8"),
+            devices=("cuda",), aliases=("trt",),
+            description="ONNX + build settings; the engine is built and cached on the target GPU"),
 )
 
 _BY_NAME = {b.name: b for b in BACKENDS}

@@ -114,7 +114,7 @@ def formats(json_: bool = typer.Option(False, "--json", help="print JSON only"))
         t.add_column(col)
     for r in rows:
         t.add_row(r["name"], r["suffix"], r["from"], r["runner"], ", ".join(r["precisions"]),
-                  f"edgevid[{r['extra']}]", "yes" if r["installed"] else "no")
+                  escape(f"edgevid[{r['extra']}]"), "yes" if r["installed"] else "no")
     out.print(t)
 
 

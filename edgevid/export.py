@@ -27,7 +27,7 @@ from edgevid.runners.artifact import (MANIFEST, MANIFEST_VERSION, ArtifactError,
 
 REFERENCE_SEED = 1234
 #: Relative tolerance of the numerics check, by precision (times max(1, |reference| max)).
-RTOL = {"fp32": 1e-3, "fp16": 3e-2, "int8": 1e-1}
+RTOL = {"fp32": 1e-3, "fp16": 3e-2, "int8": 1e-1, "int8-dynamic": 1e-1}
 DEFAULT_ROOT = Path("artifacts")
 
 

@@ -30,16 +30,23 @@ def load_manifest(artifact_dir) -> dict:
         if key not in manifest:
             raise ArtifactError(f"{path} lacks the field {key!r}; export the model again")
     model_file = d / manifest["file"]
-    if not model_file.is_file():
+    if not model_file.exists():
         raise ArtifactError(f"{path} names {manifest['file']}, which is missing from {d}")
     return manifest
 
 
 def sha256_file(path) -> str:
+    """sha256 of a file, or of a folder (e.g. a Core ML .mlpackage): its files' relative paths
+    and contents in sorted order."""
+    path = Path(path)
     h = hashlib.sha256()
-    with open(path, "rb") as f:
-        for chunk in iter(lambda: f.read(1 << 20), b""):
-            h.update(chunk)
+    files = sorted(p for p in path.rglob("*") if p.is_file()) if path.is_dir() else [path]
+    for f in files:
+        if path.is_dir():
+            h.update(str(f.relative_to(path)).encode() + b"\0")
+        with open(f, "rb") as fh:
+            for chunk in iter(lambda: fh.read(1 << 20), b""):
+                h.update(chunk)
     return h.hexdigest()
 
 

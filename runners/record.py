@@ -17,6 +17,10 @@ REQUIRED_KEYS = ("schema_version", "model", "format", "precision", "device", "in
                  "first_inference_ms", "peak_rss_mb", "artifact_bytes", "numerics", "env")
 
 
+class Unsupported(Exception):
+    """This runtime cannot run here (e.g. Core ML off macOS): recorded as status 'unsupported'."""
+
+
 def new_record(**fields) -> dict:
     """A record with every required key present (None where not measured), then ``fields``."""
     record = {key: None for key in REQUIRED_KEYS}

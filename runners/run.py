@@ -15,7 +15,7 @@ from typing import Optional
 
 from .artifact import ArtifactError, check_numerics, load_manifest, reference_inputs, verify_file
 from .loop import TimingPolicy, run_loop, summarize
-from .record import new_record
+from .record import Unsupported, new_record
 from .sysinfo import fingerprint, peak_rss_mb, rss_mb, thermal_state
 
 
@@ -98,6 +98,8 @@ def run_artifact(artifact_dir, options: Optional[RunOptions] = None,
                         sampler=lambda: thermal_state(zones, clocks), progress=progress)
     except ArtifactError:
         raise
+    except Unsupported as exc:
+        record.update(status="unsupported", reason=str(exc))
     except Exception as exc:  # noqa: BLE001 - any runtime failure is recorded, not raised
         record["reason"] = _reason(exc)
         record["traceback"] = traceback.format_exc(limit=8)
