@@ -35,6 +35,8 @@ class BenchConfig:
     db: Optional[Path] = None
     save: bool = True
     cpus: list = field(default_factory=list)  # pin runners to these CPUs
+    export_unrunnable: bool = False  # convert even where the runtime is missing (the matrix)
+    kind: str = "bench"  # "bench": timed run; "check": conversion + numerics (the matrix)
     runner_timeout_s: float = 1800.0
 
 
@@ -91,6 +93,14 @@ def _run_local(artifact_dir: Path, threads: Optional[int], policy: TimingPolicy,
         return json.loads(out.read_text())
 
 
+def _missing(backend) -> str:
+    try:
+        backend.require()
+    except MissingBackend as e:
+        return str(e)
+    return ""
+
+
 def bench_one(ref: ModelRef, entry: FormatEntry, profile: DeviceProfile, cfg: BenchConfig,
               log: Callable[[str], None] = lambda m: None) -> dict:
     """Export (or reuse) and run one (model, format, precision) on the profile's device."""
@@ -98,14 +108,16 @@ def bench_one(ref: ModelRef, entry: FormatEntry, profile: DeviceProfile, cfg: Be
     base = dict(model=ref.name, format=entry.format, precision=entry.precision,
                 device=profile.name, input_shape=list(ref.input_shape), threads=threads)
     backend = get_backend(entry.format)
-    try:
-        backend.require()
-    except MissingBackend as e:
-        return new_record(**base, status="unsupported", reason=str(e))
+    missing = backend.missing_packages()
+    if missing and not cfg.export_unrunnable:
+        return new_record(**base, status="unsupported", reason=str(_missing(backend)))
     try:
         art = export(ref, entry.format, entry.precision, root=cfg.artifacts, log=log)
     except ExportFailed as e:
         return new_record(**base, status="export-failed", reason=str(e))
+    if missing:
+        return new_record(**base, status="unsupported", artifact_dir=str(art),
+                          reason=f"converted; {_missing(backend)}")
     if not profile.is_local:
         raise UserError(f"device {profile.name!r} is reached over {profile.connection['type']}; "
                         f"remote runs are not supported yet (run the runner on the device with "
@@ -133,6 +145,7 @@ def bench(refs: list, profile: DeviceProfile, entries: list, cfg: BenchConfig,
     for ref in refs:
         for entry in entries:
             record = bench_one(ref, entry, profile, cfg, log=log)
+            record["kind"] = cfg.kind
             record["env"] = {**(record.get("env") or {}), "edgevid_version": __version__,
                              "git_revision": revision}
             record["created_at"] = datetime.now(timezone.utc).isoformat(timespec="seconds")

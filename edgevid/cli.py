@@ -27,11 +27,22 @@ app = typer.Typer(add_completion=False, no_args_is_help=True, pretty_exceptions_
 # Tables are not squeezed to 80 columns when stdout is a file or a pipe.
 out = Console(width=None if sys.stdout.isatty() else 160)  # stdout: tables and JSON
 err = Console(stderr=True, width=None if sys.stderr.isatty() else 160)  # progress, messages
-_state = {"debug": bool(os.environ.get("EDGEVID_DEBUG"))}
+_state = {"debug": bool(os.environ.get("EDGEVID_DEBUG")), "json_out": None}
 
 
 def _print_json(obj) -> None:
-    sys.stdout.write(json.dumps(obj, indent=1, default=str) + "\n")
+    stream = _state["json_out"] or sys.stdout
+    stream.write(json.dumps(obj, indent=1, default=str) + "\n")
+    stream.flush()
+
+
+def _reserve_stdout_for_json() -> None:
+    """With --json, stdout carries JSON only: whatever else writes to it (converters print
+    graphs and logs, from Python and from native code) is sent to stderr instead."""
+    sys.stdout.flush()
+    _state["json_out"] = os.fdopen(os.dup(1), "w")
+    os.dup2(2, 1)
+    sys.stdout = sys.stderr
 
 
 @app.callback()
@@ -266,6 +277,57 @@ def _results_table(records: list) -> None:
     out.print(t)
 
 
+@app.command(help="Op-support matrix: convert every model x format, run once, check numerics.")
+def matrix(models_: List[str] = typer.Argument(None, metavar="[MODEL]...",
+                                               help="models (default: the whole zoo)"),
+           formats_: List[str] = typer.Option(None, "--to", help="formats (default: all)"),
+           precision: Optional[str] = typer.Option(None, help="one precision for every format"),
+           device: str = typer.Option("desktop-cpu", help="device profile name or YAML file"),
+           threads: Optional[int] = typer.Option(None, help="intra-op threads"),
+           input_shape: Optional[str] = typer.Option(None, help="C,T,H,W for every model"),
+           artifacts: Path = typer.Option(Path("artifacts"), help="artifact root folder"),
+           results_dir: Path = typer.Option(Path("results"), "--results", help="results folder"),
+           md: Optional[Path] = typer.Option(None, "--md", help="also write the matrix here"),
+           json_: bool = typer.Option(False, "--json", help="print the cells as JSON only")):
+    from edgevid.backends import BACKENDS, check_precision, get_backend
+    from edgevid.bench import BenchConfig
+    from edgevid.matrix import cell, markdown, run_matrix
+    from edgevid.models import list_models
+    from edgevid.modelref import parse_shape, resolve
+    from edgevid.profiles import get_profile
+
+    profile = get_profile(device)
+    backends = [get_backend(f) for f in formats_] if formats_ else list(BACKENDS)
+    pairs = [(b.name, check_precision(b, precision) if precision else b.precisions[0])
+             for b in backends]
+    shape = parse_shape(input_shape) if input_shape else None
+    refs = [resolve(m, shape) for m in (models_ or [s.name for s in list_models()])]
+    cfg = BenchConfig(threads=threads, artifacts=artifacts, results=results_dir)
+    total = len(refs) * len(pairs)
+    with err.status(f"checking {total} model x format cell(s)…") as status:
+        done = []
+
+        def on_result(r):
+            done.append(r)
+            c = cell(r)
+            err.print(f"[{len(done)}/{total}] {c['model']} {c['format']} {c['precision']}: "
+                      f"{c['verdict']}" + (f" ({escape(c['op'])})" if c["op"] else ""))
+
+        records = run_matrix(refs, profile, pairs, cfg, on_result=on_result,
+                             log=lambda m: status.update(f"[{len(done) + 1}/{total}] {m}…"))
+    text = markdown(records)
+    if md:
+        from edgevid.runners.record import write_atomic
+
+        write_atomic(md, f"# Op-support matrix ({profile.name})\n\n{text}\n")
+    if json_:
+        _print_json([cell(r) for r in records])
+    else:
+        sys.stdout.write(text + "\n")
+    if any(cell(r)["verdict"].endswith("failed") for r in records):
+        raise typer.Exit(1)
+
+
 # ---------------------------------------------------------------------------------- report
 
 @app.command(help="Build a report from result files (never re-runs anything).")
@@ -328,6 +390,8 @@ def history(model: str = typer.Argument(..., help="model name as in results"),
 
 
 def main() -> None:
+    if "--json" in sys.argv[1:]:
+        _reserve_stdout_for_json()
     try:
         rc = app(standalone_mode=False)
     except UserError as e:

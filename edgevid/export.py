@@ -59,7 +59,10 @@ def export(ref: ModelRef, fmt: str, precision: Optional[str] = None,
     """Make (or reuse) the artifact of ``ref`` in ``fmt``; return its folder."""
     backend = get_backend(fmt)
     precision = check_precision(backend, precision or backend.precisions[0])
-    exporter = _exporter(backend)
+    try:
+        exporter = _exporter(backend)
+    except ImportError as e:
+        raise ExportFailed(f"cannot load the {backend.name} exporter: {e}") from e
     if ref.kind == "onnx" and backend.source == "torch" and backend.name != "onnx":
         raise ExportFailed(f"{ref.ref} is an ONNX file: format {backend.name!r} needs the PyTorch "
                            f"model")

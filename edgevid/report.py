@@ -51,11 +51,23 @@ def _esc(cell: str) -> str:
     return cell.replace("|", "\\|").replace("\n", " ")
 
 
+def latest_checks(records: list) -> list:
+    """The newest op-support check per (device, model, format, precision)."""
+    latest = {}
+    for r in sorted((r for r in records if r.get("kind") == "check"),
+                    key=lambda r: r.get("created_at") or ""):
+        latest[(r.get("device"), r["model"], r["format"], r["precision"])] = r
+    return list(latest.values())
+
+
 def markdown(records: list, title: str = "edgevid report") -> str:
-    records = sorted(records, key=lambda r: (r.get("device") or "", r["model"], r["format"],
+    from edgevid import matrix
+
+    checks = latest_checks(records)
+    records = sorted((r for r in records if r.get("kind", "bench") == "bench"), key=lambda r: (r.get("device") or "", r["model"], r["format"],
                                              r["precision"], r.get("threads") or 0))
     lines = [f"# {title}", "",
-             f"{len(records)} results; generated {datetime.now(timezone.utc):%Y-%m-%d %H:%M} UTC "
+             f"{len(records)} benchmark results; generated {datetime.now(timezone.utc):%Y-%m-%d %H:%M} UTC "
              f"from result files only.", "",
              "| " + " | ".join(COLUMNS) + " |", "|" + "---|" * len(COLUMNS)]
     for r in records:
@@ -79,6 +91,8 @@ def markdown(records: list, title: str = "edgevid report") -> str:
                          f"{env.get('cores_logical')} logical cores, {env.get('os')}, Python "
                          f"{env.get('python')}, governor {env.get('governor') or 'not available'}"
                          f"; edgevid {env.get('edgevid_version')} ({env.get('git_revision')})")
+    if checks:
+        lines += ["", "## Op-support matrix", "", matrix.markdown(checks)]
     lines += ["", "## How to read this", "",
               "- Latency is per inference, batch as in `input`, measured with `perf_counter_ns` "
               "around each call after warm-up; p50 is the median, its 95% CI is the "

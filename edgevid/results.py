@@ -29,7 +29,7 @@ def validate(record: dict, where: str = "record") -> dict:
                         f"edgevid ({SCHEMA_VERSION}); upgrade edgevid")
     if record["status"] not in STATUSES:
         raise UserError(f"{where}: status {record['status']!r} is not one of {STATUSES}")
-    if record["status"] == "ok":
+    if record["status"] == "ok" and record.get("kind", "bench") == "bench":
         missing = [k for k in SUMMARY_KEYS if k not in record["summary"]]
         if missing or not record["samples_ms"]:
             raise UserError(f"{where}: an ok result needs samples_ms and summary "
@@ -41,7 +41,8 @@ def result_path(root: Path, record: dict) -> Path:
     shape = "x".join(str(v) for v in (record.get("input_shape") or [])[1:]) or "na"
     threads = record.get("threads") or "default"
     stamp = datetime.now(timezone.utc).strftime("%Y%m%dT%H%M%S%fZ")
-    name = f"{record['format']}-{record['precision']}-{shape}-t{threads}-{stamp}.json"
+    kind = "" if record.get("kind", "bench") == "bench" else f"{record['kind']}-"
+    name = f"{kind}{record['format']}-{record['precision']}-{shape}-t{threads}-{stamp}.json"
     return Path(root) / str(record["device"]) / str(record["model"]) / name
 
 

@@ -1,0 +1,108 @@
+"""The op-support matrix: every model x format, converted (reusing cached artifacts), run once
+and checked against PyTorch. Each cell is a result record with ``kind: "check"``: no timing, but
+the same status, reason and numerics as a benchmark, so it is stored, indexed and reported like
+any other result.
+"""
+from __future__ import annotations
+
+import re
+from typing import Optional
+
+from edgevid.bench import BenchConfig, bench
+from edgevid.profiles import FormatEntry
+
+#: One inference after load: enough for the numerics check, no timing.
+CHECK_TIMING = {"warmup_min": 0, "warmup_max": 0, "min_iters": 1, "min_time_s": 0.0,
+                "max_time_s": 0.0}
+
+# Converter and runtime messages that name the operator that broke, most specific first.
+_OP_PATTERNS = (
+    r"operator '?([\w:.]+)'? to ONNX opset version \d+ is not supported",
+    r"[Uu]nsupported (?:ONNX )?op(?:erator)?(?: type)?[:= ]+'?([\w:./]+)'?",
+    r"No conversion rule found for operations?:?\s*'?([\w:./-]+)",
+    r"OpConversionFailure.*?'([\w.:/-]+)'",
+    r"[Nn]ot implemented (?:for|op)[: ]+'?([\w:.]+)'?",
+    r"(aten::[\w.]+)",
+    r"op(?:erator)? ['\"]?([A-Z][\w]+)['\"]? (?:is )?not supported",
+    r"node (?:type )?['\"]?([A-Z][\w]+)['\"]?",
+)
+
+
+def failing_op(message: str) -> Optional[str]:
+    """The operator a converter or runtime error message names, if any."""
+    for pattern in _OP_PATTERNS:
+        m = re.search(pattern, message or "")
+        if m:
+            return m.group(1)
+    return None
+
+
+def cell(record: dict) -> dict:
+    """Classify one check record: ok / numerics / converted / failed, with the op that broke."""
+    status, reason = record["status"], record.get("reason") or ""
+    numerics = record.get("numerics") or {}
+    if status == "ok":
+        verdict = "ok" if numerics.get("ok") else "numerics"
+        note = (f"Δ {numerics['max_abs_diff']:.1e}, top-1 {numerics.get('top1_agree', 0):.0%}"
+                if numerics.get("max_abs_diff") is not None else "no reference")
+    elif status == "unsupported" and record.get("artifact_dir"):
+        verdict, note = "converted", reason  # converted, but it runs elsewhere (e.g. macOS)
+    elif status == "unsupported":
+        verdict, note = "unsupported", reason
+    else:
+        verdict = "export-failed" if status == "export-failed" else "run-failed"
+        op = failing_op(reason)
+        note = (f"op {op}: " if op else "") + reason
+    return {"model": record["model"], "format": record["format"],
+            "precision": record["precision"], "verdict": verdict, "note": note[:400],
+            "op": failing_op(reason) if verdict.endswith("failed") else None}
+
+
+def run_matrix(refs: list, profile, formats: list, cfg: BenchConfig, **callbacks) -> list:
+    """Check every ref x (format, precision); returns the records (cells via :func:`cell`)."""
+    cfg.timing = {**CHECK_TIMING, **cfg.timing}
+    cfg.export_unrunnable = True
+    cfg.kind = "check"
+    entries = []
+    for fmt, precision in formats:
+        options = next((e.options for e in profile.formats if e.format == fmt), {})
+        entries.append(FormatEntry(fmt, precision, options))
+    return bench(refs, profile, entries, cfg, **callbacks)
+
+
+SYMBOL = {"ok": "✓", "numerics": "⚠ numerics", "converted": "◐ converted",
+          "unsupported": "– not installed", "export-failed": "✗ export", "run-failed": "✗ run"}
+
+
+def markdown(records: list) -> str:
+    cells = [cell(r) for r in records]
+    from edgevid.backends import names
+
+    order = {n: i for i, n in enumerate(names())}
+    cols = sorted({(c["format"], c["precision"]) for c in cells},
+                  key=lambda fp: (order.get(fp[0], len(order)), fp[1]))
+    models = sorted({c["model"] for c in cells})
+    by = {(c["model"], c["format"], c["precision"]): c for c in cells}
+    lines = ["| model | " + " | ".join(f"{f} {p}" for f, p in cols) + " |",
+             "|---|" + "---|" * len(cols)]
+    for m in models:
+        row = []
+        for f, p in cols:
+            c = by.get((m, f, p))
+            if c is None:
+                row.append("")
+                continue
+            text = SYMBOL[c["verdict"]]
+            if c["op"]:
+                text += f" ({c['op']})"
+            row.append(text)
+        lines.append(f"| {m} | " + " | ".join(row) + " |")
+    notes = [c for c in cells if c["verdict"] not in ("ok",)]
+    if notes:
+        lines += ["", "Notes:", ""]
+        lines += [f"- {c['model']} / {c['format']} {c['precision']}: {SYMBOL[c['verdict']]} — "
+                  f"{c['note'].replace('|', '/')}" for c in notes]
+    lines += ["", "✓ converted and numerically matches PyTorch · ⚠ runs, outside tolerance · "
+              "◐ converted and validated, runs on another platform · ✗ failed (op named where "
+              "the message names one)"]
+    return "\n".join(lines)
