@@ -3,6 +3,9 @@
 A user's own .onnx file is copied as it is (and checked). The TorchScript exporter is chosen
 explicitly with ``dynamo=False``: it needs no onnxscript and handles every zoo model; the opset is
 recorded in the manifest.
+
+int8: the fp32 export is quantized statically by ONNX Runtime (QDQ, per-channel weights, calibrated
+on seeded inputs; ``exporters/quantize.py``); the reference output stays PyTorch's fp32 one.
 """
 from __future__ import annotations
 
@@ -12,6 +15,7 @@ from .base import INPUT_NAME, OUTPUT_NAME, ExportedFiles, ExportJob
 
 SOURCE = "torch"
 OPSET = 17
+N_CALIB = 8  # calibration inputs for int8
 
 
 def versions() -> dict:
@@ -62,11 +66,32 @@ def export(job: ExportJob) -> ExportedFiles:
     model = onnx.load(str(path))
     onnx.checker.check_model(model)
     inits = {i.name for i in model.graph.initializer}
+    if job.precision == "int8":
+        model = _quantize(path, _io([i for i in model.graph.input if i.name not in inits]), extra)
     extra["opset"] = max((o.version for o in model.opset_import if o.domain in ("", "ai.onnx")),
                          default=None)
     extra["ops"] = sorted({n.op_type for n in model.graph.node})
     return ExportedFiles(inputs=_io([i for i in model.graph.input if i.name not in inits]),
                          outputs=_io(model.graph.output), extra=extra)
+
+
+def _quantize(path, inputs: list, extra: dict):
+    """Replace the fp32 file at ``path`` by its int8 QDQ version; return the loaded int8 model."""
+    import onnx
+
+    from .quantize import quantize_onnx_int8
+
+    if len(inputs) != 1 or not all(isinstance(d, int) for d in inputs[0]["shape"]):
+        raise ValueError(f"int8 calibration needs one input with a fixed shape; the model has "
+                         f"{[(i['name'], i['shape']) for i in inputs]}")
+    fp32 = path.with_name(path.stem + ".fp32.onnx")
+    path.rename(fp32)
+    try:
+        extra["quantization"] = quantize_onnx_int8(fp32, path, inputs[0]["name"],
+                                                   inputs[0]["shape"], N_CALIB)
+    finally:
+        fp32.unlink(missing_ok=True)
+    return onnx.load(str(path))
 
 
 def _slim(path, extra: dict) -> bool:

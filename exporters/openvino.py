@@ -2,18 +2,28 @@
 
 fp32 keeps fp32 weights (``compress_to_fp16=False``: OpenVINO's save_model compresses by default);
 fp16 stores fp16 weights. What the CPU computes in is a runtime matter, read back by the runner.
+int8: NNCF post-training quantization of the converted model (FakeQuantize + int8 weights),
+calibrated on seeded inputs (``exporters/quantize.py``; needs ``edgevid[quant]``).
 """
 from __future__ import annotations
 
 from .base import ExportedFiles, ExportJob
 
 SOURCE = "onnx"
+N_CALIB = 8  # calibration inputs for int8
 
 
 def versions() -> dict:
     import openvino
 
-    return {"openvino": openvino.get_version()}
+    out = {"openvino": openvino.get_version()}
+    try:  # int8 artifacts are quantized by NNCF
+        import nncf
+
+        out["nncf"] = nncf.__version__
+    except ImportError:
+        pass
+    return out
 
 
 def _io(ports) -> list:
@@ -30,7 +40,17 @@ def export(job: ExportJob) -> ExportedFiles:
     onnx_path = job.upstream_dir / job.upstream_manifest["file"]
     model = ov.convert_model(str(onnx_path))
     path = job.out_dir / job.file_name
-    ov.save_model(model, str(path), compress_to_fp16=(job.precision == "fp16"))
-    return ExportedFiles(inputs=_io(model.inputs), outputs=_io(model.outputs),
-                         extra={"weights_file": path.with_suffix(".bin").name,
-                                "compressed_to_fp16": job.precision == "fp16"})
+    extra = {"weights_file": path.with_suffix(".bin").name,
+             "compressed_to_fp16": job.precision == "fp16"}
+    if job.precision == "int8":
+        from .quantize import quantize_openvino_int8
+
+        inputs = _io(model.inputs)
+        if len(inputs) != 1:
+            raise ValueError(f"int8 calibration supports one input; the model has {len(inputs)}")
+        extra["quantization"] = quantize_openvino_int8(onnx_path, path, inputs[0]["name"],
+                                                       inputs[0]["shape"], N_CALIB)
+        model = ov.Core().read_model(str(path))
+    else:
+        ov.save_model(model, str(path), compress_to_fp16=(job.precision == "fp16"))
+    return ExportedFiles(inputs=_io(model.inputs), outputs=_io(model.outputs), extra=extra)

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import math
 import time
-from dataclasses import asdict, dataclass, fields
+from dataclasses import asdict, dataclass, field, fields
 from typing import Callable, Optional
 
 import numpy as np
@@ -89,6 +89,7 @@ class LoopResult:
     warmup_ms: list
     stop_reason: str  # converged | time-cap | iter-cap
     sampled: list  # periodic sampler readings taken between iterations
+    extra_ms: list = field(default_factory=list)  # extra_timer() after each timed iteration
 
 
 def _rel_halfwidth(samples) -> float:
@@ -99,8 +100,12 @@ def _rel_halfwidth(samples) -> float:
 
 def run_loop(call: Callable[[], object], policy: TimingPolicy,
              sampler: Optional[Callable[[], dict]] = None,
-             progress: Optional[Callable[[str, int], None]] = None) -> LoopResult:
-    """Warm up and time ``call()``. The cold first call is the caller's to make and record."""
+             progress: Optional[Callable[[str, int], None]] = None,
+             extra_timer: Optional[Callable[[], Optional[float]]] = None) -> LoopResult:
+    """Warm up and time ``call()``. The cold first call is the caller's to make and record.
+
+    ``extra_timer`` (e.g. a GPU runner's CUDA-event time of the call just made) is read after each
+    timed iteration, outside the timed region, into ``LoopResult.extra_ms``."""
     clock = time.perf_counter_ns
     sampled = []
     warm = []
@@ -115,7 +120,7 @@ def run_loop(call: Callable[[], object], policy: TimingPolicy,
             if abs(last - prev) <= policy.warmup_tolerance * prev:
                 break
 
-    samples = []
+    samples, extra = [], []
     start = time.monotonic()
     last_sample = start
     next_check = policy.min_iters
@@ -124,6 +129,8 @@ def run_loop(call: Callable[[], object], policy: TimingPolicy,
         t0 = clock()
         call()
         samples.append((clock() - t0) / 1e6)
+        if extra_timer is not None:
+            extra.append(extra_timer())
         now = time.monotonic()
         if sampler is not None and now - last_sample >= policy.sample_every_s:
             sampled.append(sampler())
@@ -141,4 +148,4 @@ def run_loop(call: Callable[[], object], policy: TimingPolicy,
                 break
         if progress is not None and n % 50 == 0:
             progress("timed", n)
-    return LoopResult(samples, warm, stop_reason, sampled)
+    return LoopResult(samples, warm, stop_reason, sampled, extra)

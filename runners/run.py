@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Optional
 
 from .artifact import ArtifactError, check_numerics, load_manifest, reference_inputs, verify_file
-from .loop import TimingPolicy, run_loop, summarize
+from .loop import LoopResult, TimingPolicy, run_loop, summarize
 from .record import Unsupported, new_record
 from .sysinfo import fingerprint, peak_rss_mb, rss_mb, thermal_state
 
@@ -28,6 +28,8 @@ class RunOptions:
     clock_paths: list = field(default_factory=list)
     temp_limit_c: Optional[float] = None  # above this, the run is flagged as throttled
     cpus: list = field(default_factory=list)  # pin the runner to these CPUs (Linux)
+    engine_cache: Optional[str] = None  # TensorRT engine cache folder (default ~/.cache/edgevid/engines)
+    trtexec: Optional[str] = None  # TensorRT: the trtexec program, where there are no Python bindings
 
 
 #: A drop of the mean CPU clock by more than this fraction during the run flags throttling.
@@ -82,6 +84,7 @@ def run_artifact(artifact_dir, options: Optional[RunOptions] = None,
     zones, clocks = options.thermal_zones or None, options.clock_paths or None
     state_before = thermal_state(zones, clocks)
     versions = {}
+    session = None
     try:
         backend = backend_module(manifest["runner"])
         versions[backend.NAME] = backend.version()
@@ -94,8 +97,16 @@ def run_artifact(artifact_dir, options: Optional[RunOptions] = None,
         outputs = session.infer(inputs)
         record["first_inference_ms"] = (time.perf_counter_ns() - t0) / 1e6
         record["numerics"] = check_numerics(manifest, outputs)
-        loop = run_loop(lambda: session.infer(inputs), policy,
-                        sampler=lambda: thermal_state(zones, clocks), progress=progress)
+        external = getattr(session, "external_timing", None)
+        if external is not None:  # trtexec times its own loop; one process per infer() would not
+            ext = external(inputs)
+            record.update(timing_source="trtexec", trtexec=ext["trtexec"],
+                          trtexec_command=ext["command"])
+            loop = LoopResult(ext["samples_ms"], [], "external", [], ext["gpu_ms"])
+        else:
+            loop = run_loop(lambda: session.infer(inputs), policy,
+                            sampler=lambda: thermal_state(zones, clocks), progress=progress,
+                            extra_timer=getattr(session, "gpu_ms", None))
     except ArtifactError:
         raise
     except Unsupported as exc:
@@ -109,6 +120,11 @@ def run_artifact(artifact_dir, options: Optional[RunOptions] = None,
             warmup_ms=loop.warmup_ms, warmup_iters=len(loop.warmup_ms),
             stop_reason=loop.stop_reason, thermal_during=loop.sampled,
         )
+        if loop.extra_ms and all(v is not None for v in loop.extra_ms):
+            record.update(gpu_samples_ms=loop.extra_ms, gpu_summary=summarize(loop.extra_ms))
+    finally:
+        if session is not None and hasattr(session, "close"):
+            session.close()  # GPU runners free device memory here
     record["peak_rss_mb"] = peak_rss_mb()
     record["idle_rss_mb"] = idle_rss
     if record["peak_rss_mb"] is not None and idle_rss is not None:
