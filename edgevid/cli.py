@@ -389,6 +389,39 @@ def history(model: str = typer.Argument(..., help="model name as in results"),
     out.print(t)
 
 
+@app.command(help="Compare two sets of results: ratio of medians with a bootstrap CI and a "
+                  "rank-test p-value per configuration. --fail-above 5% exits 1 only when a "
+                  "slowdown is larger than 5% and statistically detectable (a CI gate). Set the "
+                  "threshold above your device's run-to-run spread.")
+def compare(base: Path = typer.Argument(..., help="baseline result file or folder"),
+            new: Path = typer.Argument(..., help="new result file or folder"),
+            fail_above: Optional[str] = typer.Option(None, help="e.g. 5% (a fraction or percent)"),
+            json_: bool = typer.Option(False, "--json", help="print JSON only")):
+    from edgevid import results
+    from edgevid.compare import compare_records, gate, parse_threshold, rich_table
+
+    threshold = parse_threshold(fail_above) if fail_above is not None else None
+    pairs, unpaired = compare_records(results.load_all([base]), results.load_all([new]))
+    failing = gate(pairs, threshold) if threshold is not None else []
+    if json_:
+        _print_json({"pairs": [p.to_dict() for p in pairs],
+                     "unpaired": [u.to_dict() for u in unpaired],
+                     "fail_above": threshold, "failing": [p.to_dict() for p in failing]})
+    else:
+        if pairs:
+            out.print(rich_table(pairs))
+        for u in unpaired:
+            d = u.to_dict()
+            err.print(f"unpaired ({escape(str(d.get('side')))}): {escape(str(d.get('model')))} "
+                      f"{d.get('format')} {d.get('precision')}: {escape(str(d.get('reason')))}")
+    if not pairs:
+        raise UserError(f"no configuration of {base} matches one of {new} (see the unpaired list)")
+    if failing:
+        err.print(f"[red]{len(failing)} configuration(s) slower by more than "
+                  f"{threshold:.0%}[/]")
+        raise typer.Exit(1)
+
+
 def main() -> None:
     if "--json" in sys.argv[1:]:
         _reserve_stdout_for_json()

@@ -21,9 +21,14 @@ INDEX_NAME = "index.sqlite"
 
 def validate(record: dict, where: str = "record") -> dict:
     """Raise UserError if ``record`` lacks a required key or has a wrong type."""
+    if not isinstance(record, dict):
+        raise UserError(f"{where}: not an edgevid result (a JSON object is expected)")
     missing = [k for k in REQUIRED_KEYS if k not in record]
     if missing:
         raise UserError(f"{where}: not an edgevid result (missing {', '.join(missing)})")
+    if not isinstance(record["schema_version"], int):
+        raise UserError(f"{where}: schema_version must be an integer, got "
+                        f"{record['schema_version']!r}")
     if record["schema_version"] > SCHEMA_VERSION:
         raise UserError(f"{where}: schema_version {record['schema_version']} is newer than this "
                         f"edgevid ({SCHEMA_VERSION}); upgrade edgevid")
@@ -55,11 +60,15 @@ def save(record: dict, root: Path = DEFAULT_ROOT, db: Optional[Path] = None) -> 
     return path
 
 
-def load(path: Path) -> dict:
+def _read_json(path: Path):
     try:
-        record = json.loads(Path(path).read_text())
+        return json.loads(Path(path).read_text())
     except (OSError, ValueError) as e:
         raise UserError(f"cannot read result {path}: {e}") from e
+
+
+def load(path: Path) -> dict:
+    record = _read_json(path)
     if isinstance(record, list):
         raise UserError(f"{path} holds a list; give one result per file")
     return validate(record, str(path))
@@ -81,12 +90,11 @@ def load_all(paths: Iterable) -> list:
     """Load result records from files and folders (recursively); a bad file is a UserError."""
     out = []
     for f in iter_files(paths):
-        text = f.read_text()
-        data = json.loads(text) if text.strip().startswith("[") else None
+        data = _read_json(f)
         if isinstance(data, list):  # `edgevid bench --json > file.json` output
-            out.extend(validate(r, str(f)) for r in data)
+            out.extend(validate(r, f"{f}[{i}]") for i, r in enumerate(data))
         else:
-            out.append(load(f))
+            out.append(validate(data, str(f)))
     return out
 
 

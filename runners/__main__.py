@@ -26,6 +26,8 @@ def main(argv=None) -> int:
     p.add_argument("--provider", default=None, help="ONNX Runtime execution provider")
     p.add_argument("--policy", default=None, help="timing policy overrides as a JSON object")
     p.add_argument("--options", default=None, help="RunOptions as a JSON object")
+    p.add_argument("--device-name", default=None,
+                   help="device name stored in the record (default: this host's name)")
     p.add_argument("--out", default=None, help="write the record here instead of stdout")
     p.add_argument("--quiet", action="store_true")
     a = p.parse_args(argv)
@@ -48,6 +50,7 @@ def main(argv=None) -> int:
     except ArtifactError as e:
         print(f"error: {e}", file=sys.stderr)
         return 2
+    record["device"] = a.device_name or record["env"].get("host")
     text = json.dumps(record, indent=1)
     if a.out:
         write_atomic(Path(a.out), text)
