@@ -133,8 +133,13 @@ def bench_one(ref: ModelRef, entry: FormatEntry, profile: DeviceProfile, cfg: Be
         record = _run_local(art, threads, policy, options, cfg.runner_timeout_s)
     except RuntimeError as e:
         return new_record(**base, status="error", reason=str(e), artifact_dir=str(art))
-    record.update(device=profile.name, artifact_dir=str(art))
+    record.update(device=profile.name, artifact_dir=str(art), variant=variant_tag(entry.options))
     return record
+
+
+def variant_tag(options: dict) -> str:
+    """Runtime options that tell two runs of one format apart (e.g. the execution provider)."""
+    return ",".join(f"{k}={v}" for k, v in sorted(options.items()) if v is not None)
 
 
 def bench(refs: list, profile: DeviceProfile, entries: list, cfg: BenchConfig,

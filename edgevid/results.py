@@ -7,6 +7,7 @@ process leaves either the whole record or none.
 from __future__ import annotations
 
 import json
+import re
 import sqlite3
 from datetime import datetime, timezone
 from pathlib import Path
@@ -47,7 +48,9 @@ def result_path(root: Path, record: dict) -> Path:
     threads = record.get("threads") or "default"
     stamp = datetime.now(timezone.utc).strftime("%Y%m%dT%H%M%S%fZ")
     kind = "" if record.get("kind", "bench") == "bench" else f"{record['kind']}-"
-    name = f"{kind}{record['format']}-{record['precision']}-{shape}-t{threads}-{stamp}.json"
+    variant = re.sub(r"[^A-Za-z0-9]+", "_", record.get("variant") or "").strip("_")
+    fmt = record["format"] + (f"-{variant}" if variant else "")
+    name = f"{kind}{fmt}-{record['precision']}-{shape}-t{threads}-{stamp}.json"
     return Path(root) / str(record["device"]) / str(record["model"]) / name
 
 
