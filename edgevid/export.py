@@ -117,7 +117,7 @@ def export(ref: ModelRef, fmt: str, precision: Optional[str] = None,
 def _manifest(job: ExportJob, backend: Backend, files, versions: dict, export_s: float,
               cache: dict) -> dict:
     path = job.out_dir / job.file_name
-    size = sum(p.stat().st_size for p in job.out_dir.iterdir() if p.is_file())
+    size = sum(p.stat().st_size for p in job.out_dir.rglob("*") if p.is_file())
     manifest = {
         "manifest_version": MANIFEST_VERSION,
         "model": job.ref.name,

@@ -16,6 +16,8 @@ from edgevid.backends import get_backend
 from edgevid.errors import UserError
 from edgevid.runners.loop import TimingPolicy
 
+#: Runtime options a profile's format entry may set (fields of runners.run.RunOptions).
+FORMAT_OPTIONS = {"provider", "device", "xnnpack", "engine_cache", "trtexec"}
 PROFILES_DIR = Path(__file__).resolve().parent.parent / "device_profiles"
 CONNECTIONS = {"local": set(), "ssh": {"host", "user", "port", "python", "workdir", "key"},
                "adb": {"serial", "python", "workdir"}}
@@ -121,10 +123,10 @@ def load_profile(path: Path) -> DeviceProfile:
         if precision not in backend.precisions:
             raise bad(f"{where}.precision", f"must be one of {', '.join(backend.precisions)}")
         options = {k: v for k, v in entry.items() if k not in ("format", "precision")}
-        unknown = set(options) - {"provider", "device"}
+        unknown = set(options) - FORMAT_OPTIONS
         if unknown:
             raise bad(f"{where}.{sorted(unknown)[0]}", "is not a format option "
-                      "(known: provider, device)")
+                      f"(known: {', '.join(sorted(FORMAT_OPTIONS))})")
         formats.append(FormatEntry(backend.name, precision, options))
 
     threads = data.get("threads")

@@ -24,6 +24,7 @@ def main(argv=None) -> int:
     p.add_argument("--threads", type=int, default=None)
     p.add_argument("--device", default=None, help="runtime device (e.g. OpenVINO CPU/GPU)")
     p.add_argument("--provider", default=None, help="ONNX Runtime execution provider")
+    p.add_argument("--no-xnnpack", action="store_true", help="LiteRT: builtin kernels only")
     p.add_argument("--policy", default=None, help="timing policy overrides as a JSON object")
     p.add_argument("--options", default=None, help="RunOptions as a JSON object")
     p.add_argument("--device-name", default=None,
@@ -35,7 +36,9 @@ def main(argv=None) -> int:
         policy = TimingPolicy.from_dict(json.loads(a.policy) if a.policy else None)
         kwargs = json.loads(a.options) if a.options else {}
         kwargs.update({k: v for k, v in (("threads", a.threads), ("device", a.device),
-                                          ("provider", a.provider)) if v is not None})
+                                          ("provider", a.provider),
+                                          ("xnnpack", False if a.no_xnnpack else None))
+                       if v is not None})
         options = RunOptions(**kwargs)
     except (ValueError, TypeError) as e:
         print(f"error: {e}", file=sys.stderr)

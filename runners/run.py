@@ -28,6 +28,7 @@ class RunOptions:
     clock_paths: list = field(default_factory=list)
     temp_limit_c: Optional[float] = None  # above this, the run is flagged as throttled
     cpus: list = field(default_factory=list)  # pin the runner to these CPUs (Linux)
+    xnnpack: Optional[bool] = None  # LiteRT: False = builtin kernels without the XNNPACK delegate
     engine_cache: Optional[str] = None  # TensorRT engine cache folder (default ~/.cache/edgevid/engines)
     trtexec: Optional[str] = None  # TensorRT: the trtexec program, where there are no Python bindings
 

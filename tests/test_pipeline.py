@@ -112,7 +112,8 @@ def test_bench_cli_writes_results_sqlite_and_report(workdir):
     assert proc.returncode == 0, proc.stderr
     records = json_out(proc)
     assert [(r["format"], r["precision"]) for r in records] == [
-        ("pytorch", "fp32"), ("onnx", "fp32"), ("openvino", "fp32"), ("openvino", "fp16")]
+        ("pytorch", "fp32"), ("onnx", "fp32"), ("openvino", "fp32"), ("openvino", "fp16"),
+        ("tflite", "fp32")]
     for r in records:
         assert r["status"] == "ok" and r["device"] == "desktop-cpu" and r["threads"] == 2
         assert r["numerics"]["ok"], r["numerics"]
@@ -121,7 +122,7 @@ def test_bench_cli_writes_results_sqlite_and_report(workdir):
         assert on_disk["env"]["runtimes"] and on_disk["env"]["edgevid_version"]
     rows = sqlite3.connect(workdir / "results" / "index.sqlite").execute(
         "SELECT path, format, p50, json FROM results").fetchall()
-    assert len(rows) == 4
+    assert len(rows) == len(records) == 5
     for path, fmt, p50, blob in rows:
         assert json.loads(blob) == results.load(path)
         assert p50 == results.load(path)["summary"]["p50"]
@@ -130,7 +131,7 @@ def test_bench_cli_writes_results_sqlite_and_report(workdir):
     assert proc.returncode == 0, proc.stderr
     md = (workdir / "reports" / "latest.md").read_text()
     table_rows = [ln for ln in md.splitlines() if ln.startswith("| x3d-tiny |")]
-    assert len(table_rows) == 4
+    assert len(table_rows) == 5
     for r in records:
         assert f"{r['summary']['p50']:.2f}" in md
 
