@@ -18,6 +18,10 @@ CHECK_TIMING = {"warmup_min": 0, "warmup_max": 0, "min_iters": 1, "min_time_s": 
 # Converter and runtime messages that name the operator that broke, most specific first.
 _OP_PATTERNS = (
     r"operator '?([\w:.]+)'? to ONNX opset version \d+ is not supported",
+    r"[Dd]id ?n[o']t find op for builtin opcode '(\w+)'",
+    r"TF Select ops: ([\w, ]+?)\.",
+    r'with type "(\w+)", outputs a rank \d+ tensor',
+    r"convert function for op '(\w+)' not implemented",
     r"[Uu]nsupported (?:ONNX )?op(?:erator)?(?: type)?[:= ]+'?([\w:./]+)'?",
     r"No conversion rule found for operations?:?\s*'?([\w:./-]+)",
     r"OpConversionFailure.*?'([\w.:/-]+)'",

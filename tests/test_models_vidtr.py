@@ -253,3 +253,13 @@ def test_params_vs_paper(name):
                     "checked exactly against the written architecture instead")
     assert abs(params_m - spec.paper_params_m) <= PAPER_PARAMS_TOLERANCE * spec.paper_params_m
 
+
+
+def test_topk_std_rows_equals_sorted_topk_on_random_scores():
+    from edgevid.models.vidtr import topk_std_rows
+
+    g = torch.Generator().manual_seed(3)
+    for T, keep in ((8, 6), (16, 8), (5, 1), (4, 4)):
+        attn = torch.softmax(torch.randn(2, 3, T, T, generator=g), dim=-1)
+        want = torch.sort(torch.topk(attn.std(dim=-1), keep, dim=-1).indices, dim=-1).values
+        assert torch.equal(topk_std_rows(attn, keep), want)

@@ -164,7 +164,15 @@ def topk_std_rows(attn: torch.Tensor, keep: int) -> torch.Tensor:
     weights have the largest standard deviation, in ascending (temporal) order: (..., keep)."""
     std = attn.std(dim=-1)
     idx = torch.topk(std, keep, dim=-1).indices
-    return torch.sort(idx, dim=-1).values
+    # Temporal order without a sort op (LiteRT has no kernel for the STABLEHLO_SORT that
+    # litert-torch lowers torch.sort to): mark the kept frames, number them with a cumulative sum,
+    # and read frame t into slot rank(t). Equal to torch.sort(idx).values (tested).
+    frames = torch.arange(std.shape[-1], device=std.device, dtype=torch.int32)
+    kept = (idx.unsqueeze(-1) == frames).any(dim=-2)  # (..., T)
+    rank = torch.cumsum(kept.to(torch.int32), dim=-1) - 1
+    slot = torch.arange(keep, device=std.device, dtype=torch.int32).unsqueeze(-1)  # (keep, 1)
+    onehot = kept.unsqueeze(-2) & (rank.unsqueeze(-2) == slot)  # (..., keep, T)
+    return (onehot.to(torch.int32) * frames).sum(dim=-1).long()
 
 
 def gather_rows(x: torch.Tensor, idx: torch.Tensor) -> torch.Tensor:

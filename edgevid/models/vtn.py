@@ -417,9 +417,12 @@ class LongformerEncoder(nn.Module):
         B, T, _ = x.shape
         x = torch.cat([self.cls_token.expand(B, -1, -1), x], dim=1)
         cfg = self.cfg
-        pos = (torch.arange(T, device=x.device) * cfg.position_stride) % (cfg.max_positions - 2)
-        pos = torch.cat([torch.full((1,), cfg.max_positions - 2, device=x.device), pos])
-        types = (torch.arange(T + 1, device=x.device) == 0).long()  # CLS = 1, frames = 0
+        # Position and token-type ids depend on T only: built as constants (no int64 arange/cat in
+        # the graph, which LiteRT's int64->int32 lowering cannot type-check).
+        ids = [cfg.max_positions - 2] + [(t * cfg.position_stride) % (cfg.max_positions - 2)
+                                         for t in range(T)]
+        pos = torch.tensor(ids, dtype=torch.long, device=x.device)
+        types = torch.tensor([1] + [0] * T, dtype=torch.long, device=x.device)  # CLS = 1
         x = x + self.position_embeddings(pos) + self.token_type_embeddings(types)
         x = self.dropout(self.norm(x))
         for layer in self.layers:
