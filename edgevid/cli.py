@@ -184,6 +184,8 @@ def bench(models_: List[str] = typer.Argument(None, metavar="[MODEL]...",
           all_: bool = typer.Option(False, "--all", help="every model in the zoo"),
           input_shape: Optional[str] = typer.Option(None, help="C,T,H,W for every model"),
           weights: Optional[str] = typer.Option(None, help="PyTorch checkpoint (one model)"),
+          warmup_min: Optional[int] = typer.Option(None, help="minimum warm-up iterations"),
+          warmup_max: Optional[int] = typer.Option(None, help="maximum warm-up iterations"),
           min_iters: Optional[int] = typer.Option(None, help="minimum timed iterations"),
           min_time: Optional[float] = typer.Option(None, help="minimum timed seconds"),
           max_time: Optional[float] = typer.Option(None, help="cap on timed seconds"),
@@ -218,7 +220,8 @@ def bench(models_: List[str] = typer.Argument(None, metavar="[MODEL]...",
         override = profile.input_shapes.get(name)
         refs.append(resolve(name, shape or (parse_shape(str(override)) if override else None),
                             weights))
-    timing = {k: v for k, v in dict(min_iters=min_iters, min_time_s=min_time, max_time_s=max_time,
+    timing = {k: v for k, v in dict(warmup_min=warmup_min, warmup_max=warmup_max,
+                                     min_iters=min_iters, min_time_s=min_time, max_time_s=max_time,
                                      target_ci=target_ci).items() if v is not None}
     cpus = _parse_cpus(pin) if pin else []
     cfg = BenchConfig(threads=threads, timing=timing, artifacts=artifacts, results=results_dir,

@@ -11,7 +11,7 @@ from typing import Optional
 from edgevid.models.stats import COUNTING_CONVENTION
 
 COLUMNS = ("model", "format", "precision", "device", "input", "threads", "status", "p50 ms",
-           "95% CI of p50", "mean ± std", "p90", "n", "load ms", "first ms", "peak RSS MB",
+           "95% CI of p50", "mean ± std", "p90", "n", "warm-up", "load ms", "first ms", "peak RSS MB",
            "size MB", "numerics")
 
 
@@ -33,6 +33,8 @@ def row(r: dict) -> list:
     status = r["status"] if r["status"] == "ok" else f"**{r['status']}**"
     if r["status"] == "ok" and r.get("stop_reason") not in (None, "converged"):
         status += f" ({r['stop_reason']})"
+    if r.get("throttled"):
+        status += " **throttled**"
     ci = f"{_f(s.get('ci95_low'))}–{_f(s.get('ci95_high'))}" if s else "—"
     mean = f"{_f(s.get('mean'))} ± {_f(s.get('std'))}" if s else "—"
     size = r.get("artifact_bytes")
@@ -42,7 +44,8 @@ def row(r: dict) -> list:
         prec += f" (runs {used})"
     return [r["model"], r["format"], prec, r.get("device") or "—", shape,
             str(r.get("threads") or "default"), status, _f(s.get("p50")), ci, mean,
-            _f(s.get("p90")), str(s.get("n", "—")), _f(r.get("load_ms"), 1),
+            _f(s.get("p90")), str(s.get("n", "—")), str(r.get("warmup_iters", "—")),
+            _f(r.get("load_ms"), 1),
             _f(r.get("first_inference_ms"), 1), _f(r.get("peak_rss_mb"), 0),
             _f(size / 2**20 if size else None, 2), _numerics(r)]
 
@@ -96,7 +99,9 @@ def markdown(records: list, title: str = "edgevid report") -> str:
     lines += ["", "## How to read this", "",
               "- Latency is per inference, batch as in `input`, measured with `perf_counter_ns` "
               "around each call after warm-up; p50 is the median, its 95% CI is the "
-              "order-statistic interval. `n` is the number of timed iterations.",
+              "order-statistic interval. `n` is the number of timed iterations, `warm-up` the "
+              "iterations run before timing until times stopped trending; a run that reached its "
+              "time or iteration cap before its CI target says so in `status`.",
               "- `load ms` is model load/compile; `first ms` is the cold first inference, kept out "
               "of the samples.",
               "- `numerics` compares the first output with PyTorch's on a fixed seeded input: max "
