@@ -44,13 +44,31 @@ def _exporter(backend: Backend):
     return importlib.import_module(f"edgevid.exporters.{backend.exporter}")
 
 
+def source_sha256(ref: ModelRef) -> Optional[str]:
+    """Hash of what the model is built from: the family's source file (zoo), the user's module,
+    or the .onnx file itself. A change to it makes cached artifacts stale."""
+    import inspect
+
+    if ref.kind == "onnx":
+        return sha256_file(ref.ref)
+    if ref.kind == "zoo":
+        from edgevid.models import get_spec
+
+        path = inspect.getsourcefile(get_spec(ref.ref).builder)
+    else:
+        module = importlib.import_module(ref.ref.partition(":")[0])
+        path = getattr(module, "__file__", None)
+    return sha256_file(path) if path else None
+
+
 def _is_current(out_dir: Path, ref: ModelRef, versions: dict) -> bool:
     try:
         m = load_manifest(out_dir)
     except ArtifactError:
         return False
     same_source = m.get("source_model") == json.loads(json.dumps(ref.to_dict()))
-    return same_source and m.get("converters") == versions
+    return (same_source and m.get("converters") == versions
+            and m.get("source_sha256") == source_sha256(ref))
 
 
 def export(ref: ModelRef, fmt: str, precision: Optional[str] = None,
@@ -130,6 +148,7 @@ def _manifest(job: ExportJob, backend: Backend, files, versions: dict, export_s:
         "bytes": size,
         "sha256": sha256_file(path),
         "source_model": job.ref.to_dict(),
+        "source_sha256": source_sha256(job.ref),
         "converters": versions,
         "edgevid_version": __version__,
         "exported_at": datetime.now(timezone.utc).isoformat(timespec="seconds"),

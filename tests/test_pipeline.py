@@ -176,3 +176,29 @@ def test_export_cli(workdir):
     assert info["format"] == "openvino" and info["precision"] == "fp16"
     assert (workdir / "artifacts/x3d-tiny/openvino-fp16/model.xml").is_file()
     assert (workdir / "artifacts/x3d-tiny/onnx-fp32/model.onnx").is_file()  # its source
+
+
+def test_changed_model_source_makes_the_artifact_stale(workdir):
+    (workdir / "usermods.py").write_text(
+        "import torch\n"
+        "def net():\n"
+        "    return torch.nn.Sequential(torch.nn.Flatten(), torch.nn.Linear(3 * 2 * 4 * 4, 3))\n")
+    import sys
+
+    sys.path.insert(0, str(workdir))
+    try:
+        ref = resolve("usermods:net", (1, 3, 2, 4, 4))
+        first = load_manifest(export(ref, "onnx", root=workdir / "a"))
+        assert load_manifest(export(ref, "onnx", root=workdir / "a"))["exported_at"] == \
+            first["exported_at"]
+        (workdir / "usermods.py").write_text(
+            (workdir / "usermods.py").read_text().replace(", 3))", ", 5))"))
+        import importlib
+
+        importlib.reload(importlib.import_module("usermods"))
+        second = load_manifest(export(ref, "onnx", root=workdir / "a"))
+        assert second["source_sha256"] != first["source_sha256"]
+        assert second["outputs"][0]["shape"] == [1, 5]
+    finally:
+        sys.path.remove(str(workdir))
+        sys.modules.pop("usermods", None)

@@ -171,8 +171,8 @@ def topk_std_rows(attn: torch.Tensor, keep: int) -> torch.Tensor:
     kept = (idx.unsqueeze(-1) == frames).any(dim=-2)  # (..., T)
     rank = torch.cumsum(kept.to(torch.int32), dim=-1) - 1
     slot = torch.arange(keep, device=std.device, dtype=torch.int32).unsqueeze(-1)  # (keep, 1)
-    onehot = kept.unsqueeze(-2) & (rank.unsqueeze(-2) == slot)  # (..., keep, T)
-    return (onehot.to(torch.int32) * frames).sum(dim=-1).long()
+    onehot = kept.unsqueeze(-2).to(torch.int32) * (rank.unsqueeze(-2) == slot).to(torch.int32)
+    return (onehot * frames).sum(dim=-1).long()  # onehot: (..., keep, T)
 
 
 def gather_rows(x: torch.Tensor, idx: torch.Tensor) -> torch.Tensor:
@@ -218,8 +218,11 @@ class QKVAttention(nn.Module):
     def split_heads(self, y: torch.Tensor, shape: tuple):
         """(B, prod(shape), C) -> q, k, v, each (B, heads, *shape, dh)."""
         n = len(shape)
-        qkv = self.qkv(y).reshape(-1, *shape, 3, self.heads, self.head_dim)
-        return qkv.permute(n + 1, 0, n + 2, *range(1, n + 1), n + 3).unbind(0)
+        # Split q, k, v first so no tensor exceeds rank 5 (Core ML's limit): same channel layout
+        # as a reshape to (B, *shape, 3, heads, dh).
+        return tuple(t.reshape(-1, *shape, self.heads, self.head_dim)
+                     .permute(0, n + 1, *range(1, n + 1), n + 2)
+                     for t in self.qkv(y).chunk(3, dim=-1))
 
     def merge_heads(self, o: torch.Tensor) -> torch.Tensor:
         """(B, heads, *shape, dh) -> projected (B, prod(shape), C)."""
