@@ -93,31 +93,26 @@ def _run_local(artifact_dir: Path, threads: Optional[int], policy: TimingPolicy,
         return json.loads(out.read_text())
 
 
-def _missing(backend) -> str:
-    try:
-        backend.require()
-    except MissingBackend as e:
-        return str(e)
-    return ""
-
-
 def bench_one(ref: ModelRef, entry: FormatEntry, profile: DeviceProfile, cfg: BenchConfig,
               log: Callable[[str], None] = lambda m: None) -> dict:
     """Export (or reuse) and run one (model, format, precision) on the profile's device."""
     threads = cfg.threads if cfg.threads is not None else profile.threads
     base = dict(model=ref.name, format=entry.format, precision=entry.precision,
                 device=profile.name, input_shape=list(ref.input_shape), threads=threads)
-    backend = get_backend(entry.format)
-    missing = backend.missing_packages()
+    try:
+        get_backend(entry.format).require()
+        missing = ""
+    except MissingBackend as e:
+        missing = str(e)
     if missing and not cfg.export_unrunnable:
-        return new_record(**base, status="unsupported", reason=str(_missing(backend)))
+        return new_record(**base, status="unsupported", reason=missing)
     try:
         art = export(ref, entry.format, entry.precision, root=cfg.artifacts, log=log)
     except ExportFailed as e:
         return new_record(**base, status="export-failed", reason=str(e))
     if missing:
         return new_record(**base, status="unsupported", artifact_dir=str(art),
-                          reason=f"converted; {_missing(backend)}")
+                          reason=f"converted; {missing}")
     if not profile.is_local:
         raise UserError(f"device {profile.name!r} is reached over {profile.connection['type']}; "
                         f"remote runs are not supported yet (run the runner on the device with "

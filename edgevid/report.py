@@ -81,18 +81,21 @@ def markdown(records: list, title: str = "edgevid report") -> str:
         for r in failures:
             lines.append(f"- **{r['model']} / {r['format']} {r['precision']} on "
                          f"{r.get('device')}** — {r['status']}: {_esc(r.get('reason') or '')}")
-    envs = {}
+    envs, runtimes = {}, {}
     for r in records:
         env = r.get("env") or {}
         if env.get("host"):
-            envs[(r.get("device"), env.get("host"))] = env
+            key = (r.get("device"), env.get("host"))
+            envs[key] = env
+            runtimes.setdefault(key, {}).update(env.get("runtimes") or {})
     if envs:
         lines += ["", "## Environments", ""]
-        for (device, host), env in envs.items():
-            runtimes = ", ".join(f"{k} {v}" for k, v in (env.get("runtimes") or {}).items())
-            lines.append(f"- **{device}** on `{host}`: {env.get('cpu_model')}, "
+        for key, env in envs.items():
+            versions = ", ".join(f"{k} {v}" for k, v in sorted(runtimes[key].items()))
+            lines.append(f"- **{key[0]}** on `{key[1]}`: {env.get('cpu_model')}, "
                          f"{env.get('cores_logical')} logical cores, {env.get('os')}, Python "
                          f"{env.get('python')}, governor {env.get('governor') or 'not available'}"
+                         f"; runtimes: {versions or 'none recorded'}"
                          f"; edgevid {env.get('edgevid_version')} ({env.get('git_revision')})")
     if checks:
         lines += ["", "## Op-support matrix", "", matrix.markdown(checks)]

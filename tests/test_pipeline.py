@@ -202,3 +202,11 @@ def test_changed_model_source_makes_the_artifact_stale(workdir):
     finally:
         sys.path.remove(str(workdir))
         sys.modules.pop("usermods", None)
+
+
+def test_report_lists_every_runtime_version(workdir):
+    proc = run_cli("bench", "x3d-tiny", "--to", "onnx", "--to", "openvino", *FAST, cwd=workdir)
+    assert proc.returncode == 0, proc.stderr
+    md = run_cli("report", "results", cwd=workdir).stdout
+    env_line = next(ln for ln in md.splitlines() if ln.startswith("- **desktop-cpu**"))
+    assert "onnxruntime 1." in env_line and "openvino 20" in env_line

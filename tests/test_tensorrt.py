@@ -6,7 +6,6 @@ import os
 import sys
 from pathlib import Path
 
-import numpy as np
 import pytest
 from conftest import FAST_POLICY
 
@@ -206,7 +205,6 @@ FAKE_TRTEXEC = '''\
 """A stand-in for trtexec: its "engine" is the ONNX file, run by ONNX Runtime; it prints the
 lines edgevid parses, in trtexec's format."""
 import json, shutil, sys
-import numpy as np
 args = dict(a[2:].split("=", 1) if "=" in a else (a[2:], "") for a in sys.argv[1:])
 print("&&&& RUNNING TensorRT.trtexec [TensorRT v100600] [b26] # trtexec")
 if "help" in args:
