@@ -206,6 +206,7 @@ FAKE_TRTEXEC = '''\
 lines edgevid parses, in trtexec's format."""
 import json, shutil, sys
 args = dict(a[2:].split("=", 1) if "=" in a else (a[2:], "") for a in sys.argv[1:])
+import numpy as np
 print("&&&& RUNNING TensorRT.trtexec [TensorRT v100600] [b26] # trtexec")
 if "help" in args:
     sys.exit(0)
