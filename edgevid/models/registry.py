@@ -22,6 +22,19 @@ DEFAULT_SEED = 0
 
 
 @dataclass(frozen=True)
+class Accuracy:
+    """A published top-1 accuracy, so reports can plot latency against accuracy without training.
+
+    ``views`` is crops x clips as the paper states it (e.g. "3x10"); ``source`` the paper and table.
+    """
+
+    top1: float  # percent
+    dataset: str  # e.g. "Kinetics-400"
+    views: str
+    source: str
+
+
+@dataclass(frozen=True)
 class ModelSpec:
     """What the zoo knows about one variant, without building it."""
 
@@ -37,6 +50,7 @@ class ModelSpec:
     paper_params_m: Optional[float] = None  # as reported by the paper, millions
     paper_gflops: Optional[float] = None  # as reported by the paper, at `input`
     notes: str = ""
+    accuracy: Optional[Accuracy] = None  # the paper's published top-1, where it gives one
 
     def build(self, num_classes: Optional[int] = None):
         return self.builder(num_classes=num_classes or self.num_classes)
@@ -59,6 +73,7 @@ def register_model(
     paper_params_m: Optional[float] = None,
     paper_gflops: Optional[float] = None,
     notes: str = "",
+    accuracy: Optional[Accuracy] = None,
 ):
     """Decorator: register ``builder(num_classes=...) -> nn.Module`` as variant ``name``."""
     if arch_class not in ARCH_CLASSES:
@@ -73,6 +88,7 @@ def register_model(
             name=name, family=family, arch_class=arch_class, input=tuple(int(v) for v in input),
             num_classes=num_classes, source=source, builder=builder, default=default,
             hidden=hidden, paper_params_m=paper_params_m, paper_gflops=paper_gflops, notes=notes,
+            accuracy=accuracy,
         )
         return builder
 

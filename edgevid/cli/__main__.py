@@ -1,0 +1,3 @@
+from edgevid.cli import main
+
+main()

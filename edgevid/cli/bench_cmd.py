@@ -1,0 +1,170 @@
+"""`edgevid bench` and `edgevid matrix`."""
+from __future__ import annotations
+
+import os
+import sys
+from pathlib import Path
+from typing import List, Optional
+
+import typer
+from rich.markup import escape
+from rich.table import Table
+
+from edgevid.cli.app import _print_json, app, err, out
+from edgevid.errors import UserError
+
+@app.command(help="Benchmark models on a device: every format its profile lists, or --to.")
+def bench(models_: List[str] = typer.Argument(None, metavar="[MODEL]...",
+                                              help="zoo names, package.module:callable or .onnx"),
+          device: str = typer.Option("desktop-cpu", help="device profile name or YAML file"),
+          to: List[str] = typer.Option(None, "--to", help="formats to run (repeatable)"),
+          precision: Optional[str] = typer.Option(None, help="only this precision"),
+          threads: Optional[int] = typer.Option(None, help="intra-op threads (default: profile's)"),
+          all_: bool = typer.Option(False, "--all", help="every model in the zoo"),
+          input_shape: Optional[str] = typer.Option(None, help="C,T,H,W for every model"),
+          weights: Optional[str] = typer.Option(None, help="PyTorch checkpoint (one model)"),
+          warmup_min: Optional[int] = typer.Option(None, help="minimum warm-up iterations"),
+          warmup_max: Optional[int] = typer.Option(None, help="maximum warm-up iterations"),
+          min_iters: Optional[int] = typer.Option(None, help="minimum timed iterations"),
+          min_time: Optional[float] = typer.Option(None, help="minimum timed seconds"),
+          max_time: Optional[float] = typer.Option(None, help="cap on timed seconds"),
+          target_ci: Optional[float] = typer.Option(None, help="target CI half-width (fraction)"),
+          pin: Optional[str] = typer.Option(None, help="pin the runner to CPUs, e.g. 0,1"),
+          artifacts: Path = typer.Option(Path("artifacts"), help="artifact root folder"),
+          results_dir: Path = typer.Option(Path("results"), "--results", help="results folder"),
+          db: Optional[Path] = typer.Option(None, help="SQLite index (default results/index.sqlite)"),
+          json_: bool = typer.Option(False, "--json", help="print the result records as JSON only")):
+    from edgevid.bench import BenchConfig, entries_for
+    from edgevid.bench import bench as run_bench
+    from edgevid.models import list_models
+    from edgevid.modelref import parse_shape, resolve
+    from edgevid.profiles import get_profile
+
+    if threads is not None and threads < 1:
+        raise UserError("--threads must be a positive integer")
+    profile = get_profile(device)
+    entries = entries_for(profile, to, precision)
+    if not entries:
+        raise UserError(f"device {profile.name!r} lists no format with precision {precision!r}")
+    names = list(models_ or [])
+    if all_:
+        names += [s.name for s in list_models()]
+    if not names:
+        raise UserError("name a model (see `edgevid models`) or pass --all")
+    if weights and len(names) != 1:
+        raise UserError("--weights applies to one model; name exactly one")
+    shape = parse_shape(input_shape) if input_shape else None
+    refs = []
+    for name in names:
+        override = profile.input_shapes.get(name)
+        refs.append(resolve(name, shape or (parse_shape(str(override)) if override else None),
+                            weights))
+    timing = {k: v for k, v in dict(warmup_min=warmup_min, warmup_max=warmup_max,
+                                     min_iters=min_iters, min_time_s=min_time, max_time_s=max_time,
+                                     target_ci=target_ci).items() if v is not None}
+    cpus = _parse_cpus(pin) if pin else []
+    cfg = BenchConfig(threads=threads, timing=timing, artifacts=artifacts, results=results_dir,
+                      db=db, cpus=cpus)
+    total = len(refs) * len(entries)
+    done = []
+    with err.status(f"benchmarking {total} configuration(s) on {profile.name}…") as status:
+        def log(msg):
+            status.update(f"[{len(done) + 1}/{total}] {msg}…")
+
+        def on_result(r):
+            done.append(r)
+            s = r.get("summary") or {}
+            mark = "[green]✓[/]" if r["status"] == "ok" else "[red]✗[/]"
+            detail = (f"p50 {s['p50']:.2f} ms (n={s['n']})" if r["status"] == "ok"
+                      else f"{r['status']}: {escape(r.get('reason', '')[:300])}")
+            err.print(f"{mark} {r['model']} {r['format']} {r['precision']}: {detail}")
+
+        records = run_bench(refs, profile, entries, cfg, on_result=on_result, log=log)
+    if json_:
+        _print_json(records)
+    else:
+        _results_table(records)
+    failed = [r for r in records if r["status"] != "ok"]
+    if failed:
+        err.print(f"[red]{len(failed)} of {len(records)} configuration(s) did not run[/]")
+        raise typer.Exit(1)
+
+
+def _parse_cpus(text: str) -> list:
+    cpus = set()
+    try:
+        for part in text.split(","):
+            lo, _, hi = part.partition("-")
+            cpus.update(range(int(lo), int(hi or lo) + 1))
+    except ValueError:
+        raise UserError(f"bad --pin {text!r}: give CPU numbers like 0,1 or 0-3") from None
+    available = os.sched_getaffinity(0) if hasattr(os, "sched_getaffinity") else cpus
+    if not cpus or not cpus <= set(available):
+        raise UserError(f"bad --pin {text!r}: this machine's CPUs are {sorted(available)}")
+    return sorted(cpus)
+
+
+def _results_table(records: list) -> None:
+    from edgevid.report import COLUMNS, row
+
+    keep = ("model", "format", "precision", "input", "threads", "status", "p50 ms",
+            "95% CI of p50", "n", "load ms", "peak RSS MB", "numerics")
+    idx = [COLUMNS.index(c) for c in keep]
+    t = Table(title="results")
+    for c in keep:
+        t.add_column(c, overflow="fold")
+    for r in records:
+        cells = row(r)
+        t.add_row(*(cells[i].replace("**", "") for i in idx))
+    out.print(t)
+
+
+@app.command(help="Op-support matrix: convert every model x format, run once, check numerics.")
+def matrix(models_: List[str] = typer.Argument(None, metavar="[MODEL]...",
+                                               help="models (default: the whole zoo)"),
+           formats_: List[str] = typer.Option(None, "--to", help="formats (default: all)"),
+           precision: Optional[str] = typer.Option(None, help="one precision for every format"),
+           device: str = typer.Option("desktop-cpu", help="device profile name or YAML file"),
+           threads: Optional[int] = typer.Option(None, help="intra-op threads"),
+           input_shape: Optional[str] = typer.Option(None, help="C,T,H,W for every model"),
+           artifacts: Path = typer.Option(Path("artifacts"), help="artifact root folder"),
+           results_dir: Path = typer.Option(Path("results"), "--results", help="results folder"),
+           md: Optional[Path] = typer.Option(None, "--md", help="also write the matrix here"),
+           json_: bool = typer.Option(False, "--json", help="print the cells as JSON only")):
+    from edgevid.backends import BACKENDS, check_precision, get_backend
+    from edgevid.bench import BenchConfig
+    from edgevid.matrix import cell, markdown, run_matrix
+    from edgevid.models import list_models
+    from edgevid.modelref import parse_shape, resolve
+    from edgevid.profiles import get_profile
+
+    profile = get_profile(device)
+    backends = [get_backend(f) for f in formats_] if formats_ else list(BACKENDS)
+    pairs = [(b.name, check_precision(b, precision) if precision else b.precisions[0])
+             for b in backends]
+    shape = parse_shape(input_shape) if input_shape else None
+    refs = [resolve(m, shape) for m in (models_ or [s.name for s in list_models()])]
+    cfg = BenchConfig(threads=threads, artifacts=artifacts, results=results_dir)
+    total = len(refs) * len(pairs)
+    with err.status(f"checking {total} model x format cell(s)…") as status:
+        done = []
+
+        def on_result(r):
+            done.append(r)
+            c = cell(r)
+            err.print(f"[{len(done)}/{total}] {c['model']} {c['format']} {c['precision']}: "
+                      f"{c['verdict']}" + (f" ({escape(c['op'])})" if c["op"] else ""))
+
+        records = run_matrix(refs, profile, pairs, cfg, on_result=on_result,
+                             log=lambda m: status.update(f"[{len(done) + 1}/{total}] {m}…"))
+    text = markdown(records)
+    if md:
+        from edgevid.runners.record import write_atomic
+
+        write_atomic(md, f"# Op-support matrix ({profile.name})\n\n{text}\n")
+    if json_:
+        _print_json([cell(r) for r in records])
+    else:
+        sys.stdout.write(text + "\n")
+    if any(cell(r)["verdict"].endswith("failed") for r in records):
+        raise typer.Exit(1)

@@ -1,0 +1,51 @@
+"""`edgevid export`."""
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Optional
+
+import typer
+from rich.markup import escape
+
+from edgevid.cli.app import _print_json, app, err, out
+from edgevid.errors import UserError
+
+def _resolve(model: str, input_shape: Optional[str], weights: Optional[str]):
+    from edgevid.modelref import parse_shape, resolve
+
+    return resolve(model, parse_shape(input_shape) if input_shape else None, weights)
+
+
+@app.command(help="Export a model to a target format: artifacts/<model>/<format>-<precision>/.")
+def export(model: str = typer.Argument(..., help="zoo name, package.module:callable, or .onnx file"),
+           to: str = typer.Option(..., "--to", help="target format (see `edgevid formats`)"),
+           precision: Optional[str] = typer.Option(None, help="fp32 (default) or fp16 where supported"),
+           input_shape: Optional[str] = typer.Option(None, help="C,T,H,W, e.g. 3x8x160x160"),
+           weights: Optional[str] = typer.Option(None, help="PyTorch checkpoint to load"),
+           artifacts: Path = typer.Option(Path("artifacts"), help="artifact root folder"),
+           force: bool = typer.Option(False, help="re-export even if a current artifact exists"),
+           json_: bool = typer.Option(False, "--json", help="print the manifest as JSON only")):
+    from edgevid.backends import check_precision, get_backend
+    from edgevid.export import ExportFailed
+    from edgevid.export import export as do_export
+    from edgevid.runners.artifact import load_manifest
+
+    backend = get_backend(to)
+    if precision:
+        check_precision(backend, precision)
+    ref = _resolve(model, input_shape, weights)
+    with err.status(f"exporting {ref.name} to {backend.name}…"):
+        try:
+            path = do_export(ref, backend.name, precision, root=artifacts, force=force,
+                             log=lambda m: err.print(f"[dim]{escape(m)}[/]"))
+        except ExportFailed as e:
+            raise UserError(str(e)) from e
+    manifest = load_manifest(path)
+    if json_:
+        manifest = {k: v for k, v in manifest.items() if k != "reference"}
+        _print_json({"artifact_dir": str(path), **manifest})
+        return
+    shapes = ", ".join(f"{i['name']} {i['shape']}" for i in manifest["inputs"])
+    out.print(f"[green]✓[/] {path}/{manifest['file']}  {manifest['format']} {manifest['precision']}"
+              f", {manifest['bytes'] / 2**20:.2f} MB, input {shapes}, "
+              f"exported in {manifest['export_s']:.1f} s")

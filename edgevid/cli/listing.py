@@ -1,0 +1,82 @@
+"""Listings: the zoo, the device profiles, the backend table."""
+from __future__ import annotations
+
+
+import typer
+from rich.markup import escape
+from rich.table import Table
+
+from edgevid.cli.app import _print_json, app, out
+from edgevid.models.stats import COUNTING_CONVENTION
+
+@app.command(help=f"List the model zoo. {COUNTING_CONVENTION}.")
+def models(json_: bool = typer.Option(False, "--json", help="print JSON only"),
+           all_: bool = typer.Option(False, "--all", help="include tiny test configurations")):
+    from edgevid.models import list_models
+    from edgevid.models.stats import spec_stats
+
+    rows = []
+    for spec in list_models(include_hidden=all_):
+        st = spec_stats(spec)
+        rows.append({"name": spec.name, "family": spec.family, "class": spec.arch_class,
+                     "input": list(spec.input), "num_classes": spec.num_classes,
+                     "params": st.params, "gflops": round(st.gflops, 3),
+                     "paper_params_m": spec.paper_params_m, "paper_gflops": spec.paper_gflops,
+                     "default": spec.default, "source": spec.source})
+    if json_:
+        _print_json(rows)
+        return
+    t = Table(title="edgevid model zoo", caption=COUNTING_CONVENTION)
+    for col in ("name", "class", "input (C,T,H,W)", "params (M)", "GFLOPs", "paper M / G", "source"):
+        t.add_column(col, overflow="fold")
+    for r in rows:
+        paper = f"{r['paper_params_m'] or '—'} / {r['paper_gflops'] or '—'}"
+        t.add_row(r["name"] + (" *" if r["default"] else ""), r["class"],
+                  "x".join(map(str, r["input"])), f"{r['params'] / 1e6:.2f}",
+                  f"{r['gflops']:.2f}", paper, r["source"])
+    out.print(t)
+    out.print("* the family's default variant (a family name alone means it)")
+
+
+@app.command(help="List device profiles (device_profiles/*.yaml).")
+def devices(json_: bool = typer.Option(False, "--json", help="print JSON only")):
+    from edgevid.profiles import list_profiles
+
+    profs = list_profiles()
+    rows = [{"name": p.name, "description": p.description, "arch": p.arch, "os": p.os,
+             "connection": p.connection, "threads": p.threads,
+             "formats": [f"{e.format}:{e.precision}" for e in p.formats], "path": str(p.path)}
+            for p in profs]
+    if json_:
+        _print_json(rows)
+        return
+    t = Table(title="device profiles")
+    for col in ("name", "connection", "arch", "threads", "formats", "description"):
+        t.add_column(col, overflow="fold")
+    for r in rows:
+        conn = r["connection"]
+        where = conn["type"] + (f" {conn.get('user', '')}@{conn['host']}" if conn.get("host") else "")
+        t.add_row(r["name"], where, r["arch"], str(r["threads"] or "default"),
+                  ", ".join(r["formats"]), r["description"])
+    out.print(t)
+
+
+@app.command(help="List the target formats (the backend table).")
+def formats(json_: bool = typer.Option(False, "--json", help="print JSON only")):
+    from edgevid.backends import BACKENDS
+
+    rows = [{"name": b.name, "suffix": b.suffix, "exporter": b.exporter, "from": b.source,
+             "runner": b.runner, "extra": b.extra, "precisions": list(b.precisions),
+             "devices": list(b.devices), "aliases": list(b.aliases),
+             "installed": not b.missing_packages(), "description": b.description}
+            for b in BACKENDS]
+    if json_:
+        _print_json(rows)
+        return
+    t = Table(title="target formats")
+    for col in ("format", "suffix", "from", "runner", "precisions", "extra", "installed"):
+        t.add_column(col)
+    for r in rows:
+        t.add_row(r["name"], r["suffix"], r["from"], r["runner"], ", ".join(r["precisions"]),
+                  escape(f"edgevid[{r['extra']}]"), "yes" if r["installed"] else "no")
+    out.print(t)
