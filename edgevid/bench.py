@@ -24,6 +24,7 @@ from edgevid.modelref import ModelRef
 from edgevid.profiles import DeviceProfile, FormatEntry
 from edgevid.runners.loop import TimingPolicy
 from edgevid.runners.record import new_record
+from edgevid.sessions import SessionPlan, measure
 
 
 @dataclass
@@ -38,6 +39,8 @@ class BenchConfig:
     export_unrunnable: bool = False  # convert even where the runtime is missing (the matrix)
     kind: str = "bench"  # "bench": timed run; "check": conversion + numerics (the matrix)
     runner_timeout_s: float = 1800.0
+    sessions: Optional["SessionPlan"] = None  # edgevid.sessions: N interleaved runner processes
+    layers: int = 0  # > 0: profile that many inferences per layer after the timed run
 
 
 def git_revision() -> Optional[str]:
@@ -123,6 +126,8 @@ def bench_one(ref: ModelRef, entry: FormatEntry, profile: DeviceProfile, cfg: Be
     options.update(thermal_zones=list(thermal.get("zones") or []),
                    clock_paths=list(thermal.get("clocks") or []),
                    temp_limit_c=thermal.get("limit_c"), cpus=list(cfg.cpus or []))
+    if cfg.layers:
+        options["layers"] = int(cfg.layers)
     log(f"timing {ref.name} on {entry.format} {entry.precision}")
     try:
         record = _run_local(art, threads, policy, options, cfg.runner_timeout_s)
@@ -142,15 +147,15 @@ def bench(refs: list, profile: DeviceProfile, entries: list, cfg: BenchConfig,
           log: Callable[[str], None] = lambda m: None) -> list:
     out = []
     revision = git_revision()
-    for ref in refs:
-        for entry in entries:
-            record = bench_one(ref, entry, profile, cfg, log=log)
-            record["kind"] = cfg.kind
-            record["env"] = {**(record.get("env") or {}), "edgevid_version": __version__,
-                             "git_revision": revision}
-            record["created_at"] = datetime.now(timezone.utc).isoformat(timespec="seconds")
-            if cfg.save:
-                record["result_path"] = str(results.save(record, cfg.results, cfg.db))
-            on_result(record)
-            out.append(record)
+    for record in measure(refs, entries, lambda ref, entry: bench_one(ref, entry, profile, cfg,
+                                                                      log=log),
+                          cfg.sessions, profile, log):
+        record["kind"] = cfg.kind
+        record["env"] = {**(record.get("env") or {}), "edgevid_version": __version__,
+                         "git_revision": revision}
+        record["created_at"] = datetime.now(timezone.utc).isoformat(timespec="seconds")
+        if cfg.save:
+            record["result_path"] = str(results.save(record, cfg.results, cfg.db))
+        on_result(record)
+        out.append(record)
     return out

@@ -31,6 +31,7 @@ class RunOptions:
     xnnpack: Optional[bool] = None  # LiteRT: False = builtin kernels without the XNNPACK delegate
     engine_cache: Optional[str] = None  # TensorRT engine cache folder (default ~/.cache/edgevid/engines)
     trtexec: Optional[str] = None  # TensorRT: the trtexec program, where there are no Python bindings
+    layers: int = 0  # > 0: after the timed run, profile this many inferences per layer (layers/)
 
 
 #: A drop of the mean CPU clock by more than this fraction during the run flags throttling.
@@ -126,6 +127,11 @@ def run_artifact(artifact_dir, options: Optional[RunOptions] = None,
     finally:
         if session is not None and hasattr(session, "close"):
             session.close()  # GPU runners free device memory here
+    if options.layers and record["status"] == "ok":  # a second, profiled run: after timing
+        from .layers import profile as profile_layers
+
+        record["layers"] = profile_layers(manifest["runner"], artifact_dir, manifest, options,
+                                          inputs, options.layers, record["summary"].get("p50"))
     record["peak_rss_mb"] = peak_rss_mb()
     record["idle_rss_mb"] = idle_rss
     if record["peak_rss_mb"] is not None and idle_rss is not None:

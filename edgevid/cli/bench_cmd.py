@@ -33,8 +33,23 @@ def bench(models_: List[str] = typer.Argument(None, metavar="[MODEL]...",
           artifacts: Path = typer.Option(Path("artifacts"), help="artifact root folder"),
           results_dir: Path = typer.Option(Path("results"), "--results", help="results folder"),
           db: Optional[Path] = typer.Option(None, help="SQLite index (default results/index.sqlite)"),
+          sessions: int = typer.Option(1, help="fresh runner processes per configuration, "
+                                                "interleaved across configurations (A B C A B C)"),
+          session_ci: Optional[float] = typer.Option(
+              None, help="stop a configuration once its between-session CI half-width (fraction "
+                         "of the median of session medians) is this small; --sessions is the cap"),
+          cooldown: bool = typer.Option(False, help="before each session wait until the device "
+                                                    "is back near its first session's temperature "
+                                                    "(a fixed pause where none is readable)"),
+          cooldown_timeout: float = typer.Option(300.0, help="longest cooldown wait (s)"),
+          cooldown_pause: float = typer.Option(10.0, help="pause (s) where no temperature "
+                                                          "is readable"),
+          layers: bool = typer.Option(False, "--layers", help="after the timed run, profile each "
+                                                               "layer with the runtime's profiler"),
+          layer_iters: int = typer.Option(10, help="profiled inferences with --layers"),
           json_: bool = typer.Option(False, "--json", help="print the result records as JSON only")):
     from edgevid.bench import BenchConfig, entries_for
+    from edgevid.sessions import SessionPlan
     from edgevid.bench import bench as run_bench
     from edgevid.models import list_models
     from edgevid.modelref import parse_shape, resolve
@@ -64,7 +79,11 @@ def bench(models_: List[str] = typer.Argument(None, metavar="[MODEL]...",
                                      target_ci=target_ci).items() if v is not None}
     cpus = _parse_cpus(pin) if pin else []
     cfg = BenchConfig(threads=threads, timing=timing, artifacts=artifacts, results=results_dir,
-                      db=db, cpus=cpus)
+                      db=db, cpus=cpus,
+                      sessions=SessionPlan(sessions, session_ci, cooldown,
+                                           cooldown_timeout_s=cooldown_timeout,
+                                           cooldown_pause_s=cooldown_pause),
+                      layers=max(1, layer_iters) if layers else 0)
     total = len(refs) * len(entries)
     done = []
     with err.status(f"benchmarking {total} configuration(s) on {profile.name}…") as status:
@@ -77,6 +96,11 @@ def bench(models_: List[str] = typer.Argument(None, metavar="[MODEL]...",
             mark = "[green]✓[/]" if r["status"] == "ok" else "[red]✗[/]"
             detail = (f"p50 {s['p50']:.2f} ms (n={s['n']})" if r["status"] == "ok"
                       else f"{r['status']}: {escape(r.get('reason', '')[:300])}")
+            ss = r.get("session_summary") or {}
+            if ss.get("n_sessions", 0) > 1:
+                detail += (f"; {ss['n_sessions']} sessions: median {ss['median']:.2f} ms "
+                           f"[{ss['ci95_low']:.2f}–{ss['ci95_high']:.2f}], CV "
+                           f"{(ss.get('cv') or 0):.1%}")
             err.print(f"{mark} {r['model']} {r['format']} {r['precision']}: {detail}")
 
         records = run_bench(refs, profile, entries, cfg, on_result=on_result, log=log)

@@ -82,23 +82,47 @@ def compare(base: Path = typer.Argument(..., help="baseline result file or folde
     from edgevid import results
     from edgevid.compare import compare_records, gate, parse_threshold, rich_table
 
+    from edgevid.layers_report import layer_diffs, print_layer_diffs
+    from edgevid.session_report import rich_table as session_table
+    from edgevid.session_stats import compare_session_records
+
     threshold = parse_threshold(fail_above) if fail_above is not None else None
-    pairs, unpaired = compare_records(results.load_all([base]), results.load_all([new]))
-    failing = gate(pairs, threshold) if threshold is not None else []
+    base_records, new_records = results.load_all([base]), results.load_all([new])
+    pairs, unpaired = compare_records(base_records, new_records)
+    # >= 3 sessions per side: the session method decides; otherwise the within-run gate does
+    by_session = compare_session_records(base_records, new_records, threshold)
+    failing = [p for p in (gate(pairs, threshold) if threshold is not None else [])
+               if p.key not in by_session]
+    session_failing = [k for k, v in by_session.items() if v["verdict"] == "fail"] \
+        if threshold is not None else []
+    diffs = layer_diffs(base_records, new_records)
     if json_:
-        _print_json({"pairs": [p.to_dict() for p in pairs],
+        _print_json({"pairs": [dict(p.to_dict(), method="sessions" if p.key in by_session
+                                    else "within-run") for p in pairs],
                      "unpaired": [u.to_dict() for u in unpaired],
-                     "fail_above": threshold, "failing": [p.to_dict() for p in failing]})
+                     "fail_above": threshold, "failing": [p.to_dict() for p in failing],
+                     "sessions": [dict(v, key=[k[0], k[1], k[2], k[3], list(k[4] or []), k[5]])
+                                  for k, v in sorted(by_session.items(),
+                                                     key=lambda kv: tuple(map(str, kv[0])))],
+                     "layers": diffs})
     else:
         if pairs:
             out.print(rich_table(pairs))
+        if by_session:
+            out.print(session_table(by_session))
+        single = [p for p in pairs if p.key not in by_session]
+        if single:
+            err.print(f"{len(single)} configuration(s) compared by the within-run method: it "
+                      f"sees within-run noise only (run `edgevid bench --sessions 5` on both "
+                      f"sides to compare across fresh processes)")
+        print_layer_diffs(diffs, out)
         for u in unpaired:
             d = u.to_dict()
             err.print(f"unpaired ({escape(str(d.get('side')))}): {escape(str(d.get('model')))} "
                       f"{d.get('format')} {d.get('precision')}: {escape(str(d.get('reason')))}")
     if not pairs:
         raise UserError(f"no configuration of {base} matches one of {new} (see the unpaired list)")
-    if failing:
-        err.print(f"[red]{len(failing)} configuration(s) slower by more than "
-                  f"{threshold:.0%}[/]")
+    if failing or session_failing:
+        err.print(f"[red]{len(failing) + len(session_failing)} configuration(s) slower by more "
+                  f"than {threshold:.0%}[/]")
         raise typer.Exit(1)
