@@ -13,7 +13,8 @@ from typing import Optional
 from edgevid.runners.layers.opclass import OP_CLASSES
 
 SHARE_COLUMNS = ("model", "format", "precision", "device", "input", "profiler", "layers",
-                 "sum ms", "end-to-end ms", "sum / e2e", "overhead") + OP_CLASSES
+                 "sum ms", "unprofiled ms", "sum / run", "sum / unprofiled",
+                 "overhead") + OP_CLASSES
 SLOWEST_COLUMNS = ("rank", "layer", "module", "op class", "op type", "ms", "share")
 TOP = 10
 
@@ -54,7 +55,7 @@ def share_rows(records: list) -> list:
             str(lay.get("profiler")), str(len(lay.get("layers") or [])), _f(lay.get("sum_ms")),
             _f(lay.get("end_to_end_ms")),
             (_f(ratio) + ("" if lay.get("within_bound") else " **outside ±15%**"))
-            if ratio is not None else "—",
+            if ratio is not None else "—", _f(lay.get("sum_vs_unprofiled")),
             _pct(lay.get("overhead"), sign=True)] + [_pct(shares.get(c)) for c in OP_CLASSES])
     return rows
 
@@ -81,9 +82,11 @@ def markdown_section(records: list) -> str:
         return ""
     lines = ["## Where the time goes (per layer)", "",
              "Second run with the runtime's own profiler, after the timed run (the headline "
-             "numbers are never profiled). Shares are of the summed layer time; `sum / e2e` "
-             "compares that sum with the timed run's median (bound ±15%); `overhead` is how much "
-             "slower an inference ran with the profiler on.", ""]
+             "numbers are never profiled). Shares are of the summed layer time (per-layer "
+             "medians). `sum / run`: the layers' total over the same profiled inference's time "
+             "(median over inferences; bound ±15%); `sum / unprofiled`: summed layers over the "
+             "median of unprofiled inferences run alternately with the profiled ones; `overhead`: "
+             "how much slower an inference ran with the profiler on.", ""]
     lines += _md(SHARE_COLUMNS, share_rows(recs))
     for r in recs:
         if not (r["layers"].get("available") and r["layers"].get("layers")):

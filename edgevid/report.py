@@ -81,6 +81,12 @@ def markdown(records: list, title: str = "edgevid report") -> str:
         for r in failures:
             lines.append(f"- **{r['model']} / {r['format']} {r['precision']} on "
                          f"{r.get('device')}** — {r['status']}: {_esc(r.get('reason') or '')}")
+    from edgevid import layers_report, session_report  # issue 13 sections ('' when unused)
+
+    for section in (session_report.markdown_section(records),
+                    layers_report.markdown_section(records)):
+        if section:
+            lines += ["", section]
     envs, runtimes = {}, {}
     for r in records:
         env = r.get("env") or {}

@@ -25,7 +25,8 @@ from __future__ import annotations
 
 import math
 import warnings
-from typing import Optional, Sequence
+from collections.abc import Sequence
+from typing import Optional
 
 MIN_SESSIONS = 3
 ALPHA = 0.05
@@ -37,7 +38,7 @@ MAX_MORE = 100
 
 def _binom_cdf(k: int, n: int) -> float:
     """P(X <= k) for X ~ Binomial(n, 1/2)."""
-    return sum(math.comb(n, i) for i in range(0, k + 1)) / 2 ** n
+    return sum(math.comb(n, i) for i in range(k + 1)) / 2 ** n
 
 
 def order_ci(values: Sequence[float], confidence: float = CONFIDENCE) -> tuple:
@@ -185,7 +186,7 @@ def compare_sessions(base_medians: Sequence[float], new_medians: Sequence[float]
         more = _more_sessions(n, lg[0], (lg[2] - lg[1]) / 2, math.log(1 + threshold))
         if more is not None and est > 1 + threshold:
             more = max(more, _min_n_for(alpha) - n)  # the U test must be able to reach alpha
-        text = ("about {} more session(s) per side".format(more) if more and more <= MAX_MORE
+        text = (f"about {more} more session(s) per side" if more and more <= MAX_MORE
                 else f"more than {MAX_MORE} more sessions per side (the change sits at the "
                      f"threshold or the spread is too large)")
         why = (f"slower by {est - 1:+.1%} but not significant (U test p={p_u:.3g}, CI "
@@ -195,8 +196,7 @@ def compare_sessions(base_medians: Sequence[float], new_medians: Sequence[float]
         out.update(verdict=INCONCLUSIVE, more_sessions=more if more and more <= MAX_MORE else None,
                    reason=f"{why}: run {text}")
     if spread:
-        out["reason"] += "; the spread between sessions changed (KS p={:.3g}, CV {} -> {})".format(
-            p_ks, _pct(cv[0]), _pct(cv[1]))
+        out["reason"] += f"; the spread between sessions changed (KS p={p_ks:.3g}, CV {_pct(cv[0])} -> {_pct(cv[1])})"
     return out
 
 

@@ -25,9 +25,10 @@ is stored per session.
 from __future__ import annotations
 
 import time
+from collections.abc import Iterator
 from dataclasses import asdict, dataclass
 from datetime import datetime, timezone
-from typing import Callable, Iterator, Optional
+from typing import Callable, Optional
 
 from edgevid.session_stats import MIN_SESSIONS, session_summary
 
@@ -70,7 +71,7 @@ def hottest_c(profile=None) -> Optional[float]:
 
     if profile is not None and not profile.is_local:
         return None
-    zones = list(((profile.thermal or {}).get("zones") or [])) if profile is not None else []
+    zones = list((profile.thermal or {}).get("zones") or []) if profile is not None else []
     temps = (thermal_state(zones or None, ["/nonexistent"]).get("temps_c") or {}).values()
     return max(temps) if temps else None
 

@@ -25,7 +25,8 @@ A fused layer (several original ops) takes the class that ranks first in :data:`
 from __future__ import annotations
 
 import re
-from typing import Iterable, Optional
+from collections.abc import Iterable
+from typing import Optional
 
 OP_CLASSES = ("attention", "convolution", "linear", "normalisation", "elementwise",
               "data-movement", "pooling", "other")
@@ -38,7 +39,7 @@ PRIORITY = ("attention", "convolution", "linear", "normalisation", "pooling", "e
 #: matmuls classed as attention.
 ATTENTION_SCOPES = ("attn", "attention", "self_attn", "cross_attn", "mhsa", "msa", "to_former",
                     "former", "to_mobile", "mobile2former", "former2mobile", "token_mixer")
-NORM_SCOPE = re.compile(r"(^|[._])(norm\d*|ln\d*|bn\d*|layernorm|batchnorm|gn)$", re.I)
+NORM_SCOPE = re.compile(r"(^|[._])(norm\d*|ln\d*|bn\d*|layernorm|batchnorm|gn)$", re.IGNORECASE)
 
 _MATMUL = {"matmul", "einsum", "batchmatmul", "batch_matmul", "bmm", "matmulinteger",
            "qlinearmatmul", "fusedmatmul", "matmulnbits", "batchedmatmul", "gemm_bmm"}
@@ -79,16 +80,37 @@ _SCALE_MASK = {"mul", "div", "add", "sub", "where", "eltwise", "multiply", "subg
                "bias", "biasadd", "power", "max", "maximum", "masked_fill"}
 
 
+_OPLIKE = re.compile(r"^[A-Z]")
+
+
 def module_path(name: str) -> Optional[str]:
     """The dotted module path in an ONNX-style node name, ``""`` for a top-level op, ``None``
-    when the name carries no scope at all (no ``/``)."""
+    when the name carries no scope (no ``/``).
+
+    The scope is the leading components up to the first one that starts with a capital letter
+    -- the ONNX op (``MatMul_1``) or a runtime's suffix after it (ONNX Runtime's
+    ``/blocks.0/attn/MatMul/MatMulScaleFusion/``, OpenVINO's ``/patch_embed/Conv/WithoutBiases``):
+    PyTorch attribute names are lower case by convention. The exporter names a child of a
+    container after the container (``/blocks.0/mlp/mlp.0/MatMul`` is module ``blocks.0.mlp.0``),
+    so a component that extends the one before it replaces it."""
     name = (name or "").strip()
     if "/" not in name:
         return None
     parts = [p for p in name.split("/") if p]
-    if name.endswith("/"):
-        return ".".join(parts)
-    return ".".join(parts[:-1])
+    scope = []
+    for p in parts:
+        if _OPLIKE.match(p):
+            break
+        scope.append(p)
+    else:
+        scope = parts[:-1]
+    mod = []
+    for p in scope:  # a container's child is named from its parent: /mlp/mlp.0/ is mlp.0
+        if mod and p.startswith(mod[-1] + "."):
+            mod[-1] = p
+        else:
+            mod.append(p)
+    return ".".join(mod)
 
 
 _FOREIGN = re.compile(r"^\{?ForeignNode\[(.*)\]\}?$")
@@ -185,13 +207,15 @@ def non_leaf_modules(paths: Iterable[Optional[str]]) -> set:
     return out
 
 
-def annotate(layers: list, op_types_of=None) -> list:
-    """Fill ``module`` and ``op_class`` of each layer dict in place (and return the list).
+def annotate(layers: list) -> list:
+    """Fill ``module``, ``module_source`` and ``op_class`` of each layer dict in place.
 
     Each layer has ``name`` and ``op_type``; optional ``originals``: [(name, op_type)] of the
-    original ops a fused layer came from (OpenVINO), else they are read from the name. A layer
-    that already has ``module`` (PyTorch) keeps it; its class comes from ``op_type`` with the
-    module's own path.
+    original ops a fused layer came from (OpenVINO), else they are read from the name; optional
+    ``near_modules``: module paths of its nearest scoped neighbours in the runtime's graph, used
+    when its own names carry no scope. A layer that comes with ``module`` (PyTorch) keeps it.
+    Left without a scope, a layer takes the deepest module its neighbours in execution order
+    share (``module_source: "execution order"``).
     """
     def parts(layer):
         if layer.get("originals"):
@@ -200,31 +224,54 @@ def annotate(layers: list, op_types_of=None) -> list:
         return [(n, layer.get("op_type") if len(names) == 1 else _guess_type(n, layer))
                 for n in names]
 
-    all_paths = []
+    split = []
     for layer in layers:
-        if "module" in layer and layer["module"] is not None:
-            all_paths.append(layer["module"])
-        else:
-            all_paths += [module_path(n) for n, _ in parts(layer)]
-    non_leaf = non_leaf_modules(all_paths)
-    for layer in layers:
-        if "module" in layer and layer["module"] is not None:
-            layer["op_class"] = layer.get("op_class") or classify(layer.get("op_type"),
-                                                                  layer["module"], non_leaf)
-            continue
         ps = parts(layer)
         paths = [module_path(n) for n, _ in ps]
-        layer["module"] = common_module(paths)
-        layer["op_class"] = pick(classify(t, p, non_leaf) for (n, t), p in zip(ps, paths))
+        if layer.get("module") is not None:
+            layer.setdefault("module_source", "runtime")
+        else:
+            # the primary op of a fusion: the one the layer is named after, else the first
+            primary = next((p for (n, _), p in zip(ps, paths) if n == layer["name"]),
+                           paths[0] if paths else None)
+            region = layer.get("op_type") == "ForeignNode"
+            layer["module"] = primary if primary is not None and not region else \
+                common_module(paths)
+            layer["module_source"] = "name"
+            if layer["module"] is None and layer.get("near_modules"):
+                layer["module"] = common_module(layer["near_modules"])
+                layer["module_source"] = "graph neighbours"
+        split.append((ps, paths))
+    for i, layer in enumerate(layers):
+        if layer["module"] is None:
+            before = next((x["module"] for x in reversed(layers[:i]) if x["module"] is not None),
+                          None)
+            after = next((x["module"] for x in layers[i + 1:] if x["module"] is not None), None)
+            layer["module"] = common_module([m for m in (before, after) if m is not None])
+            layer["module_source"] = "execution order" if layer["module"] is not None else None
+    non_leaf = non_leaf_modules([x["module"] for x in layers]
+                                + [p for _, paths in split for p in paths])
+    for layer, (ps, paths) in zip(layers, split):
+        if layer.get("op_class"):
+            continue
+        layer["op_class"] = pick(classify(t, p if p is not None else layer["module"], non_leaf)
+                                 for (_, t), p in zip(ps, paths))
+        layer.pop("near_modules", None)
     return layers
 
 
+def op_of(name: str) -> str:
+    """The ONNX op in a node name: the first component after the module scope, without its
+    counter (``/blocks.0/conv/Conv_1/WithoutBiases`` -> ``Conv``); ``""`` if there is none."""
+    for part in (name or "").split("/"):
+        if _OPLIKE.match(part):
+            return re.sub(r"(_output)?(_\d+)+$", "", part)
+    return ""
+
+
 def _guess_type(name: str, layer: dict) -> str:
-    """The op type of one original in a fused name: its last path component minus a counter
-    (``/blocks.0/conv/Conv_1`` -> ``Conv``), else the layer's own type."""
-    last = name.rstrip("/").rsplit("/", 1)[-1]
-    last = re.sub(r"(_\d+|\.\d+)+$", "", last)
-    return last or layer.get("op_type") or ""
+    """The op type of one original in a fused name (see :func:`op_of`), else the layer's."""
+    return op_of(name) or layer.get("op_type") or ""
 
 
 def summarize(layers: list, end_to_end_ms: Optional[float], bound: float = 0.15) -> dict:

@@ -1,0 +1,143 @@
+"""OpenVINO layer profile: performance counters per executed layer, with its original layers.
+
+A second compiled model with ``PERF_COUNT: True`` (same device, hints and threads as the timed
+one) runs ``WARMUP`` inferences and then ``iterations`` profiled ones; after each,
+``InferRequest.profiling_info`` lists every node of the executable graph with ``node_name``,
+``node_type`` (the plugin's layer type, e.g. ``FullyConnected``, ``Subgraph``), ``exec_type``
+(the kernel), ``real_time`` and ``status`` (OpenVINO docs, "Performance counters" /
+``ov::ProfilingInfo``). Nodes that did not run (``NOT_RUN``, ``OPTIMIZED_OUT``) are left out. A
+node's time per inference is its median over the profiled inferences. A second compiled model
+without PERF_COUNT runs alternately with it for the side-by-side end-to-end reference.
+
+The original layers each executed node came from are in the runtime model
+(``CompiledModel.get_runtime_model()``): its ops' ``rt_info["originalLayersNames"]`` (comma
+separated names of the IR layers it fused) and ``rt_info["layerType"]``. The CPU plugin creates
+some nodes with fresh names (``Multiply_5028``, ``MVN_31``, reorders) that carry no module scope;
+those get the module their nearest scoped neighbours in the runtime graph share
+(``near_modules``).
+"""
+from __future__ import annotations
+
+from pathlib import Path
+
+from . import alternate
+from .opclass import common_module, module_path, op_of
+
+WARMUP = 3
+NEAR_DEPTH = 8
+
+
+def _median(values):
+    x = sorted(values)
+    n = len(x)
+    return x[n // 2] if n % 2 else (x[n // 2 - 1] + x[n // 2]) / 2
+
+
+def _str(info, key):
+    if key not in info:
+        return ""
+    v = info[key]
+    return v.astype(str) if hasattr(v, "astype") else str(v)
+
+
+def runtime_graph(compiled) -> dict:
+    """name -> {"type", "originals": [names], "up": [names], "down": [names]}."""
+    graph = {}
+    for op in compiled.get_runtime_model().get_ordered_ops():
+        info = op.get_rt_info()
+        name = op.get_friendly_name()
+        graph[name] = {
+            "type": _str(info, "layerType"),
+            "originals": [n for n in _str(info, "originalLayersNames").split(",") if n],
+            "up": [v.get_node().get_friendly_name() for v in op.input_values()],
+            "down": [t.get_node().get_friendly_name() for o in op.outputs()
+                     for t in o.get_target_inputs()],
+        }
+    return graph
+
+
+def _scoped(graph: dict, name: str):
+    node = graph.get(name) or {}
+    paths = [module_path(n) for n in (node.get("originals") or [name])]
+    paths = [p for p in paths if p is not None]
+    return paths
+
+
+def near_modules(graph: dict, name: str) -> list:
+    """Module paths of the nearest scoped producers and consumers of ``name`` (BFS)."""
+    found = []
+    for direction in ("up", "down"):
+        frontier, seen = [name], {name}
+        for _ in range(NEAR_DEPTH):
+            nxt, hit = [], []
+            for n in frontier:
+                for m in (graph.get(n) or {}).get(direction, []):
+                    if m in seen or (graph.get(m) or {}).get("type") in ("Const", "Constant"):
+                        continue
+                    seen.add(m)
+                    paths = _scoped(graph, m)
+                    (hit.extend(paths) if paths else nxt.append(m))
+            if hit:
+                found += hit
+                break
+            frontier = nxt
+    return found
+
+
+def profile(artifact_dir, manifest: dict, options, inputs: dict, iterations: int) -> dict:
+    import openvino as ov
+
+    core = ov.Core()
+    device = options.device or "CPU"
+    config = {"PERFORMANCE_HINT": "LATENCY", "NUM_STREAMS": "1", "PERF_COUNT": True}
+    if options.threads:
+        config["INFERENCE_NUM_THREADS"] = int(options.threads)
+    if manifest["precision"] == "fp32":
+        config["INFERENCE_PRECISION_HINT"] = "f32"
+    path = str(Path(artifact_dir) / manifest["file"])
+    compiled = core.compile_model(path, device, config)
+    request = compiled.create_infer_request()
+    plain_request = core.compile_model(path, device, {k: v for k, v in config.items()
+                                                      if k != "PERF_COUNT"}).create_infer_request()
+    times, types, order, sums = {}, {}, [], []
+    def read(_k):
+        run_sum = 0.0
+        for p in request.profiling_info:
+            if str(p.status).split(".")[-1] != "EXECUTED":
+                continue
+            if p.node_name not in times:
+                times[p.node_name] = []
+                order.append(p.node_name)
+                types[p.node_name] = (p.node_type, p.exec_type)
+            times[p.node_name].append(p.real_time.total_seconds() * 1e3)
+            run_sum += times[p.node_name][-1]
+        sums.append(run_sum)
+
+    plain, wall = alternate(lambda: plain_request.infer(inputs), lambda: request.infer(inputs),
+                            WARMUP, iterations, after=read)
+    graph = runtime_graph(compiled)
+    layers = []
+    for name in order:
+        node = graph.get(name) or {}
+        orig = [n for n in node.get("originals") or [] if n]
+        layer = {"name": name, "op_type": types[name][0], "kernel": types[name][1],
+                 "ms": _median(times[name] + [0.0] * (iterations - len(times[name])))}
+        scoped = [n for n in orig if module_path(n) is not None]
+        if orig and scoped:
+            layer["originals"] = [(n, _original_type(n, name, types[name][0])) for n in orig]
+        else:  # reorders, and nodes the plugin made under fresh names: ask the graph
+            layer["module"] = common_module(near_modules(graph, name))
+            layer["module_source"] = "graph neighbours"
+        layers.append(layer)
+    return {"profiler": "openvino performance counters (PERF_COUNT, real_time per node)",
+            "layers": layers, "wall_ms": wall, "plain_ms": plain, "run_sums": sums,
+            "settings": {"device": device, "warmup": WARMUP,
+                         "executed_nodes": len(order)}}
+
+
+def _original_type(name: str, layer_name: str, fused_type: str) -> str:
+    """The op type of one original layer: the executed node's own type for the original it is
+    named after, else read from the ONNX-style name (``/blocks.0/conv/Conv`` -> ``Conv``)."""
+    if name == layer_name:
+        return fused_type
+    return op_of(name) or fused_type
