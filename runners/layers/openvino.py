@@ -6,7 +6,11 @@ one) runs ``WARMUP`` inferences and then ``iterations`` profiled ones; after eac
 ``node_type`` (the plugin's layer type, e.g. ``FullyConnected``, ``Subgraph``), ``exec_type``
 (the kernel), ``real_time`` and ``status`` (OpenVINO docs, "Performance counters" /
 ``ov::ProfilingInfo``). Nodes that did not run (``NOT_RUN``, ``OPTIMIZED_OUT``) are left out. A
-node's time per inference is its median over the profiled inferences. A second compiled model
+node's time per inference is its median over the profiled inferences. The CPU plugin reports
+``real_time`` as the node's *mean since compilation* (checked on OpenVINO 2026.4: the value falls
+call after call as a slow first call is averaged out), so each call's own time is recovered from
+the running means (:func:`_per_call`). The per-inference end-to-end time the layers are checked
+against is ``InferRequest.latency`` (the runtime's own, without Python's call overhead). A second compiled model
 without PERF_COUNT runs alternately with it for the side-by-side end-to-end reference.
 
 The original layers each executed node came from are in the runtime model
@@ -99,29 +103,36 @@ def profile(artifact_dir, manifest: dict, options, inputs: dict, iterations: int
     request = compiled.create_infer_request()
     plain_request = core.compile_model(path, device, {k: v for k, v in config.items()
                                                       if k != "PERF_COUNT"}).create_infer_request()
-    times, types, order, sums = {}, {}, [], []
-    def read(_k):
-        run_sum = 0.0
+    times, types, order = {}, {}, []
+    cum, lat = {}, []  # node -> cumulative mean after each profiled call; request.latency
+
+    def read(k):
+        lat.append(float(request.latency))
         for p in request.profiling_info:
             if str(p.status).split(".")[-1] != "EXECUTED":
                 continue
-            if p.node_name not in times:
-                times[p.node_name] = []
+            if p.node_name not in cum:
+                cum[p.node_name] = [None] * k
                 order.append(p.node_name)
                 types[p.node_name] = (p.node_type, p.exec_type)
-            times[p.node_name].append(p.real_time.total_seconds() * 1e3)
-            run_sum += times[p.node_name][-1]
-        sums.append(run_sum)
+            cum[p.node_name].append(p.real_time.total_seconds() * 1e3)
 
+    for _ in range(WARMUP):
+        plain_request.infer(inputs)
+        request.infer(inputs)
+    base = {p.node_name: p.real_time.total_seconds() * 1e3 for p in request.profiling_info}
     plain, wall = alternate(lambda: plain_request.infer(inputs), lambda: request.infer(inputs),
-                            WARMUP, iterations, after=read)
+                            0, iterations, after=read)
+    for name in order:  # the counters are means since compile: recover each call's time
+        times[name] = _per_call(cum[name], WARMUP, base.get(name))
+    sums = [sum(times[n][i] for n in order) for i in range(iterations)]
     graph = runtime_graph(compiled)
     layers = []
     for name in order:
         node = graph.get(name) or {}
         orig = [n for n in node.get("originals") or [] if n]
         layer = {"name": name, "op_type": types[name][0], "kernel": types[name][1],
-                 "ms": _median(times[name] + [0.0] * (iterations - len(times[name])))}
+                 "ms": _median(times[name])}
         scoped = [n for n in orig if module_path(n) is not None]
         if orig and scoped:
             layer["originals"] = [(n, _original_type(n, name, types[name][0])) for n in orig]
@@ -131,8 +142,25 @@ def profile(artifact_dir, manifest: dict, options, inputs: dict, iterations: int
         layers.append(layer)
     return {"profiler": "openvino performance counters (PERF_COUNT, real_time per node)",
             "layers": layers, "wall_ms": wall, "plain_ms": plain, "run_sums": sums,
+            "run_wall_ms": lat,
             "settings": {"device": device, "warmup": WARMUP,
                          "executed_nodes": len(order)}}
+
+
+def _per_call(means: list, before: int, base=None) -> list:
+    """Each call's time from the cumulative means a node's counter reports after each call;
+    ``before`` calls (the warm-up) preceded the first reading and left the mean ``base``:
+    call n's time is ``n m_n - (n-1) m_(n-1)``. The counter's microsecond rounding can make a
+    tiny node's value slightly off; it is kept at or above zero."""
+    out, prev = [], base
+    for i, m in enumerate(means):
+        n = before + i + 1
+        if m is None:
+            out.append(0.0)  # not executed in this call
+            continue
+        out.append(max(0.0, n * m - (n - 1) * (prev or 0.0)))
+        prev = m
+    return out
 
 
 def _original_type(name: str, layer_name: str, fused_type: str) -> str:
