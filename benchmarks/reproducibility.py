@@ -146,14 +146,14 @@ def main(argv=None) -> int:
 
 def markdown(out: dict) -> str:
     thr = f"{out['fail_above']:.0%}"
-    lines = [f"# Reproducibility: {out['model']} (slowdown: input {out['slow_shape']}), "
-             f"{out['threads']} threads, --fail-above {thr}", "",
-             f"{out['groups']} x {out['per_group']} sessions per configuration, interleaved; "
+    lines = [(f"# Reproducibility: {out['model']} (slowdown: input {out['slow_shape']}), "
+             f"{out['threads']} threads, --fail-above {thr}"), "",
+             (f"{out['groups']} x {out['per_group']} sessions per configuration, interleaved; "
              f"main run {out['main_wall_s']:.0f} s; load average median "
              f"{out['load_avg']['median']:.2f} (min {out['load_avg']['min']:.2f}, max "
-             f"{out['load_avg']['max']:.2f}) on {out['load_avg']['cpus']} CPUs.", "",
-             "| backend | method | pairs | false alarms (fail) | detections of the slowdown "
-             "(fail) | other verdicts (identical / slowdown) |", "|---|---|---|---|---|---|"]
+             f"{out['load_avg']['max']:.2f}) on {out['load_avg']['cpus']} CPUs."), "",
+             ("| backend | method | pairs | false alarms (fail) | detections of the slowdown "
+             "(fail) | other verdicts (identical / slowdown) |"), "|---|---|---|---|---|---|"]
     for fmt, b in out["backends"].items():
         if "error" in b:
             lines.append(f"| {fmt} | error: {b['error']} | | | | |")
@@ -168,8 +168,8 @@ def markdown(out: dict) -> str:
                          f"{fa['fail']}/{s['pairs']} | {pw['fail']}/{s['pairs']} | "
                          f"pass {fa['pass']}, inconclusive {fa['inconclusive']} / "
                          f"pass {pw['pass']}, inconclusive {pw['inconclusive']} |")
-    lines += ["", "| backend | measured slowdown (median of session medians) | session CV A / A' / "
-                  "B | max/min session median of A |", "|---|---|---|---|"]
+    lines += ["", ("| backend | measured slowdown (median of session medians) | session CV A / A' / "
+                  "B | max/min session median of A |"), "|---|---|---|---|"]
     for fmt, b in out["backends"].items():
         if "error" not in b:
             cv = b["session_cv"]
@@ -177,9 +177,9 @@ def markdown(out: dict) -> str:
                          f"{cv['A2']:.1%} / {cv['B']:.1%} | "
                          f"{b['max_over_min_session_median_A']:.2f} |")
     c = out["cost"]
-    lines += ["", f"Cost: one configuration with one session {c['one_session_s']:.1f} s, with "
+    lines += ["", (f"Cost: one configuration with one session {c['one_session_s']:.1f} s, with "
                   f"--sessions 5 {c['five_sessions_s']:.1f} s "
-                  f"({c['five_sessions_s'] / c['one_session_s']:.1f}x).", ""]
+                  f"({c['five_sessions_s'] / c['one_session_s']:.1f}x)."), ""]
     return "\n".join(lines)
 
 

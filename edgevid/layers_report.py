@@ -81,12 +81,12 @@ def markdown_section(records: list) -> str:
     if not recs:
         return ""
     lines = ["## Where the time goes (per layer)", "",
-             "Second run with the runtime's own profiler, after the timed run (the headline "
+             ("Second run with the runtime's own profiler, after the timed run (the headline "
              "numbers are never profiled). Shares are of the summed layer time (per-layer "
              "medians). `sum / run`: the layers' total over the same profiled inference's time "
              "(median over inferences; bound ±15%); `sum / unprofiled`: summed layers over the "
              "median of unprofiled inferences run alternately with the profiled ones; `overhead`: "
-             "how much slower an inference ran with the profiler on.", ""]
+             "how much slower an inference ran with the profiler on."), ""]
     lines += _md(SHARE_COLUMNS, share_rows(recs))
     for r in recs:
         if not (r["layers"].get("available") and r["layers"].get("layers")):

@@ -39,8 +39,8 @@ def spread_rows(records: list) -> list:
                      str(r.get("device")), _shape(r.get("input_shape")),
                      str(r.get("threads") or "default"), str(ss["n_sessions"]),
                      f"{_f(s.get('p50'))} [{_f(s.get('ci95_low'))}–{_f(s.get('ci95_high'))}]",
-                     f"{_f(ss.get('median'))} [{_f(ss.get('ci95_low'))}–"
-                     f"{_f(ss.get('ci95_high'))}]",
+                     (f"{_f(ss.get('median'))} [{_f(ss.get('ci95_low'))}–"
+                     f"{_f(ss.get('ci95_high'))}]"),
                      f"{ss.get('ci_confidence', 0):.0%}",
                      "—" if ss.get("cv") is None else f"{ss['cv']:.1%}",
                      ", ".join(_f(m) for m in ss.get("medians") or [])])
@@ -76,11 +76,11 @@ def markdown_section(records: list) -> str:
     if not rows:
         return ""
     lines = ["## Between-session spread", "",
-             "Each configuration was measured in several fresh runner processes (sessions), "
+             ("Each configuration was measured in several fresh runner processes (sessions), "
              "interleaved across configurations. The within-run CI says how well one process "
              "was measured; the CI of the median of session medians says what the next process "
              "is likely to see (order-statistic interval; its actual coverage is shown, "
-             "min..max below six sessions).", ""]
+             "min..max below six sessions)."), ""]
     return "\n".join(lines + _md_table(SPREAD_COLUMNS, rows)) + "\n"
 
 

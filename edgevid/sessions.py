@@ -77,7 +77,8 @@ def hottest_c(profile=None) -> Optional[float]:
 
 
 def cool_down(plan: SessionPlan, start_c: Optional[float], profile=None,
-              read: Callable[[], Optional[float]] = None, sleep=time.sleep) -> dict:
+              read: Optional[Callable[[], Optional[float]]] = None,
+              sleep=time.sleep) -> dict:
     """Wait before a session; return what was waited (method, seconds, temperatures)."""
     read = read or (lambda: hottest_c(profile))
     t0 = time.monotonic()

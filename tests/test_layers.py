@@ -9,7 +9,6 @@ from __future__ import annotations
 import json
 
 import pytest
-
 from conftest import FAST, run_cli
 from edgevid.runners.layers.opclass import annotate, classify, module_path, originals
 

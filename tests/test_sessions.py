@@ -7,9 +7,9 @@ import math
 from datetime import datetime
 
 import pytest
+from conftest import FAST, run_cli
 from scipy import stats
 
-from conftest import FAST, run_cli
 from edgevid.session_stats import (
     _u_null_counts,
     compare_sessions,
