@@ -128,6 +128,10 @@ def main(argv=None) -> int:
                           "false_alarm": {v: fa.count(v) for v in ("fail", "pass",
                                                                   "inconclusive")},
                           "power": {v: pw.count(v) for v in ("fail", "pass", "inconclusive")}}
+        pooled = {w: compare_sessions(med["A"], med[w], a.fail_above) for w in ("A2", "B")}
+        sess["pooled"] = {w: {k: v.get(k) for k in ("verdict", "ratio", "ci_low", "ci_high",
+                                                     "p_mannwhitney", "more_sessions")}
+                          for w, v in pooled.items()}
         true_ratio = statistics.median(med["B"]) / statistics.median(med["A"])
         cv = {w: statistics.pstdev(m) / statistics.mean(m) for w, m in med.items()}
         out["backends"][fmt] = {
@@ -163,6 +167,13 @@ def markdown(out: dict) -> str:
                      f"{w['false_alarm_fail']}/{w['pairs']} | {w['power_fail']}/{w['pairs']} | "
                      f"labelled slower/faster: {w['false_alarm_any_label']}/{w['pairs']} |")
         for size, s in b["sessions"].items():
+            if size == "pooled":
+                p2, pb = s["A2"], s["B"]
+                lines.append(f"| {fmt} | sessions (all {out['groups'] * out['per_group']} per "
+                             f"side) | 1 | {p2['verdict']} (x{p2['ratio']:.3f}) | "
+                             f"{pb['verdict']} (x{pb['ratio']:.3f}, CI {pb['ci_low']:.3f}–"
+                             f"{pb['ci_high']:.3f}) | |")
+                continue
             fa, pw = s["false_alarm"], s["power"]
             lines.append(f"| {fmt} | sessions ({size} per side) | {s['pairs']} | "
                          f"{fa['fail']}/{s['pairs']} | {pw['fail']}/{s['pairs']} | "
