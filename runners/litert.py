@@ -20,6 +20,8 @@ from pathlib import Path
 
 import numpy as np
 
+from .session import Session as BaseSession
+
 NAME = "litert"
 NO_XNNPACK_DEVICES = ("xnnpack-off", "no-xnnpack", "builtin", "cpu-builtin", "cpu-no-xnnpack")
 
@@ -81,7 +83,7 @@ def _from_tensor(y: np.ndarray, detail: dict) -> np.ndarray:
     return y.astype(np.float32, copy=False)
 
 
-class Session:
+class Session(BaseSession):
     def __init__(self, interpreter, inputs: list, outputs: list, settings: dict):
         self._it = interpreter
         self._inputs = inputs  # [(name, detail)]

@@ -8,6 +8,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from .session import Session as BaseSession
+
 NAME = "openvino"
 
 
@@ -17,7 +19,7 @@ def version() -> str:
     return openvino.get_version()
 
 
-class Session:
+class Session(BaseSession):
     def __init__(self, request, settings: dict):
         self._request = request
         self.settings = settings
