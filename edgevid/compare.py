@@ -44,7 +44,7 @@ import numpy as np
 
 from edgevid.errors import UserError
 
-KEY_FIELDS = ("model", "format", "precision", "device", "input_shape", "threads")
+KEY_FIELDS = ("model", "format", "precision", "device", "input_shape", "threads", "variant")
 N_RESAMPLES = 2000
 CONFIDENCE = 0.95
 ALPHA = 0.01
@@ -56,11 +56,12 @@ SLOWER, FASTER, NO_CHANGE = "slower", "faster", "no detectable change"
 
 
 def record_key(record: dict) -> tuple:
-    """The pairing key of a record: (model, format, precision, device, input_shape, threads)."""
+    """The pairing key of a record: (model, format, precision, device, input_shape, threads,
+    variant) -- the variant (runtime and exporter options) is part of a result's identity."""
     shape = record.get("input_shape")
     return (record.get("model"), record.get("format"), record.get("precision"),
             record.get("device"), tuple(shape) if shape is not None else None,
-            record.get("threads"))
+            record.get("threads"), record.get("variant") or "")
 
 
 @dataclass
@@ -73,6 +74,7 @@ class Pair:
     device: Optional[str]
     input_shape: tuple
     threads: Optional[int]
+    variant: str
     base_p50: float
     new_p50: float
     ratio: float
@@ -109,6 +111,7 @@ class Unpaired:
     device: Optional[str]
     input_shape: Optional[tuple]
     threads: Optional[int]
+    variant: str
     status: Optional[str]
     reason: str
 
@@ -274,7 +277,8 @@ def table_rows(pairs: Iterable[Pair]) -> list:
     rows = []
     for p in pairs:
         ci = ("—" if math.isnan(p.ci_low) else f"{p.ci_low:.3f}–{p.ci_high:.3f}")
-        rows.append([str(p.model), str(p.format), str(p.precision), str(p.device),
+        fmt = str(p.format) + (f" [{p.variant}]" if p.variant else "")  # the variant: identity
+        rows.append([str(p.model), fmt, str(p.precision), str(p.device),
                      _shape(p.input_shape), "—" if p.threads is None else str(p.threads),
                      f"{p.base_p50:.3f}", f"{p.new_p50:.3f}", _pct(p.ratio), ci,
                      _p(p.p_value), f"{p.n_base}/{p.n_new}", p.label])

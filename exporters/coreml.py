@@ -24,10 +24,20 @@ from __future__ import annotations
 import importlib.util
 
 from .base import INPUT_NAME, OUTPUT_NAME, ExportedFiles, ExportJob
+from .options import Option
 
 SOURCE = "torch"
 DEFAULT_TARGET = "iOS16"
 DEFAULT_COMPUTE_UNITS = "ALL"
+OPTIONS = {
+    "compute_units": Option("choice", "compute units the model may use",
+                            choices=("ALL", "CPU_ONLY", "CPU_AND_GPU", "CPU_AND_NE"), upper=True),
+    "deployment_target": Option("choice", "minimum deployment target (mlprogram: iOS15+)",
+                                choices=("iOS15", "iOS16", "iOS17", "iOS18", "macOS12", "macOS13",
+                                         "macOS14", "macOS15")),
+    "coreml_frontend": Option("choice", "auto = torch.export, falling back to torch.jit.trace",
+                              choices=("auto", "export", "trace")),
+}
 _ARRAY_DTYPES = {65568: "float32", 65552: "float16", 65600: "float64", 131104: "int32"}
 
 

@@ -12,10 +12,12 @@ from __future__ import annotations
 import shutil
 
 from .base import INPUT_NAME, OUTPUT_NAME, ExportedFiles, ExportJob
+from .options import CALIBRATION
 
 SOURCE = "torch"
 OPSET = 17
 N_CALIB = 8  # calibration inputs for int8
+OPTIONS = {"calibration": CALIBRATION}
 
 
 def versions() -> dict:
@@ -67,7 +69,8 @@ def export(job: ExportJob) -> ExportedFiles:
     onnx.checker.check_model(model)
     inits = {i.name for i in model.graph.initializer}
     if job.precision == "int8":
-        model = _quantize(path, _io([i for i in model.graph.input if i.name not in inits]), extra)
+        model = _quantize(path, _io([i for i in model.graph.input if i.name not in inits]), extra,
+                          job.options.get("calibration"))
     extra["opset"] = max((o.version for o in model.opset_import if o.domain in ("", "ai.onnx")),
                          default=None)
     extra["ops"] = sorted({n.op_type for n in model.graph.node})
@@ -75,11 +78,11 @@ def export(job: ExportJob) -> ExportedFiles:
                          outputs=_io(model.graph.output), extra=extra)
 
 
-def _quantize(path, inputs: list, extra: dict):
+def _quantize(path, inputs: list, extra: dict, calibration=None):
     """Replace the fp32 file at ``path`` by its int8 QDQ version; return the loaded int8 model."""
     import onnx
 
-    from .quantize import quantize_onnx_int8
+    from .quantize import calibration_option, quantize_onnx_int8
 
     if len(inputs) != 1 or not all(isinstance(d, int) for d in inputs[0]["shape"]):
         raise ValueError(f"int8 calibration needs one input with a fixed shape; the model has "
@@ -87,8 +90,9 @@ def _quantize(path, inputs: list, extra: dict):
     fp32 = path.with_name(path.stem + ".fp32.onnx")
     path.rename(fp32)
     try:
+        n_calib, clips = calibration_option(inputs[0]["shape"], calibration, N_CALIB)
         extra["quantization"] = quantize_onnx_int8(fp32, path, inputs[0]["name"],
-                                                   inputs[0]["shape"], N_CALIB)
+                                                   inputs[0]["shape"], n_calib, calib_inputs=clips)
     finally:
         fp32.unlink(missing_ok=True)
     return onnx.load(str(path))

@@ -39,8 +39,15 @@ from pathlib import Path
 import numpy as np
 
 from .base import INPUT_NAME, OUTPUT_NAME, ExportedFiles, ExportJob
+from .options import CALIBRATION, Option
 
 SOURCE = "torch"
+OPTIONS = {
+    "conv3d": Option("choice", "Conv3d: conv2d = rewrite every Conv3d as 2-D convolutions over "
+                     "temporal taps (runs on XNNPACK, quantizes); native = keep ungrouped Conv3d "
+                     "as CONV_3D", choices=("conv2d", "native")),
+    "calibration": CALIBRATION,
+}
 SIGNATURE = "serving_default"
 #: Seeds of the default calibration clips (the numerics check uses 1234, not one of these).
 CALIBRATION_SEEDS = tuple(range(100, 108))
@@ -159,26 +166,10 @@ def calibration_clips(shape, option=None) -> tuple:
         return ([reference_input(shape, s) for s in seeds],
                 {"source": "seeded standard normal (runners.artifact.reference_input)",
                  "seeds": list(seeds), "n": len(seeds)})
-    source = "user arrays"
-    if isinstance(option, (str, Path)):
-        path = Path(option)
-        data = np.load(path)
-        if hasattr(data, "files"):  # .npz: every array in it
-            data = np.concatenate([np.asarray(data[k]) for k in data.files])
-        source = f"file {path.name}"
-        option = data
-    arr = option if isinstance(option, (list, tuple)) else np.asarray(option)
-    clips = []
-    for clip in (arr if isinstance(arr, (list, tuple)) or np.ndim(arr) > len(shape) else [arr]):
-        clip = np.asarray(clip, dtype=np.float32)
-        if clip.shape == shape[1:]:
-            clip = clip[None]
-        if clip.shape != shape:
-            raise ValueError(f"calibration clip of shape {list(clip.shape)}; the model takes "
-                             f"{list(shape)} (B, C, T, H, W)")
-        clips.append(clip)
-    if not clips:
-        raise ValueError("options['calibration'] holds no clips")
+    from .quantize import user_clips
+
+    source = f"file {Path(option).name}" if isinstance(option, (str, Path)) else "user arrays"
+    clips = user_clips(shape, option)
     return clips, {"source": source, "n": len(clips)}
 
 

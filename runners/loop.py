@@ -26,11 +26,11 @@ from .settings import SettingError, check_fields, from_mapping, spec
 class TimingPolicy:
     """How long to warm up and time; every field is type- and range-checked on construction."""
 
-    warmup_min: int = field(default=3, metadata=spec("int", lo=0, help="minimum warm-up iterations"))
-    warmup_max: int = field(default=50, metadata=spec("int", lo=0, help="maximum warm-up iterations"))
+    warmup_min: int = field(default=3, metadata=spec("int", lo=0, help="min warm-up iterations"))
+    warmup_max: int = field(default=50, metadata=spec("int", lo=0, help="max warm-up iterations"))
     warmup_max_s: float = field(default=10.0, metadata=spec("float", lo=0, help="warm-up cap (s)"))
     warmup_window: int = field(default=3, metadata=spec("int", lo=1, help="trend window"))
-    warmup_tolerance: float = field(default=0.05, metadata=spec("float", lo=0, help="trend tolerance"))
+    warmup_tolerance: float = field(default=0.05, metadata=spec("float", lo=0, help="tolerance"))
     min_iters: int = field(default=10, metadata=spec("int", lo=1, help="minimum timed iterations"))
     min_time_s: float = field(default=1.0, metadata=spec("float", lo=0, help="minimum timed s"))
     max_iters: int = field(default=100_000, metadata=spec("int", lo=1, help="cap on iterations"))

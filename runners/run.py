@@ -41,7 +41,7 @@ class RunOptions:
         "bool", profile=True, identity=True,
         help="LiteRT: false = builtin kernels without the XNNPACK delegate"))
     engine_cache: Optional[str] = field(default=None, metadata=spec(
-        "str", profile=True, help="TensorRT engine cache folder (default ~/.cache/edgevid/engines)"))
+        "str", profile=True, help="TensorRT engine cache (default ~/.cache/edgevid/engines)"))
     trtexec: Optional[str] = field(default=None, metadata=spec(
         "str", profile=True, help="TensorRT: the trtexec program, where there are no bindings"))
     thermal_zones: list = field(default_factory=list, metadata=spec(

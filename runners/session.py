@@ -11,6 +11,7 @@ are declared by class attributes, never probed for:
   It honours the same :class:`~runners.loop.TimingPolicy`.
 - ``close()``: frees what the session holds (device memory, temporary files); a no-op by default.
 """
+
 from __future__ import annotations
 
 from typing import ClassVar, Dict, List, Optional

@@ -8,6 +8,7 @@ checks every field of a dataclass instance; a bad value raises :class:`SettingEr
 carries the field's name so that the caller can name the flag, or the file and field, it came from.
 Non-finite numbers (NaN, infinity) are never valid.
 """
+
 from __future__ import annotations
 
 import json
@@ -33,8 +34,15 @@ class SettingError(ValueError):
         return self.template.format(**{f: label(f) for f in self.fields})
 
 
-def spec(kind: str, *, lo: Optional[float] = None, hi: Optional[float] = None,
-         lo_open: bool = False, help: str = "", **extra: Any) -> Dict[str, Any]:
+def spec(
+    kind: str,
+    *,
+    lo: Optional[float] = None,
+    hi: Optional[float] = None,
+    lo_open: bool = False,
+    help: str = "",
+    **extra: Any,
+) -> Dict[str, Any]:
     """Metadata of a setting: ``dataclasses.field(default=..., metadata=spec("int", lo=1))``.
 
     ``lo``/``hi`` bound the value (``lo_open``: strictly above ``lo``); ``extra`` keys (e.g.
@@ -46,8 +54,11 @@ def spec(kind: str, *, lo: Optional[float] = None, hi: Optional[float] = None,
 
 def _number(name: str, value: Any, kind: str) -> Any:
     if isinstance(value, bool) or not isinstance(value, (int, float)):
-        raise SettingError([name], "{%s} must be %s, got %r" % (
-            name, "an integer" if kind == "int" else "a number", value))
+        raise SettingError(
+            [name],
+            "{%s} must be %s, got %r"
+            % (name, "an integer" if kind == "int" else "a number", value),
+        )
     if kind == "int" and not (isinstance(value, int) or float(value).is_integer()):
         raise SettingError([name], "{%s} must be an integer, got %r" % (name, value))
     if not math.isfinite(value):
@@ -67,8 +78,11 @@ def check_value(name: str, value: Any, meta: Dict[str, Any], optional: bool = Fa
         value = _number(name, value, kind)
         lo, hi = meta.get("lo"), meta.get("hi")
         if lo is not None and (value <= lo if meta.get("lo_open") else value < lo):
-            raise SettingError([name], "{%s} must be %s %g, got %r" % (
-                name, "above" if meta.get("lo_open") else "at least", lo, value))
+            raise SettingError(
+                [name],
+                "{%s} must be %s %g, got %r"
+                % (name, "above" if meta.get("lo_open") else "at least", lo, value),
+            )
         if hi is not None and value > hi:
             raise SettingError([name], "{%s} must be at most %g, got %r" % (name, hi, value))
         return value
@@ -83,8 +97,12 @@ def check_value(name: str, value: Any, meta: Dict[str, Any], optional: bool = Fa
     item_kind = kind.split("-")[0]
     if not isinstance(value, (list, tuple)):
         raise SettingError([name], "{%s} must be a list, got %r" % (name, value))
-    return [check_value(f"{name}[{i}]", v, {**meta, "kind": item_kind}) if item_kind != "str"
-            else _list_str(name, i, v) for i, v in enumerate(value)]
+    return [
+        check_value(f"{name}[{i}]", v, {**meta, "kind": item_kind})
+        if item_kind != "str"
+        else _list_str(name, i, v)
+        for i, v in enumerate(value)
+    ]
 
 
 def _list_str(name: str, i: int, v: Any) -> str:
@@ -103,8 +121,9 @@ def check_fields(obj: Any) -> None:
     for f in fields(obj):
         meta = f.metadata
         if "kind" in meta:
-            object.__setattr__(obj, f.name,
-                               check_value(f.name, getattr(obj, f.name), meta, _optional(f)))
+            object.__setattr__(
+                obj, f.name, check_value(f.name, getattr(obj, f.name), meta, _optional(f))
+            )
 
 
 def from_mapping(cls, data: Optional[Dict[str, Any]], what: str):
@@ -117,8 +136,10 @@ def from_mapping(cls, data: Optional[Dict[str, Any]], what: str):
     known = [f.name for f in fields(cls)]
     unknown = sorted(set(data) - set(known))
     if unknown:
-        raise SettingError([unknown[0]], "{%s} is not a %s setting (known: %s)" % (
-            unknown[0], what, ", ".join(known)))
+        raise SettingError(
+            [unknown[0]],
+            "{%s} is not a %s setting (known: %s)" % (unknown[0], what, ", ".join(known)),
+        )
     return cls(**data)
 
 

@@ -9,6 +9,7 @@ runners never import torch, and it is what NVIDIA's own TensorRT Python samples 
 are pinned. Every ``infer`` records CUDA events around ``execute_async_v3``: the session declares
 ``HAS_GPU_TIME`` and ``gpu_ms()`` returns the last iteration's GPU time.
 """
+
 from __future__ import annotations
 
 import ctypes
@@ -19,8 +20,14 @@ from typing import Optional
 import numpy as np
 
 from .session import Session
-from .trt_engine_cache import cache_dir, cache_key, device_index, engine_file, read_meta, \
-    write_engine
+from .trt_engine_cache import (
+    cache_dir,
+    cache_key,
+    device_index,
+    engine_file,
+    read_meta,
+    write_engine,
+)
 
 
 def _check(result):
@@ -53,7 +60,9 @@ def build_engine(trt, onnx_path: Path, build: dict, logger) -> bytes:
         config.set_flag(getattr(trt.BuilderFlag, flag))
     if not build.get("tf32", True) and hasattr(trt.BuilderFlag, "TF32"):
         config.clear_flag(trt.BuilderFlag.TF32)
-    if build.get("builder_optimization_level") is not None and hasattr(config, "builder_optimization_level"):
+    if build.get("builder_optimization_level") is not None and hasattr(
+        config, "builder_optimization_level"
+    ):
         config.builder_optimization_level = int(build["builder_optimization_level"])
     inputs = [network.get_input(i) for i in range(network.num_inputs)]
     if any(-1 in tuple(t.shape) for t in inputs):  # a dynamic input needs a profile
@@ -95,11 +104,15 @@ class TensorRTSession(Session):
             ptr = _check(cudart.cudaMallocHost(nbytes))
             self._pinned.append(ptr)
             raw = np.ctypeslib.as_array(ctypes.cast(ptr, ctypes.POINTER(ctypes.c_uint8)), (nbytes,))
-            self._host[name] = raw[: int(np.prod(shape)) * dtype.itemsize].view(dtype).reshape(shape)
+            self._host[name] = (
+                raw[: int(np.prod(shape)) * dtype.itemsize].view(dtype).reshape(shape)
+            )
             self._dev[name] = _check(cudart.cudaMalloc(nbytes))
             self._context.set_tensor_address(name, int(self._dev[name]))
         wanted = [o["name"] for o in manifest["outputs"]]
-        self._outputs = [n for n in wanted if n in outputs] + [n for n in outputs if n not in wanted]
+        self._outputs = [n for n in wanted if n in outputs] + [
+            n for n in outputs if n not in wanted
+        ]
         self._last_gpu_ms: Optional[float] = None
 
     def infer(self, inputs: dict) -> list:
@@ -108,14 +121,18 @@ class TensorRTSession(Session):
         for name in self._inputs:
             host = self._host[name]
             np.copyto(host, np.asarray(inputs[name], dtype=host.dtype).reshape(host.shape))
-            _check(c.cudaMemcpyAsync(self._dev[name], host.ctypes.data, host.nbytes, h2d, self._stream))
+            _check(
+                c.cudaMemcpyAsync(self._dev[name], host.ctypes.data, host.nbytes, h2d, self._stream)
+            )
         _check(c.cudaEventRecord(self._start, self._stream))
         if not self._context.execute_async_v3(self._stream):
             raise RuntimeError("TensorRT execute_async_v3 failed")
         _check(c.cudaEventRecord(self._end, self._stream))
         for name in self._outputs:
             host = self._host[name]
-            _check(c.cudaMemcpyAsync(host.ctypes.data, self._dev[name], host.nbytes, d2h, self._stream))
+            _check(
+                c.cudaMemcpyAsync(host.ctypes.data, self._dev[name], host.nbytes, d2h, self._stream)
+            )
         _check(c.cudaStreamSynchronize(self._stream))
         self._last_gpu_ms = float(_check(c.cudaEventElapsedTime(self._start, self._end)))
         return [self._host[n].copy() for n in self._outputs]
@@ -143,7 +160,9 @@ class TensorRTSession(Session):
             pass
 
 
-def load_python(trt, cudart, artifact_dir: Path, manifest: dict, build: dict, options) -> TensorRTSession:
+def load_python(
+    trt, cudart, artifact_dir: Path, manifest: dict, build: dict, options
+) -> TensorRTSession:
     device = device_index(options)
     _check(cudart.cudaSetDevice(device))
     gpu = _gpu_name(cudart, device)
@@ -161,20 +180,38 @@ def load_python(trt, cudart, artifact_dir: Path, manifest: dict, build: dict, op
         t0 = time.perf_counter()
         data = build_engine(trt, artifact_dir / manifest["file"], build, logger)
         build_ms = (time.perf_counter() - t0) * 1e3
-        write_engine(path, data, {"key": key, "onnx_sha256": manifest["sha256"],
-                                   "tensorrt": trt.__version__, "gpu": gpu,
-                                   "precision": manifest["precision"], "build": build,
-                                   "build_ms": build_ms, "built_with": "python"})
+        write_engine(
+            path,
+            data,
+            {
+                "key": key,
+                "onnx_sha256": manifest["sha256"],
+                "tensorrt": trt.__version__,
+                "gpu": gpu,
+                "precision": manifest["precision"],
+                "build": build,
+                "build_ms": build_ms,
+                "built_with": "python",
+            },
+        )
         engine = runtime.deserialize_cuda_engine(data)
         if engine is None:
             raise RuntimeError("TensorRT could not deserialize the engine it just built")
     settings = {
-        "api": "python", "tensorrt": trt.__version__, "gpu": gpu, "device": device,
-        "precision": manifest["precision"], "builder_flags": build.get("builder_flags"),
-        "tf32": build.get("tf32"), "workspace_bytes": build.get("workspace_bytes"),
+        "api": "python",
+        "tensorrt": trt.__version__,
+        "gpu": gpu,
+        "device": device,
+        "precision": manifest["precision"],
+        "builder_flags": build.get("builder_flags"),
+        "tf32": build.get("tf32"),
+        "workspace_bytes": build.get("workspace_bytes"),
         "builder_optimization_level": build.get("builder_optimization_level"),
-        "engine_cache_key": key, "engine_path": str(path), "cache_hit": hit,
-        "build_ms": build_ms, "engine_bytes": path.stat().st_size if path.is_file() else None,
+        "engine_cache_key": key,
+        "engine_path": str(path),
+        "cache_hit": hit,
+        "build_ms": build_ms,
+        "engine_bytes": path.stat().st_size if path.is_file() else None,
         "gpu_timing": "cuda events around execute_async_v3 (Session.gpu_ms)",
     }
     return TensorRTSession(trt, cudart, engine, manifest, build, settings)

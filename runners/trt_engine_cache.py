@@ -6,6 +6,7 @@ Engines are cached in ``~/.cache/edgevid/engines`` (``$EDGEVID_ENGINE_CACHE`` or
 version, the GPU name, the precision and the other build settings. Beside each ``.engine`` a
 ``.json`` holds what it was built from and how long the build took.
 """
+
 from __future__ import annotations
 
 import hashlib
@@ -17,13 +18,25 @@ from typing import Optional
 CACHE_ENV = "EDGEVID_ENGINE_CACHE"
 
 
-def cache_key(onnx_sha256: str, tensorrt_version: str, gpu_name: str, precision: str,
-              build: Optional[dict] = None) -> str:
+def cache_key(
+    onnx_sha256: str,
+    tensorrt_version: str,
+    gpu_name: str,
+    precision: str,
+    build: Optional[dict] = None,
+) -> str:
     """Key of a built engine: what makes one engine differ from another."""
     settings = {k: v for k, v in (build or {}).items() if k not in ("trtexec", "precision")}
-    blob = json.dumps({"onnx_sha256": onnx_sha256, "tensorrt": str(tensorrt_version),
-                       "gpu": str(gpu_name).strip(), "precision": precision,
-                       "build": settings}, sort_keys=True)
+    blob = json.dumps(
+        {
+            "onnx_sha256": onnx_sha256,
+            "tensorrt": str(tensorrt_version),
+            "gpu": str(gpu_name).strip(),
+            "precision": precision,
+            "build": settings,
+        },
+        sort_keys=True,
+    )
     return hashlib.sha256(blob.encode()).hexdigest()[:32]
 
 
@@ -55,15 +68,21 @@ def read_meta(path: Path) -> dict:
 def build_settings(manifest: dict) -> dict:
     build = manifest.get("build")
     if not isinstance(build, dict):
-        raise RuntimeError("the artifact's manifest has no TensorRT build settings: export it "
-                           "again with `edgevid export MODEL --to tensorrt`")
+        raise RuntimeError(
+            "the artifact's manifest has no TensorRT build settings: export it "
+            "again with `edgevid export MODEL --to tensorrt`"
+        )
     return build
 
 
 def device_index(options) -> int:
-    text = str(getattr(options, "device", None) or "0").lower().replace("cuda:", "").replace("gpu", "")
+    text = (
+        str(getattr(options, "device", None) or "0").lower().replace("cuda:", "").replace("gpu", "")
+    )
     try:
         return int(text or 0)
     except ValueError:
-        raise RuntimeError(f"TensorRT device must be a CUDA device index such as 0 or cuda:0, "
-                           f"got {options.device!r}") from None
+        raise RuntimeError(
+            f"TensorRT device must be a CUDA device index such as 0 or cuda:0, "
+            f"got {options.device!r}"
+        ) from None

@@ -8,6 +8,7 @@ trtexec's own timed loop under the shared :class:`~runners.loop.TimingPolicy` (s
 :func:`timing_flags`) and returns its per-query host latency and GPU compute samples.
 Command lines and log parsing live in ``runners/trtexec.py``.
 """
+
 from __future__ import annotations
 
 import json
@@ -24,8 +25,15 @@ import numpy as np
 from .loop import TimingPolicy
 from .session import Session
 from .trt_engine_cache import cache_dir, cache_key, engine_file, read_meta
-from .trtexec import bench_command, build_command, command_line, parse_log, parse_outputs, \
-    parse_times, summary_fields
+from .trtexec import (
+    bench_command,
+    build_command,
+    command_line,
+    parse_log,
+    parse_outputs,
+    parse_times,
+    summary_fields,
+)
 
 TRTEXEC_PLACES = ("/usr/src/tensorrt/bin/trtexec", "/usr/local/tensorrt/bin/trtexec")
 
@@ -57,14 +65,21 @@ def timing_flags(policy: TimingPolicy) -> dict:
     it measures in time only (``--warmUp`` ms: the policy's warm-up time cap ``warmup_max_s``, or
     none when ``warmup_max`` is 0). It has no stopping rule on the CI of the median and no cap:
     ``target_ci``, ``max_iters`` and ``max_time_s`` bound the subprocess' time-out only."""
-    return {"warmup_ms": 0 if policy.warmup_max == 0 else int(round(policy.warmup_max_s * 1000)),
-            "duration_s": policy.min_time_s, "iterations": policy.min_iters}
+    return {
+        "warmup_ms": 0 if policy.warmup_max == 0 else int(round(policy.warmup_max_s * 1000)),
+        "duration_s": policy.min_time_s,
+        "iterations": policy.min_iters,
+    }
 
 
 def gpu_name_without_cuda() -> str:
     try:
-        out = subprocess.run(["nvidia-smi", "--query-gpu=name", "--format=csv,noheader"],
-                             capture_output=True, text=True, timeout=30).stdout.strip()
+        out = subprocess.run(
+            ["nvidia-smi", "--query-gpu=name", "--format=csv,noheader"],
+            capture_output=True,
+            text=True,
+            timeout=30,
+        ).stdout.strip()
         if out:
             return out.splitlines()[0].strip()
     except (OSError, subprocess.SubprocessError):
@@ -98,15 +113,24 @@ class TrtexecSession(Session):
         files = {}
         for spec in self._manifest["inputs"]:
             path = self._tmp / f"{spec['name']}.bin"
-            np.ascontiguousarray(inputs[spec["name"]], dtype=spec.get("dtype", "float32")).tofile(path)
+            np.ascontiguousarray(inputs[spec["name"]], dtype=spec.get("dtype", "float32")).tofile(
+                path
+            )
             files[spec["name"]] = path
         return files
 
     def infer(self, inputs: dict) -> list:
         out = self._tmp / "outputs.json"
-        cmd = bench_command(self._engine, trtexec=self._exe, warmup_ms=0, duration_s=0,
-                            iterations=1, inputs=self._input_files(inputs), export_output=out,
-                            spin_wait=False)
+        cmd = bench_command(
+            self._engine,
+            trtexec=self._exe,
+            warmup_ms=0,
+            duration_s=0,
+            iterations=1,
+            inputs=self._input_files(inputs),
+            export_output=out,
+            spin_wait=False,
+        )
         _run(cmd, 600)
         got = parse_outputs(out.read_text())
         result = []
@@ -115,33 +139,56 @@ class TrtexecSession(Session):
             result.append(np.asarray(values, dtype=np.float32).reshape(dims or spec["shape"]))
         return result
 
-    def external_timing(self, inputs: dict, policy: Optional[TimingPolicy] = None, *,
-                        warmup_ms: Optional[int] = None, duration_s: Optional[float] = None,
-                        iterations: Optional[int] = None) -> dict:
+    def external_timing(
+        self,
+        inputs: dict,
+        policy: Optional[TimingPolicy] = None,
+        *,
+        warmup_ms: Optional[int] = None,
+        duration_s: Optional[float] = None,
+        iterations: Optional[int] = None,
+    ) -> dict:
         """trtexec's own timing of the engine under ``policy`` (:func:`timing_flags`; a keyword
         overrides one knob): per-query host latency (H2D + GPU + D2H) and GPU compute samples
         (ms), and trtexec's summary as result fields."""
         policy = policy or TimingPolicy()
         knobs = timing_flags(policy)
-        for key, value in (("warmup_ms", warmup_ms), ("duration_s", duration_s),
-                           ("iterations", iterations)):
+        for key, value in (
+            ("warmup_ms", warmup_ms),
+            ("duration_s", duration_s),
+            ("iterations", iterations),
+        ):
             if value is not None:
                 knobs[key] = value
         times = self._tmp / "times.json"
-        cmd = bench_command(self._engine, trtexec=self._exe, inputs=self._input_files(inputs),
-                            export_times=times, **knobs)
+        cmd = bench_command(
+            self._engine,
+            trtexec=self._exe,
+            inputs=self._input_files(inputs),
+            export_times=times,
+            **knobs,
+        )
         budget = knobs["warmup_ms"] / 1e3 + max(knobs["duration_s"], policy.max_time_s) + 600
         text = _run(cmd, budget)
         parsed = parse_log(text)
-        samples = parse_times(times.read_text(),
-                              warmup_ms=parsed.get("warmup_ms", knobs["warmup_ms"]))
+        samples = parse_times(
+            times.read_text(), warmup_ms=parsed.get("warmup_ms", knobs["warmup_ms"])
+        )
         fields = summary_fields(parsed)
-        return {"samples_ms": samples["latency_ms"], "gpu_ms": samples["gpu_ms"],
-                "trtexec": fields, "command": command_line(cmd),
-                "stop_reason": "external", "source": "trtexec",
-                "record": {"trtexec": fields, "trtexec_command": command_line(cmd),
-                           "trtexec_timing": knobs,
-                           "warmup_iters": parsed.get("warmup_queries")}}
+        return {
+            "samples_ms": samples["latency_ms"],
+            "gpu_ms": samples["gpu_ms"],
+            "trtexec": fields,
+            "command": command_line(cmd),
+            "stop_reason": "external",
+            "source": "trtexec",
+            "record": {
+                "trtexec": fields,
+                "trtexec_command": command_line(cmd),
+                "trtexec_timing": knobs,
+                "warmup_iters": parsed.get("warmup_queries"),
+            },
+        }
 
     def close(self) -> None:
         shutil.rmtree(self._tmp, ignore_errors=True)
@@ -175,17 +222,37 @@ def load_trtexec(exe: str, artifact_dir: Path, manifest: dict, build: dict, opti
         if not tmp.is_file():
             raise RuntimeError(f"trtexec did not write the engine ({command})")
         os.replace(tmp, path)
-        path.with_suffix(".json").write_text(json.dumps(
-            {"key": key, "onnx_sha256": manifest["sha256"], "tensorrt": trt_version, "gpu": gpu,
-             "precision": manifest["precision"], "build": build, "build_ms": build_ms,
-             "built_with": "trtexec", "command": command}, indent=1))
+        path.with_suffix(".json").write_text(
+            json.dumps(
+                {
+                    "key": key,
+                    "onnx_sha256": manifest["sha256"],
+                    "tensorrt": trt_version,
+                    "gpu": gpu,
+                    "precision": manifest["precision"],
+                    "build": build,
+                    "build_ms": build_ms,
+                    "built_with": "trtexec",
+                    "command": command,
+                },
+                indent=1,
+            )
+        )
     settings = {
-        "api": "trtexec", "trtexec": exe, "tensorrt": trt_version, "gpu": gpu,
-        "precision": manifest["precision"], "builder_flags": build.get("builder_flags"),
-        "tf32": build.get("tf32"), "workspace_bytes": build.get("workspace_bytes"),
+        "api": "trtexec",
+        "trtexec": exe,
+        "tensorrt": trt_version,
+        "gpu": gpu,
+        "precision": manifest["precision"],
+        "builder_flags": build.get("builder_flags"),
+        "tf32": build.get("tf32"),
+        "workspace_bytes": build.get("workspace_bytes"),
         "builder_optimization_level": build.get("builder_optimization_level"),
-        "engine_cache_key": key, "engine_path": str(path), "cache_hit": hit,
-        "build_ms": build_ms, "build_command": command or meta.get("command"),
+        "engine_cache_key": key,
+        "engine_path": str(path),
+        "cache_hit": hit,
+        "build_ms": build_ms,
+        "build_command": command or meta.get("command"),
         "engine_bytes": path.stat().st_size,
         "wall_clock_includes_process_start": True,
         "gpu_timing": "trtexec --exportTimes (TrtexecSession.external_timing)",

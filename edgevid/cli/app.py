@@ -9,7 +9,6 @@ stack trace only with ``--debug``.
 """
 from __future__ import annotations
 
-import json
 import os
 import sys
 
@@ -31,7 +30,9 @@ _state = {"debug": bool(os.environ.get("EDGEVID_DEBUG")), "json_out": None}
 
 def _print_json(obj) -> None:
     stream = _state["json_out"] or sys.stdout
-    stream.write(json.dumps(obj, indent=1, default=str) + "\n")
+    from edgevid.runners.settings import strict_dumps  # standard JSON: no NaN/Infinity
+
+    stream.write(strict_dumps(obj, indent=1, default=str) + "\n")
     stream.flush()
 
 
