@@ -12,6 +12,7 @@ import importlib
 import importlib.util
 import shutil
 from dataclasses import dataclass
+from typing import Optional
 
 from edgevid.errors import MissingBackend, UserError
 
@@ -49,11 +50,11 @@ class Backend:
         module = importlib.import_module(f"edgevid.exporters.{self.exporter}")
         return dict(module.OPTIONS)
 
-    def check_export_options(self, given: dict) -> dict:
+    def check_export_options(self, given: dict, precision: Optional[str] = None) -> dict:
         """``given`` checked against :meth:`export_options` (ValueError names the option)."""
         from edgevid.exporters.options import check
 
-        return check(self.name, self.export_options(), given)
+        return check(self.name, self.export_options(), given, precision)
 
     def missing_packages(self) -> list:
         return [p for p in self.packages if not any(_available(a) for a in p.split("|"))]

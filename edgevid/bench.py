@@ -80,9 +80,8 @@ def entries_for(profile: DeviceProfile, formats: Optional[list] = None,
             entries.append(FormatEntry(backend, prec, same.options if same else {},
                                        same.export if same else {}))
     if export_opts:
-        backends = list({e.format: e.backend for e in entries}.values())
-        per = cli_export_options(backends, export_opts)
-        entries = [replace(e, export={**e.export, **per[e.format]}) for e in entries]
+        per = cli_export_options(entries, export_opts)
+        entries = [replace(e, export={**e.export, **opts}) for e, opts in zip(entries, per)]
     return entries
 
 

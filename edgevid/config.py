@@ -85,30 +85,36 @@ def parse_export_opts(items: Optional[List[str]]) -> Dict[str, str]:
     return out
 
 
-def export_options(backend: "Backend", given: Dict[str, object], where: str) -> dict:
-    """``given`` checked against what ``backend``'s exporter declares; ``where`` names the source
-    (``--export-opt`` or the profile file and field) in the error."""
+def export_options(
+    backend: "Backend", given: Dict[str, object], where: str, precision: Optional[str] = None
+) -> dict:
+    """``given`` checked against what ``backend``'s exporter declares for ``precision``;
+    ``where`` names the source (``--export-opt`` or the profile file and field) in the error."""
     try:
-        return backend.check_export_options(given)
+        return backend.check_export_options(given, precision)
     except ValueError as e:
         raise UserError(f"{where}: {e}") from None
 
 
-def cli_export_options(backends: List["Backend"], given: Dict[str, str]) -> Dict[str, dict]:
-    """The ``--export-opt`` pairs for each of ``backends``: each pair goes to the formats whose
-    exporter declares it; a pair no chosen format takes is an error."""
-    out: Dict[str, dict] = {b.name: {} for b in backends}
+def cli_export_options(entries: List["FormatEntry"], given: Dict[str, str]) -> List[dict]:
+    """The ``--export-opt`` pairs for each of ``entries`` (one dict each): a pair goes to the
+    entries whose exporter declares it for their precision; a pair none takes is an error."""
+    out: List[dict] = [{} for _ in entries]
     for key, value in given.items():
-        takers = [b for b in backends if key in b.export_options()]
+        declared = [(i, e, e.backend.export_options().get(key)) for i, e in enumerate(entries)]
+        takers = [i for i, e, o in declared if o is not None and o.applies(e.precision)]
         if not takers:
-            known = sorted({k for b in backends for k in b.export_options()})
+            chosen = ", ".join(f"{e.format} {e.precision}" for e in entries)
+            known = sorted({k for e in entries for k in e.backend.export_options()})
+            only = sorted({p for _, _, o in declared if o is not None for p in o.precisions})
+            hint = f"; {key} applies to {', '.join(only)} only" if only else ""
             raise UserError(
-                f"--export-opt {key}: no chosen format takes it (formats: "
-                f"{', '.join(b.name for b in backends)}; their options: "
-                f"{', '.join(known) or 'none'})"
+                f"--export-opt {key}: no chosen format takes it (chosen: {chosen}; their "
+                f"options: {', '.join(known) or 'none'}{hint})"
             )
-        for b in takers:
-            out[b.name].update(export_options(b, {key: value}, "--export-opt"))
+        for i in takers:
+            e = entries[i]
+            out[i].update(export_options(e.backend, {key: value}, "--export-opt", e.precision))
     return out
 
 

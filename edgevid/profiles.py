@@ -208,5 +208,5 @@ def _format_entry(entry, where: str, path: Path) -> FormatEntry:
     export = entry.get("export") or {}
     if not isinstance(export, dict):
         raise UserError(f"{prefix}field '{where}.export' must be a mapping of exporter options")
-    export = export_options(backend, export, f"{prefix}field '{where}.export'")
+    export = export_options(backend, export, f"{prefix}field '{where}.export'", str(precision))
     return FormatEntry(backend, str(precision), options, export)

@@ -56,6 +56,9 @@ def export(job: ExportJob) -> ExportedFiles:
     if job.ref.kind == "onnx":
         shutil.copyfile(job.ref.ref, path)
         extra["slimmed"] = False
+        fixed = fix_shapes(path, job.ref.input_shape)
+        if fixed:
+            extra["fixed_dimensions"] = fixed
     else:
         import torch
 
@@ -76,6 +79,58 @@ def export(job: ExportJob) -> ExportedFiles:
     extra["ops"] = sorted({n.op_type for n in model.graph.node})
     return ExportedFiles(inputs=_io([i for i in model.graph.input if i.name not in inits]),
                          outputs=_io(model.graph.output), extra=extra)
+
+
+def fix_shapes(path, shape) -> dict:
+    """Give the (single) input of the ONNX file at ``path`` the fixed ``shape`` where its
+    dimensions are dynamic, and its outputs the shapes that follow (shape inference, or one run
+    of ONNX Runtime where inference leaves them symbolic), so that every runtime and converter
+    fed from the artifact sees static shapes. Returns {"input"/"output name": [dims before]}."""
+    import onnx
+
+    model = onnx.load(str(path))
+    inits = {i.name for i in model.graph.initializer}
+    (inp,) = [i for i in model.graph.input if i.name not in inits]
+
+    def dynamic(value) -> bool:
+        return any(not d.HasField("dim_value") or d.dim_value <= 0
+                   for d in value.type.tensor_type.shape.dim)
+
+    changed = {}
+    if not dynamic(inp) and not any(dynamic(o) for o in model.graph.output):
+        return changed
+    before = [d.dim_value if d.HasField("dim_value") else d.dim_param
+              for d in inp.type.tensor_type.shape.dim]
+    if dynamic(inp):
+        changed[inp.name] = before
+    for d, v in zip(inp.type.tensor_type.shape.dim, shape):
+        d.Clear()
+        d.dim_value = int(v)
+    try:
+        inferred = onnx.shape_inference.infer_shapes(model)
+    except Exception:  # noqa: BLE001 - fall back to running the model below
+        inferred = model
+    outputs = {o.name: o for o in inferred.graph.output}
+    if any(dynamic(o) for o in outputs.values()):
+        import numpy as np
+        import onnxruntime as ort
+
+        onnx.save(model, str(path))
+        sess = ort.InferenceSession(str(path), providers=["CPUExecutionProvider"])
+        x = np.zeros(tuple(int(v) for v in shape), dtype=np.float32)
+        shapes = {o.name: v.shape for o, v in zip(sess.get_outputs(), sess.run(None, {inp.name: x}))}
+    else:
+        shapes = {n: [d.dim_value for d in o.type.tensor_type.shape.dim] for n, o in outputs.items()}
+    for out in model.graph.output:
+        if dynamic(out):
+            changed[out.name] = [d.dim_value if d.HasField("dim_value") else d.dim_param
+                                 for d in out.type.tensor_type.shape.dim]
+            dims = out.type.tensor_type.shape.dim
+            del dims[:]
+            for v in shapes[out.name]:
+                dims.add().dim_value = int(v)
+    onnx.save(model, str(path))
+    return changed
 
 
 def _quantize(path, inputs: list, extra: dict, calibration=None):

@@ -21,6 +21,10 @@ class Option:
     choices: Tuple[str, ...] = ()
     lo: Optional[int] = None
     upper: bool = False  # choices compare case-insensitively and are kept upper-case
+    precisions: Tuple[str, ...] = ()  # the precisions it applies to; empty: every precision
+
+    def applies(self, precision: Optional[str]) -> bool:
+        return not self.precisions or precision is None or precision in self.precisions
 
     def parse(self, name: str, value: Any) -> Any:
         if self.kind == "choice":
@@ -70,13 +74,21 @@ def _as_int(value: Any) -> Optional[int]:
     return None
 
 
-def check(fmt: str, declared: Mapping[str, Option], given: Mapping[str, Any]) -> Dict[str, Any]:
-    """``given`` checked against the exporter's ``declared`` options, values converted."""
+def check(
+    fmt: str, declared: Mapping[str, Option], given: Mapping[str, Any], precision: Optional[str] = None
+) -> Dict[str, Any]:
+    """``given`` checked against the exporter's ``declared`` options (and, where ``precision``
+    is given, the precisions each applies to), values converted."""
     out = {}
     for name, value in given.items():
         if name not in declared:
             known = ", ".join(sorted(declared)) or "none"
             raise ValueError(f"format {fmt!r} has no export option {name!r} (it takes: {known})")
+        if not declared[name].applies(precision):
+            raise ValueError(
+                f"export option {name!r} of format {fmt!r} applies to "
+                f"{', '.join(declared[name].precisions)} only, not {precision}"
+            )
         out[name] = declared[name].parse(name, value)
     return dict(sorted(out.items()))
 
@@ -87,4 +99,5 @@ CALIBRATION = Option(
     "int8 calibration: a number of seeded clips, or a .npy/.npz "
     "file of clips shaped (N, C, T, H, W)",
     lo=1,
+    precisions=("int8",),
 )

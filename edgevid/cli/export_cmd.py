@@ -37,7 +37,8 @@ def export(model: str = typer.Argument(..., help="zoo name, package.module:calla
     backend = get_backend(to)
     if precision:
         check_precision(backend, precision)
-    options = export_options(backend, parse_export_opts(export_opt), "--export-opt")
+    options = export_options(backend, parse_export_opts(export_opt), "--export-opt",
+                             precision or backend.precisions[0])
     ref = _resolve(model, input_shape, weights)
     with err.status(f"exporting {ref.name} to {backend.name}…"):
         try:
