@@ -12,7 +12,7 @@ import importlib
 import importlib.util
 import shutil
 from dataclasses import dataclass
-from typing import Optional
+from typing import Mapping, Optional
 
 from edgevid.errors import MissingBackend, UserError
 
@@ -50,7 +50,7 @@ class Backend:
         module = importlib.import_module(f"edgevid.exporters.{self.exporter}")
         return dict(module.OPTIONS)
 
-    def check_export_options(self, given: dict, precision: Optional[str] = None) -> dict:
+    def check_export_options(self, given: Mapping, precision: Optional[str] = None) -> dict:
         """``given`` checked against :meth:`export_options` (ValueError names the option)."""
         from edgevid.exporters.options import check
 

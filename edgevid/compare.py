@@ -123,7 +123,8 @@ class Unpaired:
 
 def _unpaired(side: str, record: dict, reason: str) -> Unpaired:
     key = record_key(record)
-    return Unpaired(side, *key, status=record.get("status"), reason=reason)
+    return Unpaired(side, **dict(zip(KEY_FIELDS, key)), status=record.get("status"),
+                    reason=reason)
 
 
 def _timed(record: dict) -> bool:
@@ -132,7 +133,8 @@ def _timed(record: dict) -> bool:
 
 def _select(records: Iterable[dict], side: str) -> tuple:
     """Timed records by key (newest wins) and the records left out."""
-    chosen, left_out = {}, []
+    chosen: dict = {}
+    left_out: list = []
     indexed = list(enumerate(records))
     # Newest last: by created_at where present, then by load order.
     indexed.sort(key=lambda ir: (ir[1].get("created_at") or "", ir[0]))
@@ -200,7 +202,7 @@ def compare_samples(base_ms, new_ms, key: Optional[tuple] = None) -> Pair:
     except ValueError:  # e.g. every value identical
         p_value = float("nan")
     key = key if key is not None else (None,) * len(KEY_FIELDS)
-    return Pair(*key, base_p50=base_p50, new_p50=new_p50, ratio=ratio, ci_low=ci_low,
+    return Pair(**dict(zip(KEY_FIELDS, key)), base_p50=base_p50, new_p50=new_p50, ratio=ratio, ci_low=ci_low,
                 ci_high=ci_high, p_value=p_value, label=label_for(ci_low, ci_high, p_value),
                 n_base=int(base.size), n_new=int(new.size))
 

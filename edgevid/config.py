@@ -18,7 +18,7 @@ that names the flag, or the profile file and field, the bad value came from.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Callable, Dict, List, Optional, TypeVar
+from typing import TYPE_CHECKING, Callable, Dict, List, Mapping, Optional, TypeVar
 
 from edgevid.errors import UserError
 from edgevid.runners.loop import TimingPolicy
@@ -86,7 +86,7 @@ def parse_export_opts(items: Optional[List[str]]) -> Dict[str, str]:
 
 
 def export_options(
-    backend: "Backend", given: Dict[str, object], where: str, precision: Optional[str] = None
+    backend: "Backend", given: Mapping[str, object], where: str, precision: Optional[str] = None
 ) -> dict:
     """``given`` checked against what ``backend``'s exporter declares for ``precision``;
     ``where`` names the source (``--export-opt`` or the profile file and field) in the error."""

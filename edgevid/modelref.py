@@ -127,7 +127,7 @@ def _onnx_input_shape(path: Path, given: Optional[tuple] = None) -> tuple:
     if dynamic:
         raise UserError(f"input {name!r} of {path} has dynamic dimensions {', '.join(dynamic)}: "
                         f"give the shape with --input-shape C,T,H,W (or B,C,T,H,W)")
-    return tuple(int(v) for v in fixed)
+    return tuple(int(v or 0) for v in fixed)  # every one is set: none is dynamic
 
 
 def build_torch_model(source: dict):

@@ -81,7 +81,8 @@ def markdown(records: list, title: str = "edgevid report") -> str:
         for r in failures:
             lines.append(f"- **{r['model']} / {r['format']} {r['precision']} on "
                          f"{r.get('device')}** — {r['status']}: {_esc(r.get('reason') or '')}")
-    envs, runtimes = {}, {}
+    envs: dict = {}
+    runtimes: dict = {}
     for r in records:
         env = r.get("env") or {}
         if env.get("host"):

@@ -144,7 +144,7 @@ def _convert(model, shape, frontend: str, convert) -> tuple:
     torch.export or of its conversion falls back to torch.jit.trace, and the notes say why."""
     if frontend not in ("auto", "export", "trace"):
         raise ValueError(f"options['coreml_frontend'] must be auto, export or trace, got {frontend!r}")
-    notes = {}
+    notes: dict = {}
     if frontend in ("auto", "export"):
         try:
             return convert(_exported(model, shape)), "torch.export (run_decompositions({}))", notes
@@ -228,7 +228,7 @@ def export(job: ExportJob) -> ExportedFiles:
     outputs = [{"name": n, "shape": [int(v) for v in o.shape], "dtype": "float32"}
                for n, o in zip(out_names, ref_outs)]
     facts = validate(path, inputs, outputs)
-    ops = {}
+    ops: dict = {}
     try:
         for fn in mlmodel._spec.mlProgram.functions.values():  # noqa: SLF001
             for block in fn.block_specializations.values():

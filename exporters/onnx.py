@@ -52,7 +52,7 @@ def export(job: ExportJob) -> ExportedFiles:
     import onnx
 
     path = job.out_dir / job.file_name
-    extra = {}
+    extra: dict = {}
     if job.ref.kind == "onnx":
         shutil.copyfile(job.ref.ref, path)
         extra["slimmed"] = False
@@ -96,7 +96,7 @@ def fix_shapes(path, shape) -> dict:
         return any(not d.HasField("dim_value") or d.dim_value <= 0
                    for d in value.type.tensor_type.shape.dim)
 
-    changed = {}
+    changed: dict = {}
     if not dynamic(inp) and not any(dynamic(o) for o in model.graph.output):
         return changed
     before = [d.dim_value if d.HasField("dim_value") else d.dim_param

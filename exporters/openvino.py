@@ -39,6 +39,7 @@ def _io(ports) -> list:
 def export(job: ExportJob) -> ExportedFiles:
     import openvino as ov
 
+    assert job.upstream_dir is not None and job.upstream_manifest is not None  # SOURCE = "onnx"
     onnx_path = job.upstream_dir / job.upstream_manifest["file"]
     model = ov.convert_model(str(onnx_path))
     path = job.out_dir / job.file_name

@@ -69,10 +69,12 @@ def build_settings(precision: str, inputs: list, file_name: str = "model.onnx") 
 
 
 def export(job: ExportJob) -> ExportedFiles:
-    src = job.upstream_dir / job.upstream_manifest["file"]
+    assert job.upstream_dir is not None and job.upstream_manifest is not None  # SOURCE = "onnx"
+    upstream = job.upstream_manifest
+    src = job.upstream_dir / upstream["file"]
     dst = job.out_dir / job.file_name
-    inputs = [dict(i) for i in job.upstream_manifest["inputs"]]
-    extra = {}
+    inputs = [dict(i) for i in upstream["inputs"]]
+    extra: dict = {}
     if job.precision == "int8":
         from .quantize import calibration_option, quantize_onnx_int8
 
@@ -86,7 +88,7 @@ def export(job: ExportJob) -> ExportedFiles:
     else:
         shutil.copyfile(src, dst)
     extra["build"] = build_settings(job.precision, inputs, job.file_name)
-    if "opset" in job.upstream_manifest:
-        extra["opset"] = job.upstream_manifest["opset"]
-    return ExportedFiles(inputs=inputs, outputs=[dict(o) for o in job.upstream_manifest["outputs"]],
+    if "opset" in upstream:
+        extra["opset"] = upstream["opset"]
+    return ExportedFiles(inputs=inputs, outputs=[dict(o) for o in upstream["outputs"]],
                          extra=extra)

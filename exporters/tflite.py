@@ -62,7 +62,7 @@ def versions() -> dict:
 
     import torch
 
-    out = {"torch": torch.__version__}
+    out: dict = {"torch": str(torch.__version__)}
     for module, dist in _PACKAGES.items():
         if importlib.util.find_spec(module) is None:
             if module in ("litert_torch", "ai_edge_litert"):
@@ -276,7 +276,8 @@ def read_io(path: Path) -> tuple:
         raise RuntimeError("the .tflite has no signature")
     runner = it.get_signature_runner(key)
     ins, outs = runner.get_input_details(), runner.get_output_details()
-    specs, tensors = {}, {}
+    specs: dict = {}
+    tensors: dict = {}
     for side, details in (("inputs", ins), ("outputs", outs)):
         specs[side], tensors[side] = [], []
         for name in sigs[key][side]:
@@ -287,7 +288,7 @@ def read_io(path: Path) -> tuple:
                                 else "float32"})
             tensors[side].append({"name": name, "tensor": d.get("name"), "dtype": dtype,
                                   "quantization": _quant(d)})
-    ops = {}
+    ops: dict = {}
     try:  # private API of the Interpreter; op counts are informative only
         for op in it._get_ops_details():  # noqa: SLF001
             ops[op["op_name"]] = ops.get(op["op_name"], 0) + 1

@@ -133,7 +133,7 @@ def _io(it, manifest: dict) -> tuple:
 def load(artifact_dir, manifest: dict, options) -> Session:
     Interpreter, OpResolverType, module = _runtime()
     xnnpack = _xnnpack_wanted(options)
-    kwargs = {"model_path": str(Path(artifact_dir) / manifest["file"])}
+    kwargs: dict = {"model_path": str(Path(artifact_dir) / manifest["file"])}
     if options.threads:
         kwargs["num_threads"] = int(options.threads)
     resolver = "AUTO (builtin kernels + default XNNPACK delegate)"

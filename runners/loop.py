@@ -122,8 +122,8 @@ def run_loop(call: Callable[[], object], policy: TimingPolicy,
     ``extra_timer`` (e.g. a GPU runner's CUDA-event time of the call just made) is read after each
     timed iteration, outside the timed region, into ``LoopResult.extra_ms``."""
     clock = time.perf_counter_ns
-    sampled = []
-    warm = []
+    sampled: list = []
+    warm: list = []
     w = max(1, policy.warmup_window)
     start = time.monotonic()
     while len(warm) < policy.warmup_max and time.monotonic() - start < policy.warmup_max_s:
@@ -135,7 +135,8 @@ def run_loop(call: Callable[[], object], policy: TimingPolicy,
             if abs(last - prev) <= policy.warmup_tolerance * prev:
                 break
 
-    samples, extra = [], []
+    samples: list = []
+    extra: list = []
     start = time.monotonic()
     last_sample = start
     next_check = policy.min_iters

@@ -34,7 +34,7 @@ def load(artifact_dir, manifest: dict, options) -> Session:
 
     core = ov.Core()
     device = options.device or "CPU"
-    config = {"PERFORMANCE_HINT": "LATENCY", "NUM_STREAMS": "1"}
+    config: dict = {"PERFORMANCE_HINT": "LATENCY", "NUM_STREAMS": "1"}
     if options.threads:
         config["INFERENCE_NUM_THREADS"] = int(options.threads)
     if manifest["precision"] == "fp32":

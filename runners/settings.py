@@ -14,7 +14,7 @@ from __future__ import annotations
 import json
 import math
 from dataclasses import fields
-from typing import Any, Callable, Dict, Optional, Sequence
+from typing import Any, Callable, Dict, Mapping, Optional, Sequence
 
 KINDS = ("int", "float", "str", "bool", "str-list", "int-list")
 
@@ -66,7 +66,7 @@ def _number(name: str, value: Any, kind: str) -> Any:
     return int(value) if kind == "int" else float(value)
 
 
-def check_value(name: str, value: Any, meta: Dict[str, Any], optional: bool = False) -> Any:
+def check_value(name: str, value: Any, meta: Mapping[str, Any], optional: bool = False) -> Any:
     """``value`` converted to the setting's kind (int stays int, float becomes float), or a
     SettingError naming ``name``. ``None`` passes when ``optional``."""
     if value is None:

@@ -90,7 +90,8 @@ class TensorRTSession(Session):
         self._start = _check(cudart.cudaEventCreate())
         self._end = _check(cudart.cudaEventCreate())
         self._host, self._dev, self._pinned = {}, {}, []
-        self._inputs, outputs = [], []
+        self._inputs: list = []
+        outputs: list = []
         for i in range(engine.num_io_tensors):
             name = engine.get_tensor_name(i)
             is_input = engine.get_tensor_mode(name) == trt.TensorIOMode.INPUT

@@ -25,7 +25,7 @@ app = typer.Typer(add_completion=False, no_args_is_help=True, pretty_exceptions_
 # Tables are not squeezed to 80 columns when stdout is a file or a pipe.
 out = Console(width=None if sys.stdout.isatty() else 160)  # stdout: tables and JSON
 err = Console(stderr=True, width=None if sys.stderr.isatty() else 160)  # progress, messages
-_state = {"debug": bool(os.environ.get("EDGEVID_DEBUG")), "json_out": None}
+_state: dict = {"debug": bool(os.environ.get("EDGEVID_DEBUG")), "json_out": None}
 
 
 def _print_json(obj) -> None:

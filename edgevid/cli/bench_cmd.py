@@ -67,7 +67,7 @@ def bench(models_: List[str] = typer.Argument(None, metavar="[MODEL]...",
     cfg = BenchConfig(threads=threads, policy=policy, artifacts=artifacts, results=results_dir,
                       db=db, cpus=cpus)
     total = len(refs) * len(entries)
-    done = []
+    done: list = []
     with err.status(f"benchmarking {total} configuration(s) on {profile.name}…") as status:
         def log(msg):
             status.update(f"[{len(done) + 1}/{total}] {msg}…")
@@ -92,7 +92,7 @@ def bench(models_: List[str] = typer.Argument(None, metavar="[MODEL]...",
 
 
 def _parse_cpus(text: str) -> list:
-    cpus = set()
+    cpus: set = set()
     try:
         for part in text.split(","):
             lo, _, hi = part.partition("-")
@@ -149,7 +149,7 @@ def matrix(models_: List[str] = typer.Argument(None, metavar="[MODEL]...",
     cfg = BenchConfig(threads=check_threads(threads), artifacts=artifacts, results=results_dir)
     total = len(refs) * len(pairs)
     with err.status(f"checking {total} model x format cell(s)…") as status:
-        done = []
+        done: list = []
 
         def on_result(r):
             done.append(r)

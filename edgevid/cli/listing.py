@@ -15,7 +15,7 @@ def models(json_: bool = typer.Option(False, "--json", help="print JSON only"),
     from edgevid.models import list_models
     from edgevid.models.stats import spec_stats
 
-    rows = []
+    rows: list = []
     for spec in list_models(include_hidden=all_):
         st = spec_stats(spec)
         rows.append({"name": spec.name, "family": spec.family, "class": spec.arch_class,
