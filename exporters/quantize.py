@@ -45,8 +45,14 @@ def user_clips(shape, option) -> list:
             data = np.concatenate([np.asarray(data[k]) for k in data.files])
         option = data
     arr = option if isinstance(option, (list, tuple)) else np.asarray(option)
+    if isinstance(arr, (list, tuple)) or np.ndim(arr) == len(shape) + 1:
+        items = list(arr)  # clips, or (N, B, C, T, H, W)
+    elif np.ndim(arr) == len(shape) and shape[0] == 1:
+        items = list(arr)  # (N, C, T, H, W) for a batch-1 model
+    else:
+        items = [arr]
     clips = []
-    for clip in (arr if isinstance(arr, (list, tuple)) or np.ndim(arr) > len(shape) else [arr]):
+    for clip in items:
         clip = np.asarray(clip, dtype=np.float32)
         if clip.shape == shape[1:]:
             clip = clip[None]
