@@ -63,8 +63,11 @@ def test_bench_export_opt_goes_to_the_formats_that_take_it(workdir):
                    cwd=workdir)
     assert proc.returncode == 0, proc.stderr
     records = json.loads(proc.stdout)
-    assert [(r["format"], r["variant"]) for r in records] == [("onnx", "calibration=2"),
-                                                              ("openvino", "calibration=2")]
+    # desktop-cpu's entries set provider / device: the variant holds them and the option
+    assert [(r["format"], r["variant"]) for r in records] == [
+        ("onnx", "calibration=2,provider=CPUExecutionProvider"),
+        ("openvino", "calibration=2,device=CPU")]
+    assert all(r["status"] == "ok" for r in records), [r["reason"] for r in records]
 
 
 def test_profile_export_mapping(workdir):
