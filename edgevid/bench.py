@@ -67,7 +67,10 @@ def entries_for(profile: DeviceProfile, formats: Optional[list] = None,
             seen, entries = set(), []
             for e in profile.formats:
                 if precision in e.backend.precisions:
-                    e = replace(e, precision=precision)
+                    declared = e.backend.export_options()
+                    e = replace(e, precision=precision,  # options that apply to it stay
+                                export={k: v for k, v in e.export.items()
+                                        if declared[k].applies(precision)})
                     if (e.format, e.variant) not in seen:
                         seen.add((e.format, e.variant))
                         entries.append(e)

@@ -74,7 +74,6 @@ class Pair:
     device: Optional[str]
     input_shape: tuple
     threads: Optional[int]
-    variant: str
     base_p50: float
     new_p50: float
     ratio: float
@@ -84,6 +83,7 @@ class Pair:
     label: str
     n_base: int
     n_new: int
+    variant: str = ""  # runtime and exporter options: part of the key (KEY_FIELDS)
 
     @property
     def key(self) -> tuple:
@@ -111,9 +111,9 @@ class Unpaired:
     device: Optional[str]
     input_shape: Optional[tuple]
     threads: Optional[int]
-    variant: str
     status: Optional[str]
     reason: str
+    variant: str = ""  # part of the key (KEY_FIELDS)
 
     def to_dict(self) -> dict:
         d = asdict(self)
