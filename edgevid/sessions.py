@@ -71,7 +71,9 @@ def hottest_c(profile=None) -> Optional[float]:
 
     if profile is not None and not profile.is_local:
         return None
-    zones = list((profile.thermal or {}).get("zones") or []) if profile is not None else []
+    thermal = getattr(profile, "thermal", None)
+    zones = list((thermal.get("zones") if isinstance(thermal, dict)
+                  else getattr(thermal, "zones", None)) or [])
     temps = (thermal_state(zones or None, ["/nonexistent"]).get("temps_c") or {}).values()
     return max(temps) if temps else None
 

@@ -151,7 +151,7 @@ def _python_profile(session, inputs: dict, iterations: int) -> tuple:
 
 
 def _trtexec_profile(session, inputs: dict, iterations: int) -> tuple:
-    from ..tensorrt import _run
+    from ..trtexec_session import _run
     from ..trtexec import bench_command
 
     tmp = Path(tempfile.mkdtemp(prefix="edgevid-trtprof-"))
@@ -177,7 +177,7 @@ def profile(artifact_dir, manifest: dict, options, inputs: dict, iterations: int
     except Unsupported as exc:
         raise NotAvailable(str(exc)) from exc
     try:
-        if hasattr(session, "external_timing"):
+        if getattr(session, "TIMES_ITSELF", False):  # trtexec drives the engine
             parsed, wall = _trtexec_profile(session, inputs, iterations)
             how = "trtexec --separateProfileRun --exportProfile"
         else:
