@@ -24,6 +24,7 @@ is part of what is measured, and reported).
 
 Writes ``reproducibility.json`` and ``reproducibility.md`` to ``--out``.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -65,8 +66,13 @@ def main(argv=None) -> int:
     profile = get_profile("desktop-cpu")
     entries = entries_for(profile, ["onnx", "openvino"], "fp32")
     fast, slow = resolve(a.model), resolve(a.model, parse_shape(a.slow_shape))
-    timing = {"min_iters": 20, "min_time_s": a.min_time, "max_time_s": a.max_time,
-              "target_ci": 0.02, "warmup_max": 20}
+    timing = {
+        "min_iters": 20,
+        "min_time_s": a.min_time,
+        "max_time_s": a.max_time,
+        "target_ci": 0.02,
+        "warmup_max": 20,
+    }
     cfg = BenchConfig(threads=a.threads, timing=timing, artifacts=a.out / "artifacts", save=False)
     loads = []
 
@@ -77,8 +83,7 @@ def main(argv=None) -> int:
     n = a.groups * a.per_group
     t0 = time.monotonic()
     load_start = _load()
-    records = list(measure([fast, fast, slow], entries, run_one, SessionPlan(sessions=n),
-                           profile))
+    records = list(measure([fast, fast, slow], entries, run_one, SessionPlan(sessions=n), profile))
     main_wall = time.monotonic() - t0
     by = {}
     for i, r in enumerate(records):
@@ -93,20 +98,31 @@ def main(argv=None) -> int:
     list(measure([fast], entries[:1], run_one, SessionPlan(sessions=5), profile))
     five_s = time.monotonic() - t0
 
-    out = {"model": a.model, "slow_shape": a.slow_shape, "groups": a.groups,
-           "per_group": a.per_group, "threads": a.threads, "fail_above": a.fail_above,
-           "timing": timing, "main_wall_s": main_wall, "cost": {"one_session_s": one_s,
-                                                               "five_sessions_s": five_s},
-           "load_avg": {"start": load_start, "median": statistics.median(loads),
-                        "max": max(loads), "min": min(loads), "cpus": os.cpu_count()},
-           "backends": {}}
+    out = {
+        "model": a.model,
+        "slow_shape": a.slow_shape,
+        "groups": a.groups,
+        "per_group": a.per_group,
+        "threads": a.threads,
+        "fail_above": a.fail_above,
+        "timing": timing,
+        "main_wall_s": main_wall,
+        "cost": {"one_session_s": one_s, "five_sessions_s": five_s},
+        "load_avg": {
+            "start": load_start,
+            "median": statistics.median(loads),
+            "max": max(loads),
+            "min": min(loads),
+            "cpus": os.cpu_count(),
+        },
+        "backends": {},
+    }
     for entry in entries:
         fmt = entry.format
         A, A2, B = (by[(w, fmt)]["sessions"] for w in ("A", "A2", "B"))
         ok = [all(s["status"] == "ok" for s in x) for x in (A, A2, B)]
         if not all(ok):
-            out["backends"][fmt] = {"error": [by[(w, fmt)].get("reason") for w in
-                                              ("A", "A2", "B")]}
+            out["backends"][fmt] = {"error": [by[(w, fmt)].get("reason") for w in ("A", "A2", "B")]}
             continue
         within_fa = within_pw = within_any = 0
         for k in range(n):
@@ -124,20 +140,31 @@ def main(argv=None) -> int:
                 cut = slice(g * size, (g + 1) * size)
                 fa.append(compare_sessions(med["A"][cut], med["A2"][cut], a.fail_above)["verdict"])
                 pw.append(compare_sessions(med["A"][cut], med["B"][cut], a.fail_above)["verdict"])
-            sess[size] = {"pairs": groups,
-                          "false_alarm": {v: fa.count(v) for v in ("fail", "pass",
-                                                                  "inconclusive")},
-                          "power": {v: pw.count(v) for v in ("fail", "pass", "inconclusive")}}
+            sess[size] = {
+                "pairs": groups,
+                "false_alarm": {v: fa.count(v) for v in ("fail", "pass", "inconclusive")},
+                "power": {v: pw.count(v) for v in ("fail", "pass", "inconclusive")},
+            }
         pooled = {w: compare_sessions(med["A"], med[w], a.fail_above) for w in ("A2", "B")}
-        sess["pooled"] = {w: {k: v.get(k) for k in ("verdict", "ratio", "ci_low", "ci_high",
-                                                     "p_mannwhitney", "more_sessions")}
-                          for w, v in pooled.items()}
+        sess["pooled"] = {
+            w: {
+                k: v.get(k)
+                for k in ("verdict", "ratio", "ci_low", "ci_high", "p_mannwhitney", "more_sessions")
+            }
+            for w, v in pooled.items()
+        }
         true_ratio = statistics.median(med["B"]) / statistics.median(med["A"])
         cv = {w: statistics.pstdev(m) / statistics.mean(m) for w, m in med.items()}
         out["backends"][fmt] = {
-            "within_run": {"pairs": n, "false_alarm_fail": within_fa,
-                           "false_alarm_any_label": within_any, "power_fail": within_pw},
-            "sessions": sess, "slowdown_ratio": true_ratio, "session_cv": cv,
+            "within_run": {
+                "pairs": n,
+                "false_alarm_fail": within_fa,
+                "false_alarm_any_label": within_any,
+                "power_fail": within_pw,
+            },
+            "sessions": sess,
+            "slowdown_ratio": true_ratio,
+            "session_cv": cv,
             "medians_ms": med,
             "max_over_min_session_median_A": max(med["A"]) / min(med["A"]),
         }
@@ -150,47 +177,78 @@ def main(argv=None) -> int:
 
 def markdown(out: dict) -> str:
     thr = f"{out['fail_above']:.0%}"
-    lines = [(f"# Reproducibility: {out['model']} (slowdown: input {out['slow_shape']}), "
-             f"{out['threads']} threads, --fail-above {thr}"), "",
-             (f"{out['groups']} x {out['per_group']} sessions per configuration, interleaved; "
-             f"main run {out['main_wall_s']:.0f} s; load average median "
-             f"{out['load_avg']['median']:.2f} (min {out['load_avg']['min']:.2f}, max "
-             f"{out['load_avg']['max']:.2f}) on {out['load_avg']['cpus']} CPUs."), "",
-             ("| backend | method | pairs | false alarms (fail) | detections of the slowdown "
-             "(fail) | other verdicts (identical / slowdown) |"), "|---|---|---|---|---|---|"]
+    lines = [
+        (
+            f"# Reproducibility: {out['model']} (slowdown: input {out['slow_shape']}), "
+            f"{out['threads']} threads, --fail-above {thr}"
+        ),
+        "",
+        (
+            f"{out['groups']} x {out['per_group']} sessions per configuration, interleaved; "
+            f"main run {out['main_wall_s']:.0f} s; load average median "
+            f"{out['load_avg']['median']:.2f} (min {out['load_avg']['min']:.2f}, max "
+            f"{out['load_avg']['max']:.2f}) on {out['load_avg']['cpus']} CPUs."
+        ),
+        "",
+        (
+            "| backend | method | pairs | false alarms (fail) | detections of the slowdown "
+            "(fail) | other verdicts (identical / slowdown) |"
+        ),
+        "|---|---|---|---|---|---|",
+    ]
     for fmt, b in out["backends"].items():
         if "error" in b:
             lines.append(f"| {fmt} | error: {b['error']} | | | | |")
             continue
         w = b["within_run"]
-        lines.append(f"| {fmt} | within-run (1 session per side) | {w['pairs']} | "
-                     f"{w['false_alarm_fail']}/{w['pairs']} | {w['power_fail']}/{w['pairs']} | "
-                     f"labelled slower/faster: {w['false_alarm_any_label']}/{w['pairs']} |")
+        lines.append(
+            f"| {fmt} | within-run (1 session per side) | {w['pairs']} | "
+            f"{w['false_alarm_fail']}/{w['pairs']} | {w['power_fail']}/{w['pairs']} | "
+            f"labelled slower/faster: {w['false_alarm_any_label']}/{w['pairs']} |"
+        )
         for size, s in b["sessions"].items():
             if size == "pooled":
                 p2, pb = s["A2"], s["B"]
-                lines.append(f"| {fmt} | sessions (all {out['groups'] * out['per_group']} per "
-                             f"side) | 1 | {p2['verdict']} (x{p2['ratio']:.3f}) | "
-                             f"{pb['verdict']} (x{pb['ratio']:.3f}, CI {pb['ci_low']:.3f}–"
-                             f"{pb['ci_high']:.3f}) | |")
+                lines.append(
+                    f"| {fmt} | sessions (all {out['groups'] * out['per_group']} per "
+                    f"side) | 1 | {p2['verdict']} (x{p2['ratio']:.3f}) | "
+                    f"{pb['verdict']} (x{pb['ratio']:.3f}, CI {pb['ci_low']:.3f}–"
+                    f"{pb['ci_high']:.3f}) | |"
+                )
                 continue
             fa, pw = s["false_alarm"], s["power"]
-            lines.append(f"| {fmt} | sessions ({size} per side) | {s['pairs']} | "
-                         f"{fa['fail']}/{s['pairs']} | {pw['fail']}/{s['pairs']} | "
-                         f"pass {fa['pass']}, inconclusive {fa['inconclusive']} / "
-                         f"pass {pw['pass']}, inconclusive {pw['inconclusive']} |")
-    lines += ["", ("| backend | measured slowdown (median of session medians) | session CV A / A' / "
-                  "B | max/min session median of A |"), "|---|---|---|---|"]
+            lines.append(
+                f"| {fmt} | sessions ({size} per side) | {s['pairs']} | "
+                f"{fa['fail']}/{s['pairs']} | {pw['fail']}/{s['pairs']} | "
+                f"pass {fa['pass']}, inconclusive {fa['inconclusive']} / "
+                f"pass {pw['pass']}, inconclusive {pw['inconclusive']} |"
+            )
+    lines += [
+        "",
+        (
+            "| backend | measured slowdown (median of session medians) | session CV A / A' / "
+            "B | max/min session median of A |"
+        ),
+        "|---|---|---|---|",
+    ]
     for fmt, b in out["backends"].items():
         if "error" not in b:
             cv = b["session_cv"]
-            lines.append(f"| {fmt} | {b['slowdown_ratio'] - 1:+.1%} | {cv['A']:.1%} / "
-                         f"{cv['A2']:.1%} / {cv['B']:.1%} | "
-                         f"{b['max_over_min_session_median_A']:.2f} |")
+            lines.append(
+                f"| {fmt} | {b['slowdown_ratio'] - 1:+.1%} | {cv['A']:.1%} / "
+                f"{cv['A2']:.1%} / {cv['B']:.1%} | "
+                f"{b['max_over_min_session_median_A']:.2f} |"
+            )
     c = out["cost"]
-    lines += ["", (f"Cost: one configuration with one session {c['one_session_s']:.1f} s, with "
-                  f"--sessions 5 {c['five_sessions_s']:.1f} s "
-                  f"({c['five_sessions_s'] / c['one_session_s']:.1f}x)."), ""]
+    lines += [
+        "",
+        (
+            f"Cost: one configuration with one session {c['one_session_s']:.1f} s, with "
+            f"--sessions 5 {c['five_sessions_s']:.1f} s "
+            f"({c['five_sessions_s'] / c['one_session_s']:.1f}x)."
+        ),
+        "",
+    ]
     return "\n".join(lines)
 
 

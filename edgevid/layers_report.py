@@ -6,15 +6,27 @@ plus the sum, the end-to-end latency it is checked against and the profiler's ov
 module turns that into plain rows (column names + lists of strings) for any renderer, a markdown
 section, and the per-layer diff `edgevid compare` prints.
 """
+
 from __future__ import annotations
 
 from typing import Optional
 
 from edgevid.runners.layers.opclass import OP_CLASSES
 
-SHARE_COLUMNS = ("model", "format", "precision", "device", "input", "profiler", "layers",
-                 "sum ms", "unprofiled ms", "sum / run", "sum / unprofiled",
-                 "overhead") + OP_CLASSES
+SHARE_COLUMNS = (
+    "model",
+    "format",
+    "precision",
+    "device",
+    "input",
+    "profiler",
+    "layers",
+    "sum ms",
+    "unprofiled ms",
+    "sum / run",
+    "sum / unprofiled",
+    "overhead",
+) + OP_CLASSES
 SLOWEST_COLUMNS = ("rank", "layer", "module", "op class", "op type", "ms", "share")
 TOP = 10
 
@@ -36,8 +48,13 @@ def with_layers(records: list) -> list:
 
 
 def _ident(r: dict) -> list:
-    return [str(r.get("model")), str(r.get("format")), str(r.get("precision")),
-            str(r.get("device")), _shape(r.get("input_shape"))]
+    return [
+        str(r.get("model")),
+        str(r.get("format")),
+        str(r.get("precision")),
+        str(r.get("device")),
+        _shape(r.get("input_shape")),
+    ]
 
 
 def share_rows(records: list) -> list:
@@ -46,17 +63,29 @@ def share_rows(records: list) -> list:
     for r in with_layers(records):
         lay = r["layers"]
         if not lay.get("available"):
-            rows.append(_ident(r) + [f"not available: {lay.get('reason', '')}"]
-                        + ["—"] * (len(SHARE_COLUMNS) - 6))
+            rows.append(
+                _ident(r)
+                + [f"not available: {lay.get('reason', '')}"]
+                + ["—"] * (len(SHARE_COLUMNS) - 6)
+            )
             continue
         shares = lay.get("shares") or {}
         ratio = lay.get("sum_ratio")
-        rows.append(_ident(r) + [
-            str(lay.get("profiler")), str(len(lay.get("layers") or [])), _f(lay.get("sum_ms")),
-            _f(lay.get("end_to_end_ms")),
-            (_f(ratio) + ("" if lay.get("within_bound") else " **outside ±15%**"))
-            if ratio is not None else "—", _f(lay.get("sum_vs_unprofiled")),
-            _pct(lay.get("overhead"), sign=True)] + [_pct(shares.get(c)) for c in OP_CLASSES])
+        rows.append(
+            _ident(r)
+            + [
+                str(lay.get("profiler")),
+                str(len(lay.get("layers") or [])),
+                _f(lay.get("sum_ms")),
+                _f(lay.get("end_to_end_ms")),
+                (_f(ratio) + ("" if lay.get("within_bound") else " **outside ±15%**"))
+                if ratio is not None
+                else "—",
+                _f(lay.get("sum_vs_unprofiled")),
+                _pct(lay.get("overhead"), sign=True),
+            ]
+            + [_pct(shares.get(c)) for c in OP_CLASSES]
+        )
     return rows
 
 
@@ -64,15 +93,25 @@ def slowest_rows(record: dict, top: int = TOP) -> list:
     lay = record.get("layers") or {}
     layers = sorted(lay.get("layers") or [], key=lambda x: -x["ms"])[:top]
     total = lay.get("sum_ms") or 0
-    return [[str(i + 1), str(x["name"])[:80], x.get("module") or "(model)", x["op_class"],
-             str(x.get("op_type")), f"{x['ms']:.3f}", _pct(x["ms"] / total if total else None)]
-            for i, x in enumerate(layers)]
+    return [
+        [
+            str(i + 1),
+            str(x["name"])[:80],
+            x.get("module") or "(model)",
+            x["op_class"],
+            str(x.get("op_type")),
+            f"{x['ms']:.3f}",
+            _pct(x["ms"] / total if total else None),
+        ]
+        for i, x in enumerate(layers)
+    ]
 
 
 def _md(columns, rows) -> list:
     esc = [[str(c).replace("|", "\\|") for c in row] for row in rows]
-    return (["| " + " | ".join(columns) + " |", "|" + "---|" * len(columns)]
-            + ["| " + " | ".join(row) + " |" for row in esc])
+    return ["| " + " | ".join(columns) + " |", "|" + "---|" * len(columns)] + [
+        "| " + " | ".join(row) + " |" for row in esc
+    ]
 
 
 def markdown_section(records: list) -> str:
@@ -80,13 +119,19 @@ def markdown_section(records: list) -> str:
     recs = with_layers(records)
     if not recs:
         return ""
-    lines = ["## Where the time goes (per layer)", "",
-             ("Second run with the runtime's own profiler, after the timed run (the headline "
-             "numbers are never profiled). Shares are of the summed layer time (per-layer "
-             "medians). `sum / run`: the layers' total over the same profiled inference's time "
-             "(median over inferences; bound ±15%); `sum / unprofiled`: summed layers over the "
-             "median of unprofiled inferences run alternately with the profiled ones; `overhead`: "
-             "how much slower an inference ran with the profiler on."), ""]
+    lines = [
+        "## Where the time goes (per layer)",
+        "",
+        (
+            "Second run with the runtime's own profiler, after the timed run (the headline "
+            "numbers are never profiled). Shares are of the summed layer time (per-layer "
+            "medians). `sum / run`: the layers' total over the same profiled inference's time "
+            "(median over inferences; bound ±15%); `sum / unprofiled`: summed layers over the "
+            "median of unprofiled inferences run alternately with the profiled ones; `overhead`: "
+            "how much slower an inference ran with the profiler on."
+        ),
+        "",
+    ]
     lines += _md(SHARE_COLUMNS, share_rows(recs))
     for r in recs:
         if not (r["layers"].get("available") and r["layers"].get("layers")):
@@ -117,16 +162,39 @@ def layer_diffs(base: list, new: list, top: int = TOP) -> list:
         for x in ln.get("layers") or []:
             prev = old.pop(x["name"], None)
             base_ms = prev["ms"] if prev else 0.0
-            changed.append({"name": x["name"], "module": x.get("module"),
-                            "op_class": x["op_class"], "base_ms": base_ms, "new_ms": x["ms"],
-                            "delta_ms": x["ms"] - base_ms, "only_in": None if prev else "new"})
-        changed += [{"name": x["name"], "module": x.get("module"), "op_class": x["op_class"],
-                     "base_ms": x["ms"], "new_ms": 0.0, "delta_ms": -x["ms"], "only_in": "base"}
-                    for x in old.values()]
+            changed.append(
+                {
+                    "name": x["name"],
+                    "module": x.get("module"),
+                    "op_class": x["op_class"],
+                    "base_ms": base_ms,
+                    "new_ms": x["ms"],
+                    "delta_ms": x["ms"] - base_ms,
+                    "only_in": None if prev else "new",
+                }
+            )
+        changed += [
+            {
+                "name": x["name"],
+                "module": x.get("module"),
+                "op_class": x["op_class"],
+                "base_ms": x["ms"],
+                "new_ms": 0.0,
+                "delta_ms": -x["ms"],
+                "only_in": "base",
+            }
+            for x in old.values()
+        ]
         changed.sort(key=lambda d: -d["delta_ms"])
-        out.append({"key": [key[0], key[1], key[2], key[3], list(key[4] or []), key[5]],
-                    "base_sum_ms": lb.get("sum_ms"), "new_sum_ms": ln.get("sum_ms"),
-                    "by_class": classes, "slower_layers": changed[:top]})
+        out.append(
+            {
+                "key": [key[0], key[1], key[2], key[3], list(key[4] or []), key[5]],
+                "base_sum_ms": lb.get("sum_ms"),
+                "new_sum_ms": ln.get("sum_ms"),
+                "by_class": classes,
+                "slower_layers": changed[:top],
+            }
+        )
     return out
 
 
@@ -135,18 +203,27 @@ def print_layer_diffs(diffs: list, console) -> None:
 
     for d in diffs:
         k = d["key"]
-        t = Table(title=f"layers that got slower: {k[0]} {k[1]} {k[2]} on {k[3]} "
-                        f"(sum {_f(d['base_sum_ms'])} -> {_f(d['new_sum_ms'])} ms)")
+        t = Table(
+            title=f"layers that got slower: {k[0]} {k[1]} {k[2]} on {k[3]} "
+            f"(sum {_f(d['base_sum_ms'])} -> {_f(d['new_sum_ms'])} ms)"
+        )
         for c in ("layer", "module", "op class", "base ms", "new ms", "Δ ms"):
             t.add_column(c, overflow="fold")
         for x in d["slower_layers"]:
-            t.add_row(str(x["name"])[:60], x.get("module") or "(model)", x["op_class"],
-                      f"{x['base_ms']:.3f}", f"{x['new_ms']:.3f}", f"{x['delta_ms']:+.3f}")
+            t.add_row(
+                str(x["name"])[:60],
+                x.get("module") or "(model)",
+                x["op_class"],
+                f"{x['base_ms']:.3f}",
+                f"{x['new_ms']:.3f}",
+                f"{x['delta_ms']:+.3f}",
+            )
         console.print(t)
         t = Table(title="by op class")
         for c in ("op class", "base ms", "new ms", "Δ ms"):
             t.add_column(c)
         for x in d["by_class"]:
-            t.add_row(x["op_class"], f"{x['base_ms']:.3f}", f"{x['new_ms']:.3f}",
-                      f"{x['delta_ms']:+.3f}")
+            t.add_row(
+                x["op_class"], f"{x['base_ms']:.3f}", f"{x['new_ms']:.3f}", f"{x['delta_ms']:+.3f}"
+            )
         console.print(t)

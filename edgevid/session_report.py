@@ -3,16 +3,42 @@
 Plain data (column names + rows of strings) so that any renderer (markdown here, the HTML
 report, the terminal) can show them; :func:`markdown_section` is the markdown report's section.
 """
+
 from __future__ import annotations
 
 import math
 from typing import Optional
 
-SPREAD_COLUMNS = ("model", "format", "precision", "device", "input", "threads", "sessions",
-                  "within-run p50 [95% CI]", "median of session medians [CI]", "CI coverage",
-                  "session CV", "session medians ms")
-VERDICT_COLUMNS = ("model", "format", "precision", "device", "input", "threads", "sessions b/n",
-                   "base ms", "new ms", "change", "CI of ratio", "U p", "KS p", "verdict")
+SPREAD_COLUMNS = (
+    "model",
+    "format",
+    "precision",
+    "device",
+    "input",
+    "threads",
+    "sessions",
+    "within-run p50 [95% CI]",
+    "median of session medians [CI]",
+    "CI coverage",
+    "session CV",
+    "session medians ms",
+)
+VERDICT_COLUMNS = (
+    "model",
+    "format",
+    "precision",
+    "device",
+    "input",
+    "threads",
+    "sessions b/n",
+    "base ms",
+    "new ms",
+    "change",
+    "CI of ratio",
+    "U p",
+    "KS p",
+    "verdict",
+)
 
 
 def _f(v, digits: int = 2) -> str:
@@ -35,15 +61,22 @@ def spread_rows(records: list) -> list:
         if ss.get("n_sessions", 0) < 2:
             continue
         s = r.get("summary") or {}
-        rows.append([str(r.get("model")), str(r.get("format")), str(r.get("precision")),
-                     str(r.get("device")), _shape(r.get("input_shape")),
-                     str(r.get("threads") or "default"), str(ss["n_sessions"]),
-                     f"{_f(s.get('p50'))} [{_f(s.get('ci95_low'))}–{_f(s.get('ci95_high'))}]",
-                     (f"{_f(ss.get('median'))} [{_f(ss.get('ci95_low'))}–"
-                     f"{_f(ss.get('ci95_high'))}]"),
-                     f"{ss.get('ci_confidence', 0):.0%}",
-                     "—" if ss.get("cv") is None else f"{ss['cv']:.1%}",
-                     ", ".join(_f(m) for m in ss.get("medians") or [])])
+        rows.append(
+            [
+                str(r.get("model")),
+                str(r.get("format")),
+                str(r.get("precision")),
+                str(r.get("device")),
+                _shape(r.get("input_shape")),
+                str(r.get("threads") or "default"),
+                str(ss["n_sessions"]),
+                f"{_f(s.get('p50'))} [{_f(s.get('ci95_low'))}–{_f(s.get('ci95_high'))}]",
+                (f"{_f(ss.get('median'))} [{_f(ss.get('ci95_low'))}–{_f(ss.get('ci95_high'))}]"),
+                f"{ss.get('ci_confidence', 0):.0%}",
+                "—" if ss.get("cv") is None else f"{ss['cv']:.1%}",
+                ", ".join(_f(m) for m in ss.get("medians") or []),
+            ]
+        )
     return rows
 
 
@@ -53,21 +86,37 @@ def verdict_rows(verdicts: dict) -> list:
     for key in sorted(verdicts, key=lambda k: tuple(map(str, k))):
         v = verdicts[key]
         model, fmt, prec, device, shape, threads = key
-        ci = (f"{_f(v.get('ci_low'), 3)}–{_f(v.get('ci_high'), 3)}"
-              if v.get("ci_low") is not None else "—")
-        rows.append([str(model), str(fmt), str(prec), str(device), _shape(shape),
-                     str(threads or "default"), f"{v['n_base']}/{v['n_new']}",
-                     _f(v.get("base_median")), _f(v.get("new_median")),
-                     _pct(v["ratio"] - 1) if v.get("ratio") is not None else "—", ci,
-                     _f(v.get("p_mannwhitney"), 3), _f(v.get("p_ks"), 3),
-                     f"{v['verdict']}: {v.get('reason', '')}"])
+        ci = (
+            f"{_f(v.get('ci_low'), 3)}–{_f(v.get('ci_high'), 3)}"
+            if v.get("ci_low") is not None
+            else "—"
+        )
+        rows.append(
+            [
+                str(model),
+                str(fmt),
+                str(prec),
+                str(device),
+                _shape(shape),
+                str(threads or "default"),
+                f"{v['n_base']}/{v['n_new']}",
+                _f(v.get("base_median")),
+                _f(v.get("new_median")),
+                _pct(v["ratio"] - 1) if v.get("ratio") is not None else "—",
+                ci,
+                _f(v.get("p_mannwhitney"), 3),
+                _f(v.get("p_ks"), 3),
+                f"{v['verdict']}: {v.get('reason', '')}",
+            ]
+        )
     return rows
 
 
 def _md_table(columns, rows) -> list:
     esc = [[c.replace("|", "\\|") for c in row] for row in rows]
-    return (["| " + " | ".join(columns) + " |", "|" + "---|" * len(columns)]
-            + ["| " + " | ".join(row) + " |" for row in esc])
+    return ["| " + " | ".join(columns) + " |", "|" + "---|" * len(columns)] + [
+        "| " + " | ".join(row) + " |" for row in esc
+    ]
 
 
 def markdown_section(records: list) -> str:
@@ -75,12 +124,18 @@ def markdown_section(records: list) -> str:
     rows = spread_rows(records)
     if not rows:
         return ""
-    lines = ["## Between-session spread", "",
-             ("Each configuration was measured in several fresh runner processes (sessions), "
-             "interleaved across configurations. The within-run CI says how well one process "
-             "was measured; the CI of the median of session medians says what the next process "
-             "is likely to see (order-statistic interval; its actual coverage is shown, "
-             "min..max below six sessions)."), ""]
+    lines = [
+        "## Between-session spread",
+        "",
+        (
+            "Each configuration was measured in several fresh runner processes (sessions), "
+            "interleaved across configurations. The within-run CI says how well one process "
+            "was measured; the CI of the median of session medians says what the next process "
+            "is likely to see (order-statistic interval; its actual coverage is shown, "
+            "min..max below six sessions)."
+        ),
+        "",
+    ]
     return "\n".join(lines + _md_table(SPREAD_COLUMNS, rows)) + "\n"
 
 
@@ -95,7 +150,6 @@ def rich_table(verdicts: dict, title: str = "session method (medians of fresh pr
     for col in VERDICT_COLUMNS:
         table.add_column(col, overflow="fold")
     style = {"fail": "red", "pass": "green", "inconclusive": "yellow"}
-    for key, row in zip(sorted(verdicts, key=lambda k: tuple(map(str, k))),
-                        verdict_rows(verdicts)):
+    for key, row in zip(sorted(verdicts, key=lambda k: tuple(map(str, k))), verdict_rows(verdicts)):
         table.add_row(*row, style=style.get(verdicts[key]["verdict"]))
     return table

@@ -21,6 +21,7 @@ The between-session spread is read from the session medians alone:
   - **inconclusive**: neither; the verdict says how many more sessions per side should settle
     it, scaling the interval's width by ``1/sqrt(n)``.
 """
+
 from __future__ import annotations
 
 import math
@@ -38,7 +39,7 @@ MAX_MORE = 100
 
 def _binom_cdf(k: int, n: int) -> float:
     """P(X <= k) for X ~ Binomial(n, 1/2)."""
-    return sum(math.comb(n, i) for i in range(k + 1)) / 2 ** n
+    return sum(math.comb(n, i) for i in range(k + 1)) / 2**n
 
 
 def order_ci(values: Sequence[float], confidence: float = CONFIDENCE) -> tuple:
@@ -79,11 +80,16 @@ def session_summary(medians: Sequence[float]) -> dict:
     mean = sum(m) / n
     std = math.sqrt(sum((v - mean) ** 2 for v in m) / (n - 1)) if n > 1 else 0.0
     return {
-        "n_sessions": n, "median": med, "ci95_low": lo, "ci95_high": hi,
+        "n_sessions": n,
+        "median": med,
+        "ci95_low": lo,
+        "ci95_high": hi,
         "ci_confidence": conf,
         "ci_rel_halfwidth": (hi - lo) / 2 / med if med > 0 and n > 1 else None,
         "cv": std / mean if mean > 0 and n > 1 else None,
-        "min": min(m), "max": max(m), "medians": m,
+        "min": min(m),
+        "max": max(m),
+        "medians": m,
     }
 
 
@@ -103,8 +109,7 @@ def _u_null_counts(n: int, m: int) -> list:
     return f[n][m]
 
 
-def shift_ci(base: Sequence[float], new: Sequence[float],
-             confidence: float = CONFIDENCE) -> tuple:
+def shift_ci(base: Sequence[float], new: Sequence[float], confidence: float = CONFIDENCE) -> tuple:
     """Hodges-Lehmann ratio new/base and its CI from the exact U distribution (log scale).
 
     Returns ``(estimate, low, high, achieved confidence)``. The CI is ``[d_(k), d_(nm-k+1)]`` of
@@ -146,19 +151,32 @@ def _min_n_for(alpha: float) -> int:
     return n
 
 
-def compare_sessions(base_medians: Sequence[float], new_medians: Sequence[float],
-                     fail_above: Optional[float], alpha: float = ALPHA) -> dict:
+def compare_sessions(
+    base_medians: Sequence[float],
+    new_medians: Sequence[float],
+    fail_above: Optional[float],
+    alpha: float = ALPHA,
+) -> dict:
     """The session method's verdict on two sets of session medians (ms); see the module doc."""
     from scipy import stats
 
     base = [float(v) for v in base_medians]
     new = [float(v) for v in new_medians]
     n = min(len(base), len(new))
-    out = {"method": "sessions", "n_base": len(base), "n_new": len(new),
-           "base_median": _median(base), "new_median": _median(new), "fail_above": fail_above}
+    out = {
+        "method": "sessions",
+        "n_base": len(base),
+        "n_new": len(new),
+        "base_median": _median(base),
+        "new_median": _median(new),
+        "fail_above": fail_above,
+    }
     if n < MIN_SESSIONS:
-        out.update(verdict=INCONCLUSIVE, more_sessions=MIN_SESSIONS - n,
-                   reason=f"needs at least {MIN_SESSIONS} sessions per side")
+        out.update(
+            verdict=INCONCLUSIVE,
+            more_sessions=MIN_SESSIONS - n,
+            reason=f"needs at least {MIN_SESSIONS} sessions per side",
+        )
         return out
     est, lo, hi, conf = shift_ci(base, new, 1 - alpha)
     p_u = float(stats.mannwhitneyu(base, new, alternative="two-sided").pvalue)
@@ -167,36 +185,62 @@ def compare_sessions(base_medians: Sequence[float], new_medians: Sequence[float]
         p_ks = float(stats.ks_2samp(base, new).pvalue)
     cv = [session_summary(s)["cv"] for s in (base, new)]
     threshold = fail_above if fail_above is not None else 0.0
-    out.update(ratio=est, ci_low=lo, ci_high=hi, ci_confidence=conf, p_mannwhitney=p_u,
-               p_ks=p_ks, cv_base=cv[0], cv_new=cv[1])
+    out.update(
+        ratio=est,
+        ci_low=lo,
+        ci_high=hi,
+        ci_confidence=conf,
+        p_mannwhitney=p_u,
+        p_ks=p_ks,
+        cv_base=cv[0],
+        cv_new=cv[1],
+    )
     spread = bool(p_ks < alpha and lo <= 1 <= hi) or bool(
-        cv[0] and cv[1] and max(cv) > 2 * min(cv) and max(cv) > 0.02)
+        cv[0] and cv[1] and max(cv) > 2 * min(cv) and max(cv) > 0.02
+    )
     out["spread_changed"] = spread
     significant = p_u < alpha and lo > 1.0
     if significant and est > 1 + threshold:
-        out.update(verdict=FAIL, more_sessions=0,
-                   reason=f"slower by {est - 1:+.1%} (CI {lo - 1:+.1%}..{hi - 1:+.1%}), "
-                          f"above {threshold:.0%}; U test p={p_u:.3g}")
+        out.update(
+            verdict=FAIL,
+            more_sessions=0,
+            reason=f"slower by {est - 1:+.1%} (CI {lo - 1:+.1%}..{hi - 1:+.1%}), "
+            f"above {threshold:.0%}; U test p={p_u:.3g}",
+        )
     elif hi <= 1 + threshold:
-        out.update(verdict=PASS, more_sessions=0,
-                   reason=f"change {est - 1:+.1%}; a slowdown above {threshold:.0%} is ruled out "
-                          f"(CI {lo - 1:+.1%}..{hi - 1:+.1%})")
+        out.update(
+            verdict=PASS,
+            more_sessions=0,
+            reason=f"change {est - 1:+.1%}; a slowdown above {threshold:.0%} is ruled out "
+            f"(CI {lo - 1:+.1%}..{hi - 1:+.1%})",
+        )
     else:
         lg = [math.log(v) for v in (est, lo, hi)]
         more = _more_sessions(n, lg[0], (lg[2] - lg[1]) / 2, math.log(1 + threshold))
         if more is not None and est > 1 + threshold:
             more = max(more, _min_n_for(alpha) - n)  # the U test must be able to reach alpha
-        text = (f"about {more} more session(s) per side" if more and more <= MAX_MORE
-                else f"more than {MAX_MORE} more sessions per side (the change sits at the "
-                     f"threshold or the spread is too large)")
-        why = (f"slower by {est - 1:+.1%} but not significant (U test p={p_u:.3g}, CI "
-               f"{lo - 1:+.1%}..{hi - 1:+.1%})" if est > 1 + threshold else
-               f"change {est - 1:+.1%}, but the CI ({lo - 1:+.1%}..{hi - 1:+.1%}) reaches above "
-               f"{threshold:.0%}")
-        out.update(verdict=INCONCLUSIVE, more_sessions=more if more and more <= MAX_MORE else None,
-                   reason=f"{why}: run {text}")
+        text = (
+            f"about {more} more session(s) per side"
+            if more and more <= MAX_MORE
+            else f"more than {MAX_MORE} more sessions per side (the change sits at the "
+            f"threshold or the spread is too large)"
+        )
+        why = (
+            f"slower by {est - 1:+.1%} but not significant (U test p={p_u:.3g}, CI "
+            f"{lo - 1:+.1%}..{hi - 1:+.1%})"
+            if est > 1 + threshold
+            else f"change {est - 1:+.1%}, but the CI ({lo - 1:+.1%}..{hi - 1:+.1%}) reaches above "
+            f"{threshold:.0%}"
+        )
+        out.update(
+            verdict=INCONCLUSIVE,
+            more_sessions=more if more and more <= MAX_MORE else None,
+            reason=f"{why}: run {text}",
+        )
     if spread:
-        out["reason"] += f"; the spread between sessions changed (KS p={p_ks:.3g}, CV {_pct(cv[0])} -> {_pct(cv[1])})"
+        out["reason"] += (
+            f"; the spread between sessions changed (KS p={p_ks:.3g}, CV {_pct(cv[0])} -> {_pct(cv[1])})"
+        )
     return out
 
 
@@ -206,8 +250,11 @@ def _pct(v: Optional[float]) -> str:
 
 def session_medians(record: dict) -> list:
     """The medians of a record's ok sessions (empty for a single-session record)."""
-    return [s["p50"] for s in record.get("sessions") or []
-            if s.get("status") == "ok" and s.get("p50") is not None]
+    return [
+        s["p50"]
+        for s in record.get("sessions") or []
+        if s.get("status") == "ok" and s.get("p50") is not None
+    ]
 
 
 def compare_session_records(base: list, new: list, fail_above: Optional[float]) -> dict:

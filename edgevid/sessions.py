@@ -22,6 +22,7 @@ before the first session (polling, up to ``cooldown_timeout_s``); where no tempe
 readable (or the device is not this host), a fixed pause of ``cooldown_pause_s``. What was waited
 is stored per session.
 """
+
 from __future__ import annotations
 
 import time
@@ -72,43 +73,68 @@ def hottest_c(profile=None) -> Optional[float]:
     if profile is not None and not profile.is_local:
         return None
     thermal = getattr(profile, "thermal", None)
-    zones = list((thermal.get("zones") if isinstance(thermal, dict)
-                  else getattr(thermal, "zones", None)) or [])
+    zones = list(
+        (thermal.get("zones") if isinstance(thermal, dict) else getattr(thermal, "zones", None))
+        or []
+    )
     temps = (thermal_state(zones or None, ["/nonexistent"]).get("temps_c") or {}).values()
     return max(temps) if temps else None
 
 
-def cool_down(plan: SessionPlan, start_c: Optional[float], profile=None,
-              read: Optional[Callable[[], Optional[float]]] = None,
-              sleep=time.sleep) -> dict:
+def cool_down(
+    plan: SessionPlan,
+    start_c: Optional[float],
+    profile=None,
+    read: Optional[Callable[[], Optional[float]]] = None,
+    sleep=time.sleep,
+) -> dict:
     """Wait before a session; return what was waited (method, seconds, temperatures)."""
     read = read or (lambda: hottest_c(profile))
     t0 = time.monotonic()
     now_c = read()
     if start_c is None or now_c is None:
         sleep(plan.cooldown_pause_s)
-        return {"method": "pause", "waited_s": round(time.monotonic() - t0, 3),
-                "reason": "no temperature readable" if now_c is None
-                else "no starting temperature", "temp_c": now_c}
+        return {
+            "method": "pause",
+            "waited_s": round(time.monotonic() - t0, 3),
+            "reason": "no temperature readable" if now_c is None else "no starting temperature",
+            "temp_c": now_c,
+        }
     target = start_c + plan.cooldown_delta_c
     first_c = now_c
     while now_c is not None and now_c > target and time.monotonic() - t0 < plan.cooldown_timeout_s:
         sleep(plan.poll_s)
         now_c = read()
     waited = time.monotonic() - t0
-    return {"method": "temperature", "waited_s": round(waited, 3), "start_c": start_c,
-            "target_c": target, "temp_before_c": first_c, "temp_c": now_c,
-            "timed_out": bool(now_c is not None and now_c > target)}
+    return {
+        "method": "temperature",
+        "waited_s": round(waited, 3),
+        "start_c": start_c,
+        "target_c": target,
+        "temp_before_c": first_c,
+        "temp_c": now_c,
+        "timed_out": bool(now_c is not None and now_c > target),
+    }
 
 
 def _session_entry(index: int, record: dict, meta: dict) -> dict:
     s = record.get("summary") or {}
-    return {"index": index, "status": record.get("status"), "reason": record.get("reason") or "",
-            "p50": s.get("p50"), "n": s.get("n"), "ci95_low": s.get("ci95_low"),
-            "ci95_high": s.get("ci95_high"), "stop_reason": record.get("stop_reason"),
-            "load_ms": record.get("load_ms"), "first_inference_ms": record.get("first_inference_ms"),
-            "peak_rss_mb": record.get("peak_rss_mb"), "throttled": record.get("throttled"),
-            "samples_ms": list(record.get("samples_ms") or []), **meta}
+    return {
+        "index": index,
+        "status": record.get("status"),
+        "reason": record.get("reason") or "",
+        "p50": s.get("p50"),
+        "n": s.get("n"),
+        "ci95_low": s.get("ci95_low"),
+        "ci95_high": s.get("ci95_high"),
+        "stop_reason": record.get("stop_reason"),
+        "load_ms": record.get("load_ms"),
+        "first_inference_ms": record.get("first_inference_ms"),
+        "peak_rss_mb": record.get("peak_rss_mb"),
+        "throttled": record.get("throttled"),
+        "samples_ms": list(record.get("samples_ms") or []),
+        **meta,
+    }
 
 
 def merge(runs: list, plan: SessionPlan) -> dict:
@@ -123,20 +149,29 @@ def merge(runs: list, plan: SessionPlan) -> dict:
         pooled = [v for r in ok for v in r["samples_ms"]]
         merged.update(samples_ms=pooled, summary=summarize(pooled))
     merged["sessions"] = sessions
-    merged["session_summary"] = session_summary([s["p50"] for s in sessions
-                                                 if s["status"] == "ok" and s["p50"] is not None])
+    merged["session_summary"] = session_summary(
+        [s["p50"] for s in sessions if s["status"] == "ok" and s["p50"] is not None]
+    )
     merged["session_plan"] = asdict(plan)
     merged["sessions_wall_s"] = round(sum(s.get("wall_s") or 0 for s in sessions), 3)
     failed = [s for s in sessions if s["status"] != "ok"]
     if ok and failed:
         merged["status"] = "error"
-        merged["reason"] = (f"{len(failed)} of {len(sessions)} sessions did not run; session "
-                            f"{failed[0]['index']}: {failed[0]['status']}: {failed[0]['reason']}")
+        merged["reason"] = (
+            f"{len(failed)} of {len(sessions)} sessions did not run; session "
+            f"{failed[0]['index']}: {failed[0]['status']}: {failed[0]['reason']}"
+        )
     return merged
 
 
-def measure(refs: list, entries: list, run_one: Callable, plan: Optional[SessionPlan] = None,
-            profile=None, log: Callable[[str], None] = lambda m: None) -> Iterator[dict]:
+def measure(
+    refs: list,
+    entries: list,
+    run_one: Callable,
+    plan: Optional[SessionPlan] = None,
+    profile=None,
+    log: Callable[[str], None] = lambda m: None,
+) -> Iterator[dict]:
     """Records for every (ref, entry), ``run_one(ref, entry)`` making one session's record.
 
     Without a plan (or with one session and no cooldown) each configuration runs once, in order,
@@ -160,8 +195,12 @@ def measure(refs: list, entries: list, run_one: Callable, plan: Optional[Session
                 log(f"cooling down before session {s + 1} of {ref.name} {entry.format}")
                 meta["cooldown"] = cool_down(plan, start_c, profile)
             elif plan.cooldown:
-                meta["cooldown"] = {"method": "none", "waited_s": 0.0, "temp_c": start_c,
-                                    "reason": "first session: its temperature is the reference"}
+                meta["cooldown"] = {
+                    "method": "none",
+                    "waited_s": 0.0,
+                    "temp_c": start_c,
+                    "reason": "first session: its temperature is the reference",
+                }
             meta["started_at"] = _now()
             t0 = time.monotonic()
             record = run_one(ref, entry)
@@ -171,8 +210,9 @@ def measure(refs: list, entries: list, run_one: Callable, plan: Optional[Session
                 done[i] = True  # unsupported / export-failed / error: repeating will not help
         if plan.target_ci is not None and s + 1 >= MIN_SESSIONS:
             for i, rs in enumerate(runs):
-                meds = [(r.get("summary") or {}).get("p50") for r, _ in rs
-                        if r.get("status") == "ok"]
+                meds = [
+                    (r.get("summary") or {}).get("p50") for r, _ in rs if r.get("status") == "ok"
+                ]
                 summ = session_summary([m for m in meds if m is not None])
                 half = summ.get("ci_rel_halfwidth")
                 if half is not None and half <= plan.target_ci:
@@ -183,6 +223,7 @@ def measure(refs: list, entries: list, run_one: Callable, plan: Optional[Session
         merged = merge(rs, plan)
         half = (merged["session_summary"] or {}).get("ci_rel_halfwidth")
         if plan.target_ci is not None:
-            merged["session_stop_reason"] = ("converged" if half is not None
-                                             and half <= plan.target_ci else "session-cap")
+            merged["session_stop_reason"] = (
+                "converged" if half is not None and half <= plan.target_ci else "session-cap"
+            )
         yield merged

@@ -4,6 +4,7 @@
 attention model (vidtr-tiny) has an attention share above zero and a CNN (x3d-tiny) none, and
 the layers sum to the profiled inferences within the bound. The report and `compare` read it.
 """
+
 from __future__ import annotations
 
 import json
@@ -16,8 +17,21 @@ FORMATS = ["onnx", "openvino", "pytorch"]
 
 
 def _bench(workdir, fmt: str, results: str = "results") -> list:
-    proc = run_cli("bench", "vidtr-tiny", "x3d-tiny", "--to", fmt, "--layers", "--layer-iters",
-                   "20", *FAST, "--results", results, "--json", cwd=workdir)
+    proc = run_cli(
+        "bench",
+        "vidtr-tiny",
+        "x3d-tiny",
+        "--to",
+        fmt,
+        "--layers",
+        "--layer-iters",
+        "20",
+        *FAST,
+        "--results",
+        results,
+        "--json",
+        cwd=workdir,
+    )
     assert proc.returncode == 0, proc.stderr
     return json.loads(proc.stdout)
 
@@ -90,20 +104,34 @@ def test_names_and_classes():
     assert module_path("/Reshape_1") == "" and module_path("MVN_31") is None
     assert originals("/a/Conv + /a/act/Relu") == ["/a/Conv", "/a/act/Relu"]
     assert originals("{ForeignNode[/b.0/attn/MatMul.../b.0/mlp/Add]}") == [
-        "/b.0/attn/MatMul", "/b.0/mlp/Add"]
+        "/b.0/attn/MatMul",
+        "/b.0/mlp/Add",
+    ]
     # a functional matmul in a module with sub-modules is attention; a Linear's is linear
-    layers = annotate([{"name": "/b.0/attn/qkv/MatMul", "op_type": "MatMul", "ms": 1.0},
-                       {"name": "/b.0/attn/MatMul", "op_type": "MatMul", "ms": 1.0},
-                       {"name": "/b.0/attn/Softmax", "op_type": "Softmax", "ms": 1.0},
-                       {"name": "/b.0/attn/Mul", "op_type": "Mul", "ms": 1.0},
-                       {"name": "/b.0/attn/Transpose", "op_type": "Transpose", "ms": 1.0},
-                       {"name": "/b.0/norm1/ReduceMean", "op_type": "ReduceMean", "ms": 1.0},
-                       {"name": "/head/pool/ReduceMean", "op_type": "ReduceMean", "ms": 1.0},
-                       {"name": "Transpose_77", "op_type": "Transpose", "ms": 1.0},
-                       {"name": "/b.0/conv/Conv + /b.0/act/Relu", "op_type": "Fused", "ms": 1.0}])
+    layers = annotate(
+        [
+            {"name": "/b.0/attn/qkv/MatMul", "op_type": "MatMul", "ms": 1.0},
+            {"name": "/b.0/attn/MatMul", "op_type": "MatMul", "ms": 1.0},
+            {"name": "/b.0/attn/Softmax", "op_type": "Softmax", "ms": 1.0},
+            {"name": "/b.0/attn/Mul", "op_type": "Mul", "ms": 1.0},
+            {"name": "/b.0/attn/Transpose", "op_type": "Transpose", "ms": 1.0},
+            {"name": "/b.0/norm1/ReduceMean", "op_type": "ReduceMean", "ms": 1.0},
+            {"name": "/head/pool/ReduceMean", "op_type": "ReduceMean", "ms": 1.0},
+            {"name": "Transpose_77", "op_type": "Transpose", "ms": 1.0},
+            {"name": "/b.0/conv/Conv + /b.0/act/Relu", "op_type": "Fused", "ms": 1.0},
+        ]
+    )
     assert [x["op_class"] for x in layers] == [
-        "linear", "attention", "attention", "attention", "data-movement", "normalisation",
-        "pooling", "data-movement", "convolution"]
+        "linear",
+        "attention",
+        "attention",
+        "attention",
+        "data-movement",
+        "normalisation",
+        "pooling",
+        "data-movement",
+        "convolution",
+    ]
     assert layers[7]["module"] == "" and layers[7]["module_source"] == "execution order"
     assert layers[8]["module"] == "b.0.conv"
     assert classify("Convolution (NHWC, F32) IGEMM", None) == "convolution"

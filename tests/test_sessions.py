@@ -1,5 +1,6 @@
 """Sessions (issue 13): fresh runner processes, interleaved; between-session statistics; the
 session method of `compare` (pass / fail / inconclusive)."""
+
 from __future__ import annotations
 
 import json
@@ -73,8 +74,21 @@ def test_cooldown_waits_for_temperature_then_pause():
 
 
 def test_bench_sessions_interleave_and_compare(workdir):
-    args = ["bench", "x3d-tiny", "--to", "onnx", "--to", "openvino", "--sessions", "3",
-            "--cooldown", "--cooldown-pause", "0.1", *FAST, "--json"]
+    args = [
+        "bench",
+        "x3d-tiny",
+        "--to",
+        "onnx",
+        "--to",
+        "openvino",
+        "--sessions",
+        "3",
+        "--cooldown",
+        "--cooldown-pause",
+        "0.1",
+        *FAST,
+        "--json",
+    ]
     proc = run_cli(*args, "--results", "base", cwd=workdir)
     assert proc.returncode == 0, proc.stderr
     records = json.loads(proc.stdout)
@@ -117,8 +131,14 @@ def test_single_sessions_say_within_run_and_session_ci_stops(workdir):
     assert r["session_stop_reason"] == "converged" and len(r["sessions"]) == 3
 
 
-@pytest.mark.parametrize("bad", [["--sessions", "0"], ["--sessions", "2", "--session-ci", "0.1"],
-                                 ["--session-ci", "2", "--sessions", "4"]])
+@pytest.mark.parametrize(
+    "bad",
+    [
+        ["--sessions", "0"],
+        ["--sessions", "2", "--session-ci", "0.1"],
+        ["--session-ci", "2", "--sessions", "4"],
+    ],
+)
 def test_bad_session_options(workdir, bad):
     proc = run_cli("bench", "x3d-tiny", "--to", "onnx", *bad, cwd=workdir)
     assert proc.returncode == 2 and "session" in proc.stderr

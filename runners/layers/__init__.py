@@ -22,6 +22,7 @@ profiler's slowdown of the kernels themselves and, on a loaded machine, the stal
 whole runs but not on any one layer's median; ``overhead`` is the profiled over the unprofiled
 median, minus one.
 """
+
 from __future__ import annotations
 
 import importlib
@@ -31,8 +32,13 @@ import traceback
 from .opclass import annotate, summarize
 
 #: runner name -> profiler module in this package
-PROFILERS = {"onnxruntime": "onnxruntime", "openvino": "openvino", "pytorch": "pytorch",
-             "tensorrt": "tensorrt", "litert": "litert"}
+PROFILERS = {
+    "onnxruntime": "onnxruntime",
+    "openvino": "openvino",
+    "pytorch": "pytorch",
+    "tensorrt": "tensorrt",
+    "litert": "litert",
+}
 BOUND = 0.15
 
 
@@ -74,8 +80,9 @@ def _median(values):
     return None if not n else (x[n // 2] if n % 2 else (x[n // 2 - 1] + x[n // 2]) / 2)
 
 
-def profile(runner: str, artifact_dir, manifest: dict, options, inputs: dict,
-            iterations: int, end_to_end_ms) -> dict:
+def profile(
+    runner: str, artifact_dir, manifest: dict, options, inputs: dict, iterations: int, end_to_end_ms
+) -> dict:
     """The ``layers`` entry of a record (never raises: a failure is recorded with its reason)."""
     name = PROFILERS.get(runner)
     if name is None:
@@ -87,22 +94,36 @@ def profile(runner: str, artifact_dir, manifest: dict, options, inputs: dict,
     except NotAvailable as exc:
         return {"available": False, "reason": str(exc)}
     except Exception as exc:  # noqa: BLE001 - the timed result stands; say why profiling failed
-        return {"available": False, "reason": f"{type(exc).__name__}: {exc}"[:1000],
-                "traceback": traceback.format_exc(limit=6)}
+        return {
+            "available": False,
+            "reason": f"{type(exc).__name__}: {exc}"[:1000],
+            "traceback": traceback.format_exc(limit=6),
+        }
     layers = annotate([dict(x) for x in got["layers"]])
     plain = _median(got.get("plain_ms") or [])
     reference = plain if plain else end_to_end_ms
-    out = {"available": True, "profiler": got["profiler"], "iterations": int(iterations),
-           "layers": layers, **summarize(layers, reference, BOUND),
-           "end_to_end_source": ("unprofiled inferences alternated with the profiled ones"
-                                 if plain else "the timed run's median"),
-           "timed_p50_ms": end_to_end_ms,
-           "sum_vs_timed_p50": (None if not end_to_end_ms else
-                                sum(x["ms"] for x in layers) / end_to_end_ms)}
+    out = {
+        "available": True,
+        "profiler": got["profiler"],
+        "iterations": int(iterations),
+        "layers": layers,
+        **summarize(layers, reference, BOUND),
+        "end_to_end_source": (
+            "unprofiled inferences alternated with the profiled ones"
+            if plain
+            else "the timed run's median"
+        ),
+        "timed_p50_ms": end_to_end_ms,
+        "sum_vs_timed_p50": (
+            None if not end_to_end_ms else sum(x["ms"] for x in layers) / end_to_end_ms
+        ),
+    }
     wall = got.get("wall_ms") or []
     sums, runs = got.get("run_sums") or [], got.get("run_wall_ms") or wall
     out["sum_vs_unprofiled"], out["sum_vs_unprofiled_within_bound"] = (
-        out.pop("sum_ratio"), out.pop("within_bound"))
+        out.pop("sum_ratio"),
+        out.pop("within_bound"),
+    )
     if sums and len(sums) == len(runs):
         out["coverage"] = _median([a / b for a, b in zip(sums, runs) if b > 0])
     else:  # no per-inference totals (trtexec, benchmark_model): the sum vs the runtime's own run
@@ -111,10 +132,12 @@ def profile(runner: str, artifact_dir, manifest: dict, options, inputs: dict,
     out["sum_ratio"] = out["coverage"]
     out["within_bound"] = None if out["coverage"] is None else abs(out["coverage"] - 1) <= BOUND
     out["profiled_wall_ms"] = _median(wall)
-    out["overhead"] = (out["profiled_wall_ms"] / reference - 1
-                       if out["profiled_wall_ms"] and reference else None)
-    out["sum_vs_profiled_wall"] = (out["sum_ms"] / out["profiled_wall_ms"]
-                                   if out["profiled_wall_ms"] else None)
+    out["overhead"] = (
+        out["profiled_wall_ms"] / reference - 1 if out["profiled_wall_ms"] and reference else None
+    )
+    out["sum_vs_profiled_wall"] = (
+        out["sum_ms"] / out["profiled_wall_ms"] if out["profiled_wall_ms"] else None
+    )
     out["profile_s"] = round(time.perf_counter() - t0, 3)
     for key in ("notes", "settings"):
         if got.get(key):

@@ -16,6 +16,7 @@ called`` per run). ``avg ms`` is the op's time per run. Then ``Top by Computatio
 ``Summary by node type`` and ``Timings (microseconds): count=.. first=.. curr=.. min=.. max=..
 avg=.. std=..`` (of the whole run).
 """
+
 from __future__ import annotations
 
 import os
@@ -43,7 +44,7 @@ def parse_op_profile(text: str) -> dict:
     at = text.find(SECTION)
     if at < 0:
         raise ValueError(f"no '{SECTION}' section in the benchmark_model output")
-    rest = text[at + len(SECTION):]
+    rest = text[at + len(SECTION) :]
     m = re.search(r"Timings \(microseconds\):[^\n]*\bavg=([\d.eE+-]+)", rest)
     run_avg = float(m.group(1)) / 1000.0 if m else None
     layers, header = [], None
@@ -59,13 +60,18 @@ def parse_op_profile(text: str) -> dict:
         cells = _cols(s)
         if len(cells) < len(header):
             continue
-        cells = cells[: len(header) - 1] + [" ".join(cells[len(header) - 1:])]
+        cells = cells[: len(header) - 1] + [" ".join(cells[len(header) - 1 :])]
         row = dict(zip(header, cells))
         name = re.sub(r":\d+$", "", row.get("name", ""))
         name = name[1:-1] if name.startswith("[") and name.endswith("]") else name
-        layers.append({"name": name, "op_type": row.get("node type"),
-                       "ms": float(row["avg ms"]),
-                       "calls": int(float(row.get("times called", 1) or 1))})
+        layers.append(
+            {
+                "name": name,
+                "op_type": row.get("node type"),
+                "ms": float(row["avg ms"]),
+                "calls": int(float(row.get("times called", 1) or 1)),
+            }
+        )
     if not layers:
         raise ValueError("the benchmark_model op profile has no rows")
     return {"layers": layers, "run_avg_ms": run_avg}
@@ -78,11 +84,19 @@ def binary() -> str:
 def profile(artifact_dir, manifest: dict, options, inputs: dict, iterations: int) -> dict:
     exe = binary()
     if not exe:
-        raise NotAvailable("LiteRT has no per-op profiler in Python, and the benchmark_model "
-                           f"binary is not on this device (put it on PATH or set {ENV}): "
-                           "not available")
-    cmd = [exe, f"--graph={Path(artifact_dir) / manifest['file']}", "--enable_op_profiling=true",
-           f"--num_runs={int(iterations)}", f"--warmup_runs={WARMUP}", "--min_secs=0"]
+        raise NotAvailable(
+            "LiteRT has no per-op profiler in Python, and the benchmark_model "
+            f"binary is not on this device (put it on PATH or set {ENV}): "
+            "not available"
+        )
+    cmd = [
+        exe,
+        f"--graph={Path(artifact_dir) / manifest['file']}",
+        "--enable_op_profiling=true",
+        f"--num_runs={int(iterations)}",
+        f"--warmup_runs={WARMUP}",
+        "--min_secs=0",
+    ]
     if options.threads:
         cmd.append(f"--num_threads={int(options.threads)}")
     if getattr(options, "xnnpack", None) is False:
@@ -93,8 +107,12 @@ def profile(artifact_dir, manifest: dict, options, inputs: dict, iterations: int
         tail = " | ".join(text.strip().splitlines()[-4:])
         raise RuntimeError(f"benchmark_model exited with code {proc.returncode}: {tail}"[:1000])
     parsed = parse_op_profile(text)
-    return {"profiler": "benchmark_model --enable_op_profiling", "layers": parsed["layers"],
-            "wall_ms": [parsed["run_avg_ms"]] if parsed["run_avg_ms"] else [],
-            "settings": {"command": " ".join(cmd),
-                         "note": "benchmark_model feeds its own random input, not the "
-                                 "reference input"}}
+    return {
+        "profiler": "benchmark_model --enable_op_profiling",
+        "layers": parsed["layers"],
+        "wall_ms": [parsed["run_avg_ms"]] if parsed["run_avg_ms"] else [],
+        "settings": {
+            "command": " ".join(cmd),
+            "note": "benchmark_model feeds its own random input, not the reference input",
+        },
+    }

@@ -11,6 +11,7 @@ the profiled inferences (robust to a stray slow one on a shared machine); ``wall
 ``model_run`` durations. A plain session (no profiling) runs alternately with the profiled one
 for the side-by-side end-to-end reference (``alternate``).
 """
+
 from __future__ import annotations
 
 import json
@@ -33,14 +34,18 @@ def _median(values):
 
 def parse_trace(events: list, skip_runs: int = 0) -> dict:
     """Per-node times (ms per inference) and per-run wall times from a profiler trace."""
-    runs = sorted((e for e in events if e.get("cat") == "Session" and e.get("name") == "model_run"),
-                  key=lambda e: e["ts"])[skip_runs:]
+    runs = sorted(
+        (e for e in events if e.get("cat") == "Session" and e.get("name") == "model_run"),
+        key=lambda e: e["ts"],
+    )[skip_runs:]
     if not runs:
         raise RuntimeError("the ONNX Runtime profile has no model_run events")
     starts = [(r["ts"], r["ts"] + r["dur"]) for r in runs]
     per_node, order, types = {}, [], {}
-    for e in sorted((e for e in events if e.get("cat") == "Node"
-                     and str(e.get("name", "")).endswith(SUFFIX)), key=lambda e: e["ts"]):
+    for e in sorted(
+        (e for e in events if e.get("cat") == "Node" and str(e.get("name", "")).endswith(SUFFIX)),
+        key=lambda e: e["ts"],
+    ):
         run = next((i for i, (a, b) in enumerate(starts) if a <= e["ts"] <= b), None)
         if run is None:
             continue  # a warm-up run
@@ -77,15 +82,24 @@ def profile(artifact_dir, manifest: dict, options, inputs: dict, iterations: int
         so_plain.intra_op_num_threads = so.intra_op_num_threads
         so_plain.inter_op_num_threads = so.inter_op_num_threads
         plain_sess = ort.InferenceSession(path, so_plain, providers=[provider])
-        plain, wall = alternate(lambda: plain_sess.run(None, inputs),
-                                lambda: sess.run(None, inputs), WARMUP, iterations)
+        plain, wall = alternate(
+            lambda: plain_sess.run(None, inputs), lambda: sess.run(None, inputs), WARMUP, iterations
+        )
         trace = sess.end_profiling()
         with open(trace) as f:
             parsed = parse_trace(json.load(f), skip_runs=WARMUP)
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
-    return {"profiler": "onnxruntime session profiler (per-node kernel time)",
-            "layers": parsed["layers"], "wall_ms": wall, "plain_ms": plain,
-            "run_sums": parsed["run_sums"], "run_wall_ms": parsed["wall_ms"],
-            "settings": {"provider": provider, "warmup": WARMUP,
-                         "model_run_ms_median": _median(parsed["wall_ms"])}}
+    return {
+        "profiler": "onnxruntime session profiler (per-node kernel time)",
+        "layers": parsed["layers"],
+        "wall_ms": wall,
+        "plain_ms": plain,
+        "run_sums": parsed["run_sums"],
+        "run_wall_ms": parsed["wall_ms"],
+        "settings": {
+            "provider": provider,
+            "warmup": WARMUP,
+            "model_run_ms_median": _median(parsed["wall_ms"]),
+        },
+    }

@@ -22,62 +22,290 @@ Op class, from the op type and the module (first match):
 
 A fused layer (several original ops) takes the class that ranks first in :data:`PRIORITY`.
 """
+
 from __future__ import annotations
 
 import re
 from collections.abc import Iterable
 from typing import Optional
 
-OP_CLASSES = ("attention", "convolution", "linear", "normalisation", "elementwise",
-              "data-movement", "pooling", "other")
-PRIORITY = ("attention", "convolution", "linear", "normalisation", "pooling", "elementwise",
-            "data-movement", "other")
+OP_CLASSES = (
+    "attention",
+    "convolution",
+    "linear",
+    "normalisation",
+    "elementwise",
+    "data-movement",
+    "pooling",
+    "other",
+)
+PRIORITY = (
+    "attention",
+    "convolution",
+    "linear",
+    "normalisation",
+    "pooling",
+    "elementwise",
+    "data-movement",
+    "other",
+)
 
 #: Last module-path component of an attention module (the zoo's families: VidTr ``attn``,
 #: VTN ``attn``/``attention``, Mobile-Former's bridges and token mixer ``to_former``, ``former``,
 #: ``to_mobile``); a user's model with other names still gets its Softmax and its functional
 #: matmuls classed as attention.
-ATTENTION_SCOPES = ("attn", "attention", "self_attn", "cross_attn", "mhsa", "msa", "to_former",
-                    "former", "to_mobile", "mobile2former", "former2mobile", "token_mixer")
+ATTENTION_SCOPES = (
+    "attn",
+    "attention",
+    "self_attn",
+    "cross_attn",
+    "mhsa",
+    "msa",
+    "to_former",
+    "former",
+    "to_mobile",
+    "mobile2former",
+    "former2mobile",
+    "token_mixer",
+)
 NORM_SCOPE = re.compile(r"(^|[._])(norm\d*|ln\d*|bn\d*|layernorm|batchnorm|gn)$", re.IGNORECASE)
 
-_MATMUL = {"matmul", "einsum", "batchmatmul", "batch_matmul", "bmm", "matmulinteger",
-           "qlinearmatmul", "fusedmatmul", "matmulnbits", "batchedmatmul", "gemm_bmm"}
-_LINEAR = {"gemm", "fullyconnected", "fully_connected", "fully connected", "linear",
-           "qgemm", "fc", "innerproduct", "addmm"}
+_MATMUL = {
+    "matmul",
+    "einsum",
+    "batchmatmul",
+    "batch_matmul",
+    "bmm",
+    "matmulinteger",
+    "qlinearmatmul",
+    "fusedmatmul",
+    "matmulnbits",
+    "batchedmatmul",
+    "gemm_bmm",
+}
+_LINEAR = {
+    "gemm",
+    "fullyconnected",
+    "fully_connected",
+    "fully connected",
+    "linear",
+    "qgemm",
+    "fc",
+    "innerproduct",
+    "addmm",
+}
 _SOFTMAX = {"softmax", "logsoftmax", "softmaxv1", "softmax_v8", "log_softmax"}
 _CONV_WORDS = ("conv", "deconvolution")
-_NORM = {"layernormalization", "batchnormalization", "instancenormalization",
-         "groupnormalization", "mvn", "normalizel2", "skiplayernormalization",
-         "simplifiedlayernormalization", "lrn", "layernorm", "batchnorm", "rmsnorm",
-         "batchnorm1d", "batchnorm2d", "batchnorm3d", "groupnorm", "instancenorm", "l2_normalization",
-         "normalization", "batchnormalizationinference", "skipsimplifiedlayernormalization"}
+_NORM = {
+    "layernormalization",
+    "batchnormalization",
+    "instancenormalization",
+    "groupnormalization",
+    "mvn",
+    "normalizel2",
+    "skiplayernormalization",
+    "simplifiedlayernormalization",
+    "lrn",
+    "layernorm",
+    "batchnorm",
+    "rmsnorm",
+    "batchnorm1d",
+    "batchnorm2d",
+    "batchnorm3d",
+    "groupnorm",
+    "instancenorm",
+    "l2_normalization",
+    "normalization",
+    "batchnormalizationinference",
+    "skipsimplifiedlayernormalization",
+}
 _POOL_WORDS = ("pool",)
-_REDUCE = {"reducemean", "reducemax", "reducesum", "reducemin", "mean", "reduce_max", "sum",
-           "reduce", "reduceprod", "reducel2", "globalaveragepool", "adaptiveavgpool3d",
-           "adaptiveavgpool2d", "adaptiveavgpool1d"}
-_MOVE = {"reshape", "transpose", "concat", "concatenation", "gather", "gatherelements",
-         "gathernd", "slice", "split", "squeeze", "unsqueeze", "flatten", "expand", "tile",
-         "pad", "shape", "identity", "reorder", "permute", "broadcast", "stridedslice",
-         "strided_slice", "copy", "shuffle", "scatternd", "scatterelements", "depthtospace",
-         "spacetodepth", "convert", "cast", "shapeof", "variadicsplit", "constant", "input",
-         "output", "parameter", "result", "memcpy", "memcpytohost", "memcpyfromhost", "view",
-         "pack", "unpack", "split_v", "chunk", "cat", "stack", "select", "narrow", "roll",
-         "reformat", "reformatting", "copynode", "topk_indices", "nonzero", "range"}
-_ELTWISE = {"add", "sub", "mul", "div", "relu", "sigmoid", "hardsigmoid", "hardswish", "gelu",
-            "fastgelu", "biasgelu", "erf", "tanh", "clip", "clamp", "max", "min", "maximum",
-            "minimum", "pow", "sqrt", "exp", "log", "neg", "abs", "where", "eltwise", "swish",
-            "mish", "elu", "selu", "leakyrelu", "prelu", "relu6", "logistic", "hard_swish",
-            "squareddifference", "squared_difference", "rsqrt", "reciprocal", "equal", "less",
-            "greater", "not", "and", "or", "mod", "floor", "ceil", "round", "sign", "select_v2",
-            "pointwise", "activation", "elementwise", "unary", "softplus", "silu", "hardtanh",
-            "quickgelu", "biasadd", "subgraph", "quantizelinear", "dequantizelinear",
-            "fakequantize", "quantize", "dequantize", "addcmul", "dropout", "bias",
-            "multiply", "power", "sqr", "square", "greaterequal", "lessequal", "notequal",
-            "logicaland", "logicalor", "logicalnot", "isnan", "isinf", "tan", "sin", "cos"}
-_SCALE_MASK = {"mul", "div", "add", "sub", "where", "eltwise", "multiply", "subgraph", "equal",
-               "less", "greater", "not", "and", "or", "select_v2", "pointwise", "elementwise",
-               "bias", "biasadd", "power", "max", "maximum", "masked_fill"}
+_REDUCE = {
+    "reducemean",
+    "reducemax",
+    "reducesum",
+    "reducemin",
+    "mean",
+    "reduce_max",
+    "sum",
+    "reduce",
+    "reduceprod",
+    "reducel2",
+    "globalaveragepool",
+    "adaptiveavgpool3d",
+    "adaptiveavgpool2d",
+    "adaptiveavgpool1d",
+}
+_MOVE = {
+    "reshape",
+    "transpose",
+    "concat",
+    "concatenation",
+    "gather",
+    "gatherelements",
+    "gathernd",
+    "slice",
+    "split",
+    "squeeze",
+    "unsqueeze",
+    "flatten",
+    "expand",
+    "tile",
+    "pad",
+    "shape",
+    "identity",
+    "reorder",
+    "permute",
+    "broadcast",
+    "stridedslice",
+    "strided_slice",
+    "copy",
+    "shuffle",
+    "scatternd",
+    "scatterelements",
+    "depthtospace",
+    "spacetodepth",
+    "convert",
+    "cast",
+    "shapeof",
+    "variadicsplit",
+    "constant",
+    "input",
+    "output",
+    "parameter",
+    "result",
+    "memcpy",
+    "memcpytohost",
+    "memcpyfromhost",
+    "view",
+    "pack",
+    "unpack",
+    "split_v",
+    "chunk",
+    "cat",
+    "stack",
+    "select",
+    "narrow",
+    "roll",
+    "reformat",
+    "reformatting",
+    "copynode",
+    "topk_indices",
+    "nonzero",
+    "range",
+}
+_ELTWISE = {
+    "add",
+    "sub",
+    "mul",
+    "div",
+    "relu",
+    "sigmoid",
+    "hardsigmoid",
+    "hardswish",
+    "gelu",
+    "fastgelu",
+    "biasgelu",
+    "erf",
+    "tanh",
+    "clip",
+    "clamp",
+    "max",
+    "min",
+    "maximum",
+    "minimum",
+    "pow",
+    "sqrt",
+    "exp",
+    "log",
+    "neg",
+    "abs",
+    "where",
+    "eltwise",
+    "swish",
+    "mish",
+    "elu",
+    "selu",
+    "leakyrelu",
+    "prelu",
+    "relu6",
+    "logistic",
+    "hard_swish",
+    "squareddifference",
+    "squared_difference",
+    "rsqrt",
+    "reciprocal",
+    "equal",
+    "less",
+    "greater",
+    "not",
+    "and",
+    "or",
+    "mod",
+    "floor",
+    "ceil",
+    "round",
+    "sign",
+    "select_v2",
+    "pointwise",
+    "activation",
+    "elementwise",
+    "unary",
+    "softplus",
+    "silu",
+    "hardtanh",
+    "quickgelu",
+    "biasadd",
+    "subgraph",
+    "quantizelinear",
+    "dequantizelinear",
+    "fakequantize",
+    "quantize",
+    "dequantize",
+    "addcmul",
+    "dropout",
+    "bias",
+    "multiply",
+    "power",
+    "sqr",
+    "square",
+    "greaterequal",
+    "lessequal",
+    "notequal",
+    "logicaland",
+    "logicalor",
+    "logicalnot",
+    "isnan",
+    "isinf",
+    "tan",
+    "sin",
+    "cos",
+}
+_SCALE_MASK = {
+    "mul",
+    "div",
+    "add",
+    "sub",
+    "where",
+    "eltwise",
+    "multiply",
+    "subgraph",
+    "equal",
+    "less",
+    "greater",
+    "not",
+    "and",
+    "or",
+    "select_v2",
+    "pointwise",
+    "elementwise",
+    "bias",
+    "biasadd",
+    "power",
+    "max",
+    "maximum",
+    "masked_fill",
+}
 
 
 _OPLIKE = re.compile(r"^[A-Z]")
@@ -163,7 +391,7 @@ def classify(op_type: str, module: Optional[str], non_leaf: Optional[set] = None
     if t in _SOFTMAX or "softmax" in raw:
         return "attention"
     if t in _MATMUL or raw in _MATMUL:
-        functional = (module is not None and non_leaf is not None and module in non_leaf)
+        functional = module is not None and non_leaf is not None and module in non_leaf
         if functional or is_attention_scope(module):
             return "attention"
         return "linear"
@@ -217,12 +445,14 @@ def annotate(layers: list) -> list:
     Left without a scope, a layer takes the deepest module its neighbours in execution order
     share (``module_source: "execution order"``).
     """
+
     def parts(layer):
         if layer.get("originals"):
             return [(n, t or layer.get("op_type")) for n, t in layer["originals"]]
         names = originals(layer["name"])
-        return [(n, layer.get("op_type") if len(names) == 1 else _guess_type(n, layer))
-                for n in names]
+        return [
+            (n, layer.get("op_type") if len(names) == 1 else _guess_type(n, layer)) for n in names
+        ]
 
     split = []
     for layer in layers:
@@ -232,11 +462,14 @@ def annotate(layers: list) -> list:
             layer.setdefault("module_source", "runtime")
         else:
             # the primary op of a fusion: the one the layer is named after, else the first
-            primary = next((p for (n, _), p in zip(ps, paths) if n == layer["name"]),
-                           paths[0] if paths else None)
+            primary = next(
+                (p for (n, _), p in zip(ps, paths) if n == layer["name"]),
+                paths[0] if paths else None,
+            )
             region = layer.get("op_type") == "ForeignNode"
-            layer["module"] = primary if primary is not None and not region else \
-                common_module(paths)
+            layer["module"] = (
+                primary if primary is not None and not region else common_module(paths)
+            )
             layer["module_source"] = "name"
             if layer["module"] is None and layer.get("near_modules"):
                 layer["module"] = common_module(layer["near_modules"])
@@ -244,18 +477,22 @@ def annotate(layers: list) -> list:
         split.append((ps, paths))
     for i, layer in enumerate(layers):
         if layer["module"] is None:
-            before = next((x["module"] for x in reversed(layers[:i]) if x["module"] is not None),
-                          None)
-            after = next((x["module"] for x in layers[i + 1:] if x["module"] is not None), None)
+            before = next(
+                (x["module"] for x in reversed(layers[:i]) if x["module"] is not None), None
+            )
+            after = next((x["module"] for x in layers[i + 1 :] if x["module"] is not None), None)
             layer["module"] = common_module([m for m in (before, after) if m is not None])
             layer["module_source"] = "execution order" if layer["module"] is not None else None
-    non_leaf = non_leaf_modules([x["module"] for x in layers]
-                                + [p for _, paths in split for p in paths])
+    non_leaf = non_leaf_modules(
+        [x["module"] for x in layers] + [p for _, paths in split for p in paths]
+    )
     for layer, (ps, paths) in zip(layers, split):
         if layer.get("op_class"):
             continue
-        layer["op_class"] = pick(classify(t, p if p is not None else layer["module"], non_leaf)
-                                 for (_, t), p in zip(ps, paths))
+        layer["op_class"] = pick(
+            classify(t, p if p is not None else layer["module"], non_leaf)
+            for (_, t), p in zip(ps, paths)
+        )
         layer.pop("near_modules", None)
     return layers
 
@@ -281,8 +518,13 @@ def summarize(layers: list, end_to_end_ms: Optional[float], bound: float = 0.15)
     for x in layers:
         by_class[x["op_class"]] = by_class.get(x["op_class"], 0.0) + x["ms"]
     ratio = total / end_to_end_ms if end_to_end_ms else None
-    return {"sum_ms": total, "by_class": by_class,
-            "shares": {c: (v / total if total else 0.0) for c, v in by_class.items()},
-            "end_to_end_ms": end_to_end_ms, "sum_ratio": ratio, "bound": bound,
-            "within_bound": None if ratio is None else abs(ratio - 1) <= bound,
-            "unmapped": sum(1 for x in layers if x.get("module") is None)}
+    return {
+        "sum_ms": total,
+        "by_class": by_class,
+        "shares": {c: (v / total if total else 0.0) for c, v in by_class.items()},
+        "end_to_end_ms": end_to_end_ms,
+        "sum_ratio": ratio,
+        "bound": bound,
+        "within_bound": None if ratio is None else abs(ratio - 1) <= bound,
+        "unmapped": sum(1 for x in layers if x.get("module") is None),
+    }

@@ -20,6 +20,7 @@ some nodes with fresh names (``Multiply_5028``, ``MVN_31``, reorders) that carry
 those get the module their nearest scoped neighbours in the runtime graph share
 (``near_modules``).
 """
+
 from __future__ import annotations
 
 from pathlib import Path
@@ -54,8 +55,11 @@ def runtime_graph(compiled) -> dict:
             "type": _str(info, "layerType"),
             "originals": [n for n in _str(info, "originalLayersNames").split(",") if n],
             "up": [v.get_node().get_friendly_name() for v in op.input_values()],
-            "down": [t.get_node().get_friendly_name() for o in op.outputs()
-                     for t in o.get_target_inputs()],
+            "down": [
+                t.get_node().get_friendly_name()
+                for o in op.outputs()
+                for t in o.get_target_inputs()
+            ],
         }
     return graph
 
@@ -101,8 +105,9 @@ def profile(artifact_dir, manifest: dict, options, inputs: dict, iterations: int
     path = str(Path(artifact_dir) / manifest["file"])
     compiled = core.compile_model(path, device, config)
     request = compiled.create_infer_request()
-    plain_request = core.compile_model(path, device, {k: v for k, v in config.items()
-                                                      if k != "PERF_COUNT"}).create_infer_request()
+    plain_request = core.compile_model(
+        path, device, {k: v for k, v in config.items() if k != "PERF_COUNT"}
+    ).create_infer_request()
     times, types, order = {}, {}, []
     cum, lat = {}, []  # node -> cumulative mean after each profiled call; request.latency
 
@@ -121,8 +126,13 @@ def profile(artifact_dir, manifest: dict, options, inputs: dict, iterations: int
         plain_request.infer(inputs)
         request.infer(inputs)
     base = {p.node_name: p.real_time.total_seconds() * 1e3 for p in request.profiling_info}
-    plain, wall = alternate(lambda: plain_request.infer(inputs), lambda: request.infer(inputs),
-                            0, iterations, after=read)
+    plain, wall = alternate(
+        lambda: plain_request.infer(inputs),
+        lambda: request.infer(inputs),
+        0,
+        iterations,
+        after=read,
+    )
     for name in order:  # the counters are means since compile: recover each call's time
         times[name] = _per_call(cum[name], WARMUP, base.get(name))
     sums = [sum(times[n][i] for n in order) for i in range(iterations)]
@@ -131,8 +141,12 @@ def profile(artifact_dir, manifest: dict, options, inputs: dict, iterations: int
     for name in order:
         node = graph.get(name) or {}
         orig = [n for n in node.get("originals") or [] if n]
-        layer = {"name": name, "op_type": types[name][0], "kernel": types[name][1],
-                 "ms": _median(times[name])}
+        layer = {
+            "name": name,
+            "op_type": types[name][0],
+            "kernel": types[name][1],
+            "ms": _median(times[name]),
+        }
         scoped = [n for n in orig if module_path(n) is not None]
         if orig and scoped:
             layer["originals"] = [(n, _original_type(n, name, types[name][0])) for n in orig]
@@ -140,11 +154,15 @@ def profile(artifact_dir, manifest: dict, options, inputs: dict, iterations: int
             layer["module"] = common_module(near_modules(graph, name))
             layer["module_source"] = "graph neighbours"
         layers.append(layer)
-    return {"profiler": "openvino performance counters (PERF_COUNT, real_time per node)",
-            "layers": layers, "wall_ms": wall, "plain_ms": plain, "run_sums": sums,
-            "run_wall_ms": lat,
-            "settings": {"device": device, "warmup": WARMUP,
-                         "executed_nodes": len(order)}}
+    return {
+        "profiler": "openvino performance counters (PERF_COUNT, real_time per node)",
+        "layers": layers,
+        "wall_ms": wall,
+        "plain_ms": plain,
+        "run_sums": sums,
+        "run_wall_ms": lat,
+        "settings": {"device": device, "warmup": WARMUP, "executed_nodes": len(order)},
+    }
 
 
 def _per_call(means: list, before: int, base=None) -> list:

@@ -11,6 +11,7 @@ for the side-by-side end-to-end reference.
 A module called several times per inference (shared weights) adds up its calls. Host-only, like
 the PyTorch runner (it rebuilds the model through ``runners/pytorch.py``).
 """
+
 from __future__ import annotations
 
 import time
@@ -19,15 +20,36 @@ from pathlib import Path
 WARMUP = 3
 
 #: nn module class -> op type understood by ``opclass.classify`` (others: the class name)
-_TYPES = {"Conv1d": "Conv", "Conv2d": "Conv", "Conv3d": "Conv", "ConvTranspose3d": "Conv",
-          "Linear": "Gemm", "LayerNorm": "LayerNormalization", "BatchNorm1d": "BatchNorm",
-          "BatchNorm2d": "BatchNorm", "BatchNorm3d": "BatchNorm", "GroupNorm": "GroupNorm",
-          "ReLU": "Relu", "ReLU6": "Relu6", "GELU": "Gelu", "SiLU": "Silu", "Sigmoid": "Sigmoid",
-          "Hardswish": "HardSwish", "Hardsigmoid": "HardSigmoid", "Dropout": "Dropout",
-          "Identity": "Identity", "Softmax": "Softmax", "AvgPool3d": "AveragePool",
-          "MaxPool3d": "MaxPool", "AdaptiveAvgPool3d": "GlobalAveragePool",
-          "AdaptiveAvgPool2d": "GlobalAveragePool", "AdaptiveAvgPool1d": "GlobalAveragePool",
-          "Flatten": "Flatten", "MultiheadAttention": "MatMul", "Tanh": "Tanh"}
+_TYPES = {
+    "Conv1d": "Conv",
+    "Conv2d": "Conv",
+    "Conv3d": "Conv",
+    "ConvTranspose3d": "Conv",
+    "Linear": "Gemm",
+    "LayerNorm": "LayerNormalization",
+    "BatchNorm1d": "BatchNorm",
+    "BatchNorm2d": "BatchNorm",
+    "BatchNorm3d": "BatchNorm",
+    "GroupNorm": "GroupNorm",
+    "ReLU": "Relu",
+    "ReLU6": "Relu6",
+    "GELU": "Gelu",
+    "SiLU": "Silu",
+    "Sigmoid": "Sigmoid",
+    "Hardswish": "HardSwish",
+    "Hardsigmoid": "HardSigmoid",
+    "Dropout": "Dropout",
+    "Identity": "Identity",
+    "Softmax": "Softmax",
+    "AvgPool3d": "AveragePool",
+    "MaxPool3d": "MaxPool",
+    "AdaptiveAvgPool3d": "GlobalAveragePool",
+    "AdaptiveAvgPool2d": "GlobalAveragePool",
+    "AdaptiveAvgPool1d": "GlobalAveragePool",
+    "Flatten": "Flatten",
+    "MultiheadAttention": "MatMul",
+    "Tanh": "Tanh",
+}
 
 
 def _median(values):
@@ -100,16 +122,26 @@ def profile(artifact_dir, manifest: dict, options, inputs: dict, iterations: int
             continue  # never called
         leaf = not any(True for _ in module.children())
         cls = type(module).__name__
-        layers.append({"name": name or "(model)" if leaf else (name or "(model)") + "/self",
-                       "module": name, "op_type": _TYPES.get(cls, cls) if leaf
-                       else _self_type(module) + ".forward",
-                       "ms": _median([r.get(name, 0.0) for r in per_run]), "leaf": leaf})
+        layers.append(
+            {
+                "name": name or "(model)" if leaf else (name or "(model)") + "/self",
+                "module": name,
+                "op_type": _TYPES.get(cls, cls) if leaf else _self_type(module) + ".forward",
+                "ms": _median([r.get(name, 0.0) for r in per_run]),
+                "leaf": leaf,
+            }
+        )
     for layer in layers:
         if not layer["leaf"]:
             layer["op_class"] = _container_class(layer["module"], mods[layer["module"]])
-    return {"profiler": "pytorch forward hooks (self time per module)", "layers": layers,
-            "wall_ms": wall, "plain_ms": plain,
-            "run_sums": [sum(r.values()) for r in per_run], "settings": {"warmup": WARMUP, "modules": len(layers)}}
+    return {
+        "profiler": "pytorch forward hooks (self time per module)",
+        "layers": layers,
+        "wall_ms": wall,
+        "plain_ms": plain,
+        "run_sums": [sum(r.values()) for r in per_run],
+        "settings": {"warmup": WARMUP, "modules": len(layers)},
+    }
 
 
 def _container_class(path: str, module) -> str:

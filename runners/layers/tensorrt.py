@@ -23,6 +23,7 @@ Layer names are ONNX node names joined by TensorRT's fusions: ``A + B``, ``PWN(A
 (point-wise), ``{ForeignNode[A...B]}`` (a Myelin region), ``Reformatting CopyNode for Input
 Tensor 0 to X``, ``X copy``; :func:`layer_parts` reads them.
 """
+
 from __future__ import annotations
 
 import json
@@ -37,8 +38,10 @@ from .opclass import op_of
 
 WARMUP = 3
 _ROW = re.compile(r"^\s*(?P<name>.+?)\s+(?P<nums>-?\d+(?:\.\d+)?(?:\s+-?\d+(?:\.\d+)?){2,3})\s*$")
-_ENTRY = re.compile(r'"name"\s*:\s*"(?P<name>.*?)"\s*,\s*"timeMs"\s*:\s*(?P<t>[-\d.eE+]+)'
-                    r'(?:\s*,\s*"averageMs"\s*:\s*(?P<a>[-\d.eE+]+))?')
+_ENTRY = re.compile(
+    r'"name"\s*:\s*"(?P<name>.*?)"\s*,\s*"timeMs"\s*:\s*(?P<t>[-\d.eE+]+)'
+    r'(?:\s*,\s*"averageMs"\s*:\s*(?P<a>[-\d.eE+]+))?'
+)
 
 
 def parse_profile_json(text: str) -> dict:
@@ -145,8 +148,11 @@ def _python_profile(session, inputs: dict, iterations: int) -> tuple:
         if prof.on:
             wall.append((time.perf_counter_ns() - t0) / 1e6)
     layers = [{"name": n, "ms": sum(prof.times[n]) / iterations} for n in prof.order]
-    sums = ([sum(prof.times[n][i] for n in prof.order) for i in range(iterations)]
-            if all(len(prof.times[n]) == iterations for n in prof.order) else [])
+    sums = (
+        [sum(prof.times[n][i] for n in prof.order) for i in range(iterations)]
+        if all(len(prof.times[n]) == iterations for n in prof.order)
+        else []
+    )
     return {"count": iterations, "layers": layers, "run_sums": sums}, wall
 
 
@@ -157,9 +163,14 @@ def _trtexec_profile(session, inputs: dict, iterations: int) -> tuple:
     tmp = Path(tempfile.mkdtemp(prefix="edgevid-trtprof-"))
     try:
         out = tmp / "profile.json"
-        cmd = bench_command(session._engine, trtexec=session._exe, warmup_ms=200,
-                            duration_s=0, iterations=iterations,
-                            inputs=session._input_files(inputs))
+        cmd = bench_command(
+            session._engine,
+            trtexec=session._exe,
+            warmup_ms=200,
+            duration_s=0,
+            iterations=iterations,
+            inputs=session._input_files(inputs),
+        )
         cmd += ["--separateProfileRun", f"--exportProfile={out}"]
         _run(cmd, 600)
         parsed = parse_profile_json(out.read_text())
@@ -186,6 +197,10 @@ def profile(artifact_dir, manifest: dict, options, inputs: dict, iterations: int
     finally:
         if hasattr(session, "close"):
             session.close()
-    return {"profiler": how, "layers": to_layers(parsed), "wall_ms": wall,
-            "run_sums": parsed.get("run_sums") or [],
-            "settings": {"profiled_inferences": parsed.get("count")}}
+    return {
+        "profiler": how,
+        "layers": to_layers(parsed),
+        "wall_ms": wall,
+        "run_sums": parsed.get("run_sums") or [],
+        "settings": {"profiled_inferences": parsed.get("count")},
+    }
