@@ -96,7 +96,7 @@ def session_summary(medians: Sequence[float]) -> dict:
 def _u_null_counts(n: int, m: int) -> list:
     """counts[u] = number of the C(n+m, n) orderings with Mann-Whitney U = u (no ties)."""
     # f[i][j] = polynomial (list of counts by u) for i x-values and j y-values.
-    f = [[[1] if i == 0 or j == 0 else None for j in range(m + 1)] for i in range(n + 1)]
+    f: list = [[[1] if i == 0 or j == 0 else None for j in range(m + 1)] for i in range(n + 1)]
     for i in range(1, n + 1):
         for j in range(1, m + 1):
             a, b = f[i - 1][j], f[i][j - 1]  # largest is an x (adds j to U) / a y (adds 0)
@@ -238,8 +238,9 @@ def compare_sessions(
             reason=f"{why}: run {text}",
         )
     if spread:
-        out["reason"] += (
-            f"; the spread between sessions changed (KS p={p_ks:.3g}, CV {_pct(cv[0])} -> {_pct(cv[1])})"
+        out["reason"] = str(out["reason"]) + (
+            f"; the spread between sessions changed (KS p={p_ks:.3g}, "
+            f"CV {_pct(cv[0])} -> {_pct(cv[1])})"
         )
     return out
 

@@ -183,14 +183,14 @@ def measure(
         for ref, entry in configs:
             yield run_one(ref, entry)
         return
-    runs = [[] for _ in configs]
+    runs: list = [[] for _ in configs]
     done = [False] * len(configs)
     start_c = hottest_c(profile) if plan.cooldown else None
     for s in range(plan.sessions):
         for i, (ref, entry) in enumerate(configs):
             if done[i]:
                 continue
-            meta = {"round": s}
+            meta: dict = {"round": s}
             if plan.cooldown and (s, i) != (0, 0):
                 log(f"cooling down before session {s + 1} of {ref.name} {entry.format}")
                 meta["cooldown"] = cool_down(plan, start_c, profile)

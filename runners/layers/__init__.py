@@ -59,7 +59,8 @@ def alternate(plain, profiled, warmup: int, iterations: int, after=None) -> tupl
     for _ in range(warmup):
         plain()
         profiled()
-    plain_ms, prof_ms = [], []
+    plain_ms: list = []
+    prof_ms: list = []
     while len(prof_ms) < iterations:
         for _ in range(BLOCK):
             t0 = clock()

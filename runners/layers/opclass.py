@@ -26,8 +26,7 @@ A fused layer (several original ops) takes the class that ranks first in :data:`
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable
-from typing import Optional
+from typing import Iterable, Optional
 
 OP_CLASSES = (
     "attention",
@@ -332,7 +331,7 @@ def module_path(name: str) -> Optional[str]:
         scope.append(p)
     else:
         scope = parts[:-1]
-    mod = []
+    mod: list = []
     for p in scope:  # a container's child is named from its parent: /mlp/mlp.0/ is mlp.0
         if mod and p.startswith(mod[-1] + "."):
             mod[-1] = p

@@ -71,7 +71,8 @@ def profile(artifact_dir, manifest: dict, options, inputs: dict, iterations: int
     session = load(artifact_dir, manifest, options)
     model = session._model
     names = {m: n for n, m in model.named_modules()}
-    stack, totals = [], {}  # totals[name] = [total_ns, child_ns] for the current inference
+    stack: list = []
+    totals: dict = {}  # totals[name] = [total_ns, child_ns] for the current inference
     clock = time.perf_counter_ns
 
     on = [False]

@@ -66,7 +66,8 @@ def parse_profile_json(text: str) -> dict:
 
 def parse_profile_text(text: str) -> dict:
     """``--dumpProfile`` table (in trtexec's log) -> the same as :func:`parse_profile_json`."""
-    count, layers, inside = None, [], False
+    count, inside = None, False
+    layers: list = []
     for raw in text.splitlines():
         line = re.sub(r"^\s*(?:\[[^\]]*\]\s*)*", "", raw)  # "[07/02/2026-03:47:08] [I] "
         m = re.match(r"^=== Profile \((\d+) iterations \) ===", line)
