@@ -6,10 +6,8 @@ and reason, and the others go on.
 """
 from __future__ import annotations
 
-import json
 import subprocess
-import sys
-import tempfile
+import threading
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
@@ -17,13 +15,16 @@ from typing import Callable, Optional
 
 from edgevid import __version__, results
 from edgevid.backends import get_backend
-from edgevid.errors import MissingBackend, UserError
+from edgevid.errors import UserError
 from edgevid.export import DEFAULT_ROOT as ARTIFACTS_ROOT
 from edgevid.export import ExportFailed, export
 from edgevid.modelref import ModelRef
 from edgevid.profiles import DeviceProfile, FormatEntry
+from edgevid.transports import RunSpec, for_profile
 from edgevid.runners.loop import TimingPolicy
 from edgevid.runners.record import new_record
+
+_EXPORT_LOCK = threading.Lock()
 
 
 @dataclass
@@ -73,50 +74,24 @@ def entries_for(profile: DeviceProfile, formats: Optional[list] = None,
     return out
 
 
-def _run_local(artifact_dir: Path, threads: Optional[int], policy: TimingPolicy, options: dict,
-               timeout_s: float) -> dict:
-    """Run the runner in a fresh Python process (clean memory, honest peak RSS)."""
-    with tempfile.TemporaryDirectory(prefix="edgevid-run-") as tmp:
-        out = Path(tmp) / "record.json"
-        cmd = [sys.executable, "-m", "edgevid.runners", str(artifact_dir), "--quiet",
-               "--policy", json.dumps(policy.to_dict()), "--options", json.dumps(options),
-               "--out", str(out)]
-        if threads:
-            cmd += ["--threads", str(threads)]
-        try:
-            proc = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout_s)
-        except subprocess.TimeoutExpired:
-            raise RuntimeError(f"runner did not finish within {timeout_s:.0f} s") from None
-        if proc.returncode != 0 or not out.is_file():
-            tail = " | ".join(proc.stderr.strip().splitlines()[-5:])
-            raise RuntimeError(f"runner exited with code {proc.returncode}: {tail}"[:2000])
-        return json.loads(out.read_text())
-
-
 def bench_one(ref: ModelRef, entry: FormatEntry, profile: DeviceProfile, cfg: BenchConfig,
               log: Callable[[str], None] = lambda m: None) -> dict:
     """Export (or reuse) and run one (model, format, precision) on the profile's device."""
     threads = cfg.threads if cfg.threads is not None else profile.threads
     base = dict(model=ref.name, format=entry.format, precision=entry.precision,
                 device=profile.name, input_shape=list(ref.input_shape), threads=threads)
-    try:
-        get_backend(entry.format).require()
-        missing = ""
-    except MissingBackend as e:
-        missing = str(e)
+    transport = for_profile(profile)
+    missing = transport.missing(entry)  # what the DEVICE has, never the host's packages
     if missing and not cfg.export_unrunnable:
         return new_record(**base, status="unsupported", reason=missing)
     try:
-        art = export(ref, entry.format, entry.precision, root=cfg.artifacts, log=log)
+        with _EXPORT_LOCK:  # several devices at once share the artifact folder
+            art = export(ref, entry.format, entry.precision, root=cfg.artifacts, log=log)
     except ExportFailed as e:
         return new_record(**base, status="export-failed", reason=str(e))
     if missing:
         return new_record(**base, status="unsupported", artifact_dir=str(art),
                           reason=f"converted; {missing}")
-    if not profile.is_local:
-        raise UserError(f"device {profile.name!r} is reached over {profile.connection['type']}; "
-                        f"remote runs are not supported yet (run the runner on the device with "
-                        f"`python -m runners {art}`)")
     policy = TimingPolicy.from_dict({**profile.timing, **cfg.timing})
     options = dict(entry.options)
     thermal = profile.thermal or {}
@@ -125,8 +100,9 @@ def bench_one(ref: ModelRef, entry: FormatEntry, profile: DeviceProfile, cfg: Be
                    temp_limit_c=thermal.get("limit_c"), cpus=list(cfg.cpus or []))
     log(f"timing {ref.name} on {entry.format} {entry.precision}")
     try:
-        record = _run_local(art, threads, policy, options, cfg.runner_timeout_s)
-    except RuntimeError as e:
+        record = transport.run(art, RunSpec(threads, policy.to_dict(), options,
+                                            cfg.runner_timeout_s, profile.name), log)
+    except RuntimeError as e:  # ConnectionLost too: what was measured before is kept
         return new_record(**base, status="error", reason=str(e), artifact_dir=str(art))
     record.update(device=profile.name, artifact_dir=str(art), variant=variant_tag(entry.options))
     return record

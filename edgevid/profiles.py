@@ -15,12 +15,11 @@ import yaml
 from edgevid.backends import get_backend
 from edgevid.errors import UserError
 from edgevid.runners.loop import TimingPolicy
+from edgevid.transports.connection import Connection, parse_connection
 
 #: Runtime options a profile's format entry may set (fields of runners.run.RunOptions).
 FORMAT_OPTIONS = {"provider", "device", "xnnpack", "engine_cache", "trtexec"}
 PROFILES_DIR = Path(__file__).resolve().parent.parent / "device_profiles"
-CONNECTIONS = {"local": set(), "ssh": {"host", "user", "port", "python", "workdir", "key"},
-               "adb": {"serial", "python", "workdir"}}
 
 
 @dataclass(frozen=True)
@@ -36,7 +35,7 @@ class DeviceProfile:
     description: str
     arch: str
     os: str
-    connection: dict
+    connection: Connection
     formats: tuple
     threads: Optional[int]
     input_shapes: dict
@@ -46,7 +45,7 @@ class DeviceProfile:
 
     @property
     def is_local(self) -> bool:
-        return self.connection["type"] == "local"
+        return self.connection.type == "local"
 
 
 def profiles_dir() -> Path:
@@ -95,16 +94,7 @@ def load_profile(path: Path) -> DeviceProfile:
     if not isinstance(data["name"], str) or not data["name"]:
         raise bad("name", "must be a non-empty string")
 
-    conn = data["connection"]
-    if not isinstance(conn, dict) or conn.get("type") not in CONNECTIONS:
-        raise bad("connection.type", f"must be one of {', '.join(CONNECTIONS)}")
-    for key in conn:
-        if key != "type" and key not in CONNECTIONS[conn["type"]]:
-            raise bad(f"connection.{key}", f"is not valid for a {conn['type']} connection")
-    if conn["type"] == "ssh" and not conn.get("host"):
-        raise bad("connection.host", "is required for an ssh connection")
-    if "port" in conn and not (isinstance(conn["port"], int) and 0 < conn["port"] < 65536):
-        raise bad("connection.port", "must be an integer port number")
+    conn = parse_connection(data["connection"], bad)  # typed; edgevid/transports/connection.py
 
     if not isinstance(data["formats"], list) or not data["formats"]:
         raise bad("formats", "must be a non-empty list")
