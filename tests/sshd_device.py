@@ -37,7 +37,7 @@ class Device:
     fingerprint: str
 
     def profile(self, name="loop", known_hosts=None, port=None, timing=None, formats=None,
-                connect_timeout_s=5, extra_conn="") -> Path:
+                connect_timeout_s=5, extra_conn="", workdir=None) -> Path:
         """A device profile YAML reaching this sshd through an ~/.ssh/config-style alias."""
         cfg = self.root / f"ssh_config_{name}"
         cfg.write_text(textwrap.dedent(f"""\
@@ -53,7 +53,7 @@ class Device:
         timing = timing or FAST_TIMING
         text = (f"name: {name}\ndescription: loopback sshd (tests)\narch: x86_64\nos: linux\n"
                 f"connection:\n  type: ssh\n  host: edgevid-loop-{name}\n  ssh_config: {cfg}\n"
-                f"  python: {self.python}\n  workdir: {self.workdir}\n"
+                f"  python: {self.python}\n  workdir: {workdir or self.workdir}\n"
                 f"  connect_timeout_s: {connect_timeout_s}\n{extra_conn}"
                 f"formats:\n{fmts}threads: 1\ntiming:\n"
                 + "".join(f"  {k}: {v}\n" for k, v in timing.items()))
