@@ -15,7 +15,7 @@ import yaml
 from edgevid.backends import get_backend
 from edgevid.errors import UserError
 from edgevid.runners.loop import TimingPolicy
-from edgevid.transports.connection import Connection, parse_connection
+from edgevid.transports.connection import parse_connection
 
 #: Runtime options a profile's format entry may set (fields of runners.run.RunOptions).
 FORMAT_OPTIONS = {"provider", "device", "xnnpack", "engine_cache", "trtexec"}
@@ -35,7 +35,7 @@ class DeviceProfile:
     description: str
     arch: str
     os: str
-    connection: Connection
+    connection: dict
     formats: tuple
     threads: Optional[int]
     input_shapes: dict
@@ -45,7 +45,7 @@ class DeviceProfile:
 
     @property
     def is_local(self) -> bool:
-        return self.connection.type == "local"
+        return self.connection["type"] == "local"
 
 
 def profiles_dir() -> Path:
@@ -94,7 +94,8 @@ def load_profile(path: Path) -> DeviceProfile:
     if not isinstance(data["name"], str) or not data["name"]:
         raise bad("name", "must be a non-empty string")
 
-    conn = parse_connection(data["connection"], bad)  # typed; edgevid/transports/connection.py
+    conn = data["connection"]
+    parse_connection(conn, bad)  # the typed Connection: edgevid/transports/connection.py
 
     if not isinstance(data["formats"], list) or not data["formats"]:
         raise bad("formats", "must be a non-empty list")

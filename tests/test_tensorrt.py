@@ -301,7 +301,7 @@ def test_gpu_device_profiles_validate(name, conn, first):
     from edgevid.profiles import PROFILES_DIR, load_profile
 
     p = load_profile(PROFILES_DIR / f"{name}.yaml")
-    assert p.connection.type == conn and (p.formats[0].format, p.formats[0].precision) == first
+    assert p.connection["type"] == conn and (p.formats[0].format, p.formats[0].precision) == first
     assert any(f.format == "onnx" and f.options.get("provider") == "CUDAExecutionProvider"
                for f in p.formats)
     assert p.thermal["limit_c"] > 0

@@ -29,10 +29,11 @@ def with_host(profile, host: str):
     """The profile reached at ``--host user@addr[:port]`` instead of its connection's host."""
     import dataclasses
 
-    from edgevid.transports import parse_host
+    from edgevid.transports import connection_of, parse_host
 
     try:
-        return dataclasses.replace(profile, connection=parse_host(host, profile.connection))
+        conn = parse_host(host, connection_of(profile))
+        return dataclasses.replace(profile, connection=conn.to_dict())
     except ValueError as e:
         raise UserError(str(e)) from None
 
@@ -44,14 +45,16 @@ def _transport(profile):
 
 
 @devices_app.callback()
-def devices(ctx: typer.Context, json_: bool = typer.Option(False, "--json", help="print JSON only")):
+def devices(ctx: typer.Context,
+            json_: bool = typer.Option(False, "--json", help="print JSON only")):
     """List device profiles (without a subcommand)."""
     if ctx.invoked_subcommand is not None:
         return
     from edgevid.profiles import list_profiles
+    from edgevid.transports import connection_of
 
     rows = [{"name": p.name, "description": p.description, "arch": p.arch, "os": p.os,
-             "connection": p.connection.to_dict(), "threads": p.threads,
+             "connection": dict(p.connection), "threads": p.threads,
              "formats": [f"{e.format}:{e.precision}" for e in p.formats], "path": str(p.path)}
             for p in list_profiles()]
     if json_:
@@ -61,7 +64,7 @@ def devices(ctx: typer.Context, json_: bool = typer.Option(False, "--json", help
     for col in ("name", "connection", "arch", "threads", "formats", "description"):
         t.add_column(col, overflow="fold")
     for r, p in zip(rows, list_profiles()):
-        t.add_row(r["name"], p.connection.describe(), r["arch"], str(r["threads"] or "default"),
+        t.add_row(r["name"], connection_of(p).describe(), r["arch"], str(r["threads"] or "default"),
                   ", ".join(r["formats"]), r["description"])
     out.print(t)
 
@@ -77,7 +80,7 @@ def check(name: str = typer.Argument(..., help="device profile name or YAML file
 
     profile = _profile(name, host)
     transport = _transport(profile)
-    with err.status(f"checking {profile.name} ({profile.connection.describe()})…"):
+    with err.status(f"checking {profile.name} ({transport.conn.describe()})…"):
         probe = transport.check(quick=False)
     formats = []
     for e in profile.formats:
@@ -85,7 +88,7 @@ def check(name: str = typer.Argument(..., help="device profile name or YAML file
                                                                              profile.name)
         formats.append({"format": e.format, "precision": e.precision, "options": e.options,
                         "runnable": not why, "reason": why})
-    report = {"device": profile.name, "connection": profile.connection.to_dict(),
+    report = {"device": profile.name, "connection": dict(profile.connection),
               "probe": probe, "formats": formats}
     if json_:
         _print_json(report)
@@ -122,7 +125,8 @@ def _print_check(r: dict) -> None:
         lines.append(("jetson", f"{j.get('l4t') or ''} nvpmodel: {_cmd_out(j.get('nvpmodel'))}; "
                                 f"jetson_clocks: {_cmd_out(j.get('jetson_clocks'))}"))
     if p.get("raspberry_pi"):
-        lines.append(("raspberry pi", f"get_throttled: {_cmd_out(p['raspberry_pi'].get('throttled'))}"))
+        thr = _cmd_out(p["raspberry_pi"].get("throttled"))
+        lines.append(("raspberry pi", f"get_throttled: {thr}"))
     cache = p.get("cache") or {}
     lines.append(("cache", f"{len(cache.get('artifacts') or [])} artifact(s), "
                            f"{len(cache.get('bundles') or [])} runner bundle(s)"))
@@ -152,12 +156,12 @@ def trust(name: str = typer.Argument(..., help="device profile name or YAML file
           yes: bool = typer.Option(False, "--yes", help="trust without asking")):
     profile = _profile(name, host)
     transport = _transport(profile)
-    if profile.connection.type != "ssh":
+    if transport.conn.type != "ssh":
         raise UserError(f"device {profile.name!r} is not reached over ssh")
     lines, fps = transport.host_key()
     if not lines:
         raise UserError(f"could not read the host key of {profile.name!r} "
-                        f"({profile.connection.describe()}): is the device up?")
+                        f"({transport.conn.describe()}): is the device up?")
     for f in fps:
         err.print(f"host key of {profile.name}: {escape(f)}")
     if fingerprint:

@@ -11,7 +11,7 @@ from edgevid.transports.base import (ConnectionLost, DeviceUnreachable, HostKeyE
 from edgevid.transports.connection import Connection, parse_connection, parse_host
 
 __all__ = ["Connection", "ConnectionLost", "DeviceUnreachable", "HostKeyError", "RunSpec",
-           "Transport", "for_profile", "make", "parse_connection", "parse_host"]
+           "Transport", "connection_of", "for_profile", "make", "parse_connection", "parse_host"]
 
 _cache: dict = {}
 _lock = threading.Lock()
@@ -35,8 +35,22 @@ def make(name: str, conn: Connection) -> Transport:
     return LocalTransport(name, conn)
 
 
-def for_profile(profile) -> Transport:
+def connection_of(profile) -> Connection:
+    """The profile's typed connection (profiles keep the validated mapping)."""
     conn = profile.connection
+    if isinstance(conn, Connection):
+        return conn
+
+    def bad(fld, why):
+        from edgevid.errors import UserError
+
+        return UserError(f"device profile {profile.path}: field '{fld}' {why}")
+
+    return parse_connection(dict(conn), bad)
+
+
+def for_profile(profile) -> Transport:
+    conn = connection_of(profile)
     with _lock:
         key = (profile.name, conn)
         if key not in _cache:

@@ -59,7 +59,15 @@ class Connection:
         return self.type
 
     def to_dict(self) -> dict:
-        return {k: v for k, v in self.__dict__.items() if v is not None}
+        """The profile mapping this connection comes from (its type's fields, where set)."""
+        out = {"type": self.type}
+        for k in sorted(FIELDS[self.type]):
+            v = getattr(self, k)
+            if v is not None and not (k == "adb" and v == "adb"):
+                out[k] = v
+        if self.type in ("ssh", "adb") and self.python is None:
+            out["python"] = "none"
+        return out
 
 
 def parse_connection(data, bad: Callable[[str, str], Exception]) -> Connection:
@@ -101,7 +109,8 @@ def parse_connection(data, bad: Callable[[str, str], Exception]) -> Connection:
         text("python", _PATH, "a program name or path, or none")
     conn = replace(
         conn, port=port, connect_timeout_s=float(timeout), python=python,
-        key=text("key", _PATH, "a file path"), known_hosts=text("known_hosts", _PATH, "a file path"),
+        key=text("key", _PATH, "a file path"),
+        known_hosts=text("known_hosts", _PATH, "a file path"),
         ssh_config=text("ssh_config", _PATH, "a file path"),
         workdir=text("workdir", _PATH, "a folder path") or DEFAULT_WORKDIR.get(kind),
         serial=text("serial", _SERIAL, "an adb serial"),

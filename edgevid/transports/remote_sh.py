@@ -9,7 +9,7 @@ from __future__ import annotations
 import re
 import shlex
 
-from edgevid.transports.base import MISSING_MARK, PID_MARK, PROBE_MARK, RECORD_MARK
+from edgevid.transports.base import MISSING_MARK, PID_MARK, RECORD_MARK
 from edgevid.transports.bundle import LABEL
 
 _KEY = re.compile(r"^[0-9a-f]{8,64}$")
