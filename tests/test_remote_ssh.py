@@ -196,3 +196,41 @@ def test_ctrl_c_leaves_no_runner_on_the_device(device, tmp_path, arts):
     assert proc.returncode == 130
     assert _wait(lambda: not device.runner_pids(), 15), "runner left running on the device"
     assert not list((tmp_path / "dev" / "runs").glob("*"))
+
+
+def test_trtexec_only_device_jetson_nano_path(device, tmp_path, arts):
+    """The jetson-nano profile's path (``python: none``): the host drives trtexec over SSH.
+    Stand-in: no GPU or TensorRT here, so ``trtexec`` on the device is test_tensorrt.py's
+    stand-in script (its "engine" is the ONNX file run by ONNX Runtime, printing trtexec's
+    lines); everything else -- sshd, the transfer, the quoting, --loadInputs of the reference
+    input, --exportTimes/--exportOutput, the engine cache and the host-side numerics -- is real."""
+    from test_tensorrt import FAKE_TRTEXEC
+
+    fake = tmp_path / "bin" / "trtexec"
+    fake.parent.mkdir()
+    fake.write_text(FAKE_TRTEXEC.format(python=device.python))
+    fake.chmod(0o755)
+    prof = device.profile("nano", workdir=tmp_path / "dev", formats=(
+        f"  - format: tensorrt\n    precision: fp16\n    trtexec: {fake}\n"))
+    prof.write_text(prof.read_text().replace(f"python: {device.python}", "python: none"))
+    check = run_cli("devices", "check", prof, "--json", cwd=tmp_path)
+    assert check.returncode == 0, check.stderr
+    probe = json.loads(check.stdout)
+    assert probe["probe"]["python"] is None and probe["formats"][0]["runnable"]
+
+    first = bench(prof, tmp_path, arts, extra=("--to", "tensorrt", "--precision", "fp16"))
+    assert first.returncode == 0, first.stderr
+    (rec,) = json.loads(first.stdout)
+    assert rec["status"] == "ok", rec["reason"]
+    assert rec["numerics"]["ok"] and "exportOutput" in rec["numerics"]["checked_on"]
+    assert len(rec["samples_ms"]) == 16 and rec["gpu_summary"]["p50"] == 0.5  # warm-up dropped
+    assert rec["build_ms"] == 1500 and rec["transfer"]["artifact_sent"]
+    assert "--loadInputs=video:" in rec["trtexec_command"]
+    engines = list((tmp_path / "dev" / "engines").iterdir())
+    assert len(engines) == 1
+
+    second = bench(prof, tmp_path, arts, extra=("--to", "tensorrt", "--precision", "fp16"))
+    (rec2,) = json.loads(second.stdout)
+    assert rec2["status"] == "ok" and rec2.get("build_ms") is None  # the cached engine
+    assert not rec2["transfer"]["artifact_sent"] and rec2["transfer"]["bytes_sent"] == 0
+    assert not list((tmp_path / "dev" / "runs").iterdir())

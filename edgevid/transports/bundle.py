@@ -15,6 +15,7 @@ import io
 import json
 import tarfile
 from pathlib import Path
+from typing import Optional
 
 from edgevid import __version__
 
@@ -77,8 +78,9 @@ def artifact_label(artifact_dir: Path) -> str:
     return f"{m.get('model')} {m.get('format')} {m.get('precision')}"
 
 
-def artifact_tar(artifact_dir: Path) -> bytes:
-    """The artifact folder (model file, manifest, side files) plus its label, as a tar stream."""
+def artifact_tar(artifact_dir: Path, extra: Optional[dict] = None) -> bytes:
+    """The artifact folder (model file, manifest, side files) plus its label and ``extra``
+    files derived from it ({relative path: bytes}, e.g. raw reference inputs), as a tar."""
     d = Path(artifact_dir)
     buf = io.BytesIO()
     with tarfile.open(fileobj=buf, mode="w", format=tarfile.PAX_FORMAT) as tar:
@@ -86,5 +88,7 @@ def artifact_tar(artifact_dir: Path) -> bytes:
             rel = f.relative_to(d)
             if f.is_file() and not rel.name.startswith("."):
                 tar.add(str(f), arcname=str(rel), recursive=False)
+        for name, data in sorted((extra or {}).items()):
+            _add(tar, name, data)
         _add(tar, LABEL, (artifact_label(d) + "\n").encode())
     return buf.getvalue()

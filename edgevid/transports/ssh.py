@@ -163,6 +163,14 @@ class SSHTransport(Transport):
             self._have_bundle = self.bundle in (cache.get("bundles") or [])
             return probe
 
+    def missing(self, entry) -> str:
+        why = super().missing(entry)
+        exe = (entry.options or {}).get("trtexec")
+        if why and self.conn.python is None and entry.format == "tensorrt" and exe:
+            ok = self._sh(f"test -x {sh.path(str(exe))}").returncode == 0
+            return "" if ok else f"device {self.name!r} has no trtexec at {exe}"
+        return why
+
     def _python_probe(self, quick: bool) -> dict:
         for attempt in range(2):
             proc = self._sh(sh.probe(self.conn.workdir, self.conn.python, self.bundle, quick))
@@ -194,7 +202,7 @@ class SSHTransport(Transport):
         self._unreported_bundle = len(data)  # the next record says it was sent
         return len(data)
 
-    def prepare(self, artifact_dir: Path) -> dict:
+    def prepare(self, artifact_dir: Path, extra: Optional[dict] = None) -> dict:
         t0 = time.perf_counter()
         if self._have is None:
             self.check(quick=True)
@@ -206,7 +214,7 @@ class SSHTransport(Transport):
             self._unreported_bundle = 0
         k = artifact_key(artifact_dir)
         if k not in self._have:
-            data = artifact_tar(artifact_dir)
+            data = artifact_tar(artifact_dir, extra)
             proc = self._sh(sh.receive(self.conn.workdir, "artifacts", k, gzip=False), data)
             if proc.returncode != 0:
                 raise RuntimeError("could not send the artifact to the device: "
