@@ -76,16 +76,13 @@ def check(name: str = typer.Argument(..., help="device profile name or YAML file
           host: Optional[str] = typer.Option(None, help="user@addr[:port] instead of the "
                                                         "profile's host"),
           json_: bool = typer.Option(False, "--json", help="print JSON only")):
-    from edgevid.transports.base import missing_on_device
-
     profile = _profile(name, host)
     transport = _transport(profile)
     with err.status(f"checking {profile.name} ({transport.conn.describe()})…"):
         probe = transport.check(quick=False)
     formats = []
     for e in profile.formats:
-        why = transport.missing(e) if profile.is_local else missing_on_device(e, probe,
-                                                                             profile.name)
+        why = transport.missing(e)
         formats.append({"format": e.format, "precision": e.precision, "options": e.options,
                         "runnable": not why, "reason": why})
     report = {"device": profile.name, "connection": dict(profile.connection),

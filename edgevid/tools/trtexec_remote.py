@@ -40,7 +40,9 @@ def input_files(manifest: dict) -> dict:
 def _quote(args: list, names: dict) -> str:
     out = []
     for a in args:
-        word = sh.q(a)
+        a = str(a)
+        # always single-quoted, so that a placeholder can close, expand and reopen the quote
+        word = "'" + a.replace("'", "'\"'\"'") + "'" if any(p in a for p in names) else sh.q(a)
         for ph, var in names.items():
             word = word.replace(ph, "'\"" + var + "\"'")
         out.append(word)
@@ -80,9 +82,9 @@ wd=$!
 exec 3<&-
 wait "$pid"; rc=$?
 kill "$wd" 2>/dev/null
-echo {MARKS[0]}; cat "$R/log.txt" 2>/dev/null
-echo {MARKS[1]}; cat "$R/times.json" 2>/dev/null
-echo {MARKS[2]}; cat "$R/output.json" 2>/dev/null
+echo {MARKS[0]}; cat "$R/log.txt" 2>/dev/null; echo
+echo {MARKS[1]}; cat "$R/times.json" 2>/dev/null; echo
+echo {MARKS[2]}; cat "$R/output.json" 2>/dev/null; echo
 echo {RECORD_MARK}
 rm -rf "$R" "$E.tmp"
 exit $rc

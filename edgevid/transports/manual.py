@@ -27,7 +27,7 @@ class ManualTransport(Transport):
         m = json.loads((Path(artifact_dir) / "artifact.json").read_text())
         units = {"all": "All", "ane": "CPU and Neural Engine", "cpu": "CPU only",
                  "gpu": "CPU and GPU"}.get(str(spec.options.get("device") or "all"), "All")
-        steps = Path(artifact_dir) / "MEASURE-ON-DEVICE.md"
+        steps = Path(artifact_dir).resolve() / "MEASURE-ON-DEVICE.md"
         steps.write_text(STEPS.format(model=m["model"], artifact=artifact_dir, units=units,
                                       device=self.name, precision=m["precision"]))
         from edgevid.runners.record import new_record
