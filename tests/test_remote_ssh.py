@@ -234,3 +234,24 @@ def test_trtexec_only_device_jetson_nano_path(device, tmp_path, arts):
     assert rec2["status"] == "ok" and rec2.get("build_ms") is None  # the cached engine
     assert not rec2["transfer"]["artifact_sent"] and rec2["transfer"]["bytes_sent"] == 0
     assert not list((tmp_path / "dev" / "runs").iterdir())
+
+
+def test_several_devices_at_once_and_host_override(device, tmp_path, arts):
+    a = device.profile("left", workdir=tmp_path / "left")
+    b = device.profile("right", workdir=tmp_path / "right")
+    proc = bench(f"{a},{b}", tmp_path, arts)
+    assert proc.returncode == 0, proc.stderr
+    recs = json.loads(proc.stdout)
+    assert [r["device"] for r in recs] == ["left", "right"]
+    assert all(r["status"] == "ok" and r["numerics"]["ok"] for r in recs)
+    assert "left" in proc.stderr and "right" in proc.stderr  # a progress line per device
+
+    # --host user@addr:port instead of the profile's host (key and known_hosts from the profile)
+    prof = device.profile("elsewhere", workdir=tmp_path / "else", extra_conn=(
+        f"  key: {device.root / 'id_ed25519'}\n  known_hosts: {device.known_hosts}\n"))
+    prof.write_text(prof.read_text().replace("host: edgevid-loop-elsewhere", "host: nowhere"))
+    user = os.environ.get("USER") or "root"
+    chk = run_cli("devices", "check", prof, "--host", f"{user}@127.0.0.1:{device.port}",
+                  "--json", cwd=tmp_path)
+    assert chk.returncode == 0, chk.stderr
+    assert json.loads(chk.stdout)["probe"]["numpy"]

@@ -16,7 +16,10 @@ from edgevid.errors import UserError
 @app.command(help="Benchmark models on a device: every format its profile lists, or --to.")
 def bench(models_: List[str] = typer.Argument(None, metavar="[MODEL]...",
                                               help="zoo names, package.module:callable or .onnx"),
-          device: str = typer.Option("desktop-cpu", help="device profile name or YAML file"),
+          device: str = typer.Option("desktop-cpu", help="device profile name or YAML file; "
+                                                         "several, comma-separated, run at once"),
+          host: Optional[str] = typer.Option(None, help="user@addr[:port]: reach the (ssh) "
+                                                        "device there instead of its profile's host"),
           to: List[str] = typer.Option(None, "--to", help="formats to run (repeatable)"),
           precision: Optional[str] = typer.Option(None, help="only this precision"),
           threads: Optional[int] = typer.Option(None, help="intra-op threads (default: profile's)"),
@@ -42,7 +45,15 @@ def bench(models_: List[str] = typer.Argument(None, metavar="[MODEL]...",
 
     if threads is not None and threads < 1:
         raise UserError("--threads must be a positive integer")
+    if "," in device:
+        from edgevid.cli.multi_cmd import bench_many
+
+        return bench_many(locals())
     profile = get_profile(device)
+    if host:
+        from edgevid.cli.devices_cmd import with_host
+
+        profile = with_host(profile, host)
     entries = entries_for(profile, to, precision)
     if not entries:
         raise UserError(f"device {profile.name!r} lists no format with precision {precision!r}")

@@ -108,6 +108,10 @@ def stream(proc, timeout_s: float, log: Callable[[str], None] = lambda m: None,
         t.start()
     try:
         res.rc = proc.wait(timeout=timeout_s)
+        from edgevid.transports.local import CANCEL
+
+        if CANCEL.is_set():
+            raise KeyboardInterrupt
     except Exception as e:  # subprocess.TimeoutExpired
         if type(e).__name__ == "TimeoutExpired":
             raise TimeoutError(f"did not finish within {timeout_s:.0f} s") from None

@@ -10,16 +10,38 @@ import json
 import subprocess
 import sys
 import tempfile
+import threading
 from pathlib import Path
 from typing import Callable
 
 from edgevid.transports.base import RunSpec, Transport, probe_from, stream
 
 
+#: Set on Ctrl-C while several devices run at once: every transport stops and raises.
+CANCEL = threading.Event()
+_active: set = set()
+_active_lock = threading.Lock()
+
+
 def spawn(cmd: list, stdin=subprocess.DEVNULL, cwd=None) -> subprocess.Popen:
     """Start a process whose stdout and stderr the caller reads (``base.stream``)."""
-    return subprocess.Popen([str(c) for c in cmd], stdin=stdin, stdout=subprocess.PIPE,
+    if CANCEL.is_set():
+        raise KeyboardInterrupt
+    proc = subprocess.Popen([str(c) for c in cmd], stdin=stdin, stdout=subprocess.PIPE,
                             stderr=subprocess.PIPE, cwd=cwd)
+    with _active_lock:
+        _active.add(proc)
+    return proc
+
+
+def stop_all() -> None:
+    """Ctrl-C with several devices: stop every process ``spawn`` started that still runs (an
+    ssh client's end closes the device's stdin: its watchdog then stops the runner there)."""
+    CANCEL.set()
+    with _active_lock:
+        procs = [p for p in _active if p.poll() is None]
+    for p in procs:
+        stop(p, grace_s=2)
 
 
 def stop(proc: subprocess.Popen, grace_s: float = 3.0) -> None:
