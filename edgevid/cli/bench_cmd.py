@@ -19,7 +19,7 @@ def bench(models_: List[str] = typer.Argument(None, metavar="[MODEL]...",
           device: str = typer.Option("desktop-cpu", help="device profile name or YAML file; "
                                                          "several, comma-separated, run at once"),
           host: Optional[str] = typer.Option(None, help="user@addr[:port]: reach the (ssh) "
-                                                        "device there instead of its profile's host"),
+                                                        "device there, not at its profile's"),
           to: List[str] = typer.Option(None, "--to", help="formats to run (repeatable)"),
           precision: Optional[str] = typer.Option(None, help="only this precision"),
           threads: Optional[int] = typer.Option(None, help="intra-op threads (default: profile's)"),

@@ -77,7 +77,8 @@ def bench_many(a: dict):
                                   f"✗ {r['model']} {r['format']}: {r['status']}")
             live.update(table())
 
-        records, errors = bench_devices(lambda p: refs[p.name], profiles, lambda p: entries[p.name], cfg_for,
+        records, errors = bench_devices(lambda p: refs[p.name], profiles,
+                                        lambda p: entries[p.name], cfg_for,
                                         on_result, progress)
     for dev, msg in errors.items():
         err.print(f"[red]error:[/] {escape(dev)}: {escape(msg)}", soft_wrap=True)

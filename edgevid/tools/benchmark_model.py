@@ -7,10 +7,13 @@ each line behind ``INFO: `` in recent builds::
 
     Initialized session in 119.515ms.
     Running benchmark for at least 5 iterations and at least 0.5 seconds but terminate if ...
-    count=9 first=87112 curr=51629 min=51629 max=87112 avg=58147.4 std=11478 p5=51629 median=51962 p95=87112
+    count=9 first=87112 curr=51629 min=51629 max=87112 avg=58147.4 std=11478 p5=51629
+        median=51962 p95=87112                                   (one line)
     Running benchmark for at least 1000 iterations and at least 1 seconds but terminate if ...
-    count=1000 first=52162 curr=49785 min=49088 max=686105 avg=63743.2 std=60716 p5=49620 median=51891 p95=68628
-    Inference timings in us: Init: 119515, First inference: 87112, Warmup (avg): 58147.4, Inference (avg): 63743.2
+    count=1000 first=52162 curr=49785 min=49088 max=686105 avg=63743.2 std=60716 p5=49620
+        median=51891 p95=68628                                   (one line)
+    Inference timings in us: Init: 119515, First inference: 87112, Warmup (avg): 58147.4,
+        Inference (avg): 63743.2                                 (one line)
     Memory footprint delta from the start of the tool (MB): init=55.4961 overall=55.4961
 
 The first stat line is the warm-up, the second the timed runs (microseconds). Older builds print

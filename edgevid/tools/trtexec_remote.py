@@ -68,7 +68,8 @@ def script(workdir: str, key: str, precision: str, run_id: str, build: list, ben
     rid = sh.key(run_id)
     return sh.header(workdir) + f"""A="$W/artifacts/{sh.key(key)}"; R="$W/runs/{rid}"
 E="$W/engines/{sh.key(key)}-{sh.q(precision)}.engine"
-[ -f "$A/artifact.json" ] || {{ echo {sh.q('@@edgevid-missing artifact')} >&2; exit {sh.MISSING_RC}; }}
+[ -f "$A/artifact.json" ] || {{ echo {sh.q('@@edgevid-missing artifact')} >&2
+  exit {sh.MISSING_RC}; }}
 mkdir -p "$W/engines" "$R" && touch "$A/.edgevid-label"
 exec 3<&0
 ( if [ ! -f "$E" ]; then {_quote(build, names)} && mv "$E.tmp" "$E"; fi && \\
