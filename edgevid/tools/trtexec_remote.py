@@ -93,7 +93,9 @@ exit $rc
 
 
 def split(stdout: str) -> dict:
-    parts, cur, buf = {}, None, []
+    parts: dict = {}
+    cur = None
+    buf: list = []
     for line in stdout.splitlines():
         if line.strip() in (*MARKS, RECORD_MARK):
             if cur:

@@ -92,8 +92,8 @@ class ADBTransport(Transport):
         have = self._run(self.shell_args(
             f'test -x {sh.q(w)}/bin/{bsha}/benchmark_model && echo bin; '
             f'test -f {sh.q(w)}/artifacts/{sh.key(k)}/artifact.json && echo art'))
-        out = {"bundle_sent": False, "artifact_sent": False, "bytes_sent": 0, "cache_key": k,
-               "binary": f"{w}/bin/{bsha}/benchmark_model"}
+        out: dict = {"bundle_sent": False, "artifact_sent": False, "bytes_sent": 0,
+                     "cache_key": k, "binary": f"{w}/bin/{bsha}/benchmark_model"}
         if "bin" not in have.stdout.split():
             self._run(self.shell_args(f"mkdir -p {sh.q(w)}/bin/{bsha}"))
             self._push(binary, f"{w}/bin/{bsha}/benchmark_model")

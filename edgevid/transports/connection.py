@@ -37,7 +37,7 @@ class Connection:
     port: Optional[int] = None
     key: Optional[str] = None  # identity file on the host (ssh -i)
     python: Optional[str] = "python3"  # the device's Python; None: no Python (native tools only)
-    workdir: Optional[str] = None  # where the runner bundle and the artifact cache live
+    workdir: str = ""  # where the runner bundle and the artifact cache live
     connect_timeout_s: float = DEFAULT_TIMEOUT_S
     known_hosts: Optional[str] = None  # a known_hosts file other than ssh's default
     ssh_config: Optional[str] = None  # an ssh_config file other than ~/.ssh/config (ssh -F)
@@ -63,7 +63,7 @@ class Connection:
         out = {"type": self.type}
         for k in sorted(FIELDS[self.type]):
             v = getattr(self, k)
-            if v is not None and not (k == "adb" and v == "adb"):
+            if v is not None and v != "" and not (k == "adb" and v == "adb"):
                 out[k] = v
         if self.type in ("ssh", "adb") and self.python is None:
             out["python"] = "none"
@@ -112,7 +112,7 @@ def parse_connection(data, bad: Callable[[str, str], Exception]) -> Connection:
         key=text("key", _PATH, "a file path"),
         known_hosts=text("known_hosts", _PATH, "a file path"),
         ssh_config=text("ssh_config", _PATH, "a file path"),
-        workdir=text("workdir", _PATH, "a folder path") or DEFAULT_WORKDIR.get(kind),
+        workdir=text("workdir", _PATH, "a folder path") or DEFAULT_WORKDIR.get(kind, ""),
         serial=text("serial", _SERIAL, "an adb serial"),
         adb=text("adb", _PATH, "a program name or path") or "adb",
         benchmark_model=text("benchmark_model", _PATH, "a file path"),

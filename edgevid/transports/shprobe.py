@@ -70,7 +70,8 @@ def parse(text: str, workdir: str) -> dict:
         "programs": {"trtexec": trtexec, **{p: kv.get(f"program_{p}") for p in (
             "nvpmodel", "jetson_clocks", "vcgencmd", "python3")}},
         "cpu_count": int(kv["cpu_count"]) if kv.get("cpu_count", "").isdigit() else None,
-        "workdir": workdir, "disk_free_bytes": int(free) * 1024 if (free or "").isdigit() else None,
+        "workdir": workdir,
+        "disk_free_bytes": int(free or 0) * 1024 if (free or "").isdigit() else None,
         "thermal_zones": zones, "clocks": clocks,
         "jetson": {"l4t": kv.get("l4t"), "nvpmodel": kv.get("nvpmodel"), "jetson_clocks": None}
         if kv.get("l4t") or kv.get("nvpmodel") else None,

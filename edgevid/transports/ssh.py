@@ -31,8 +31,8 @@ UNKNOWN_KEY = ("Host key verification failed", "host key is known", "No matching
 CHANGED_KEY = "REMOTE HOST IDENTIFICATION HAS CHANGED"
 
 
-def _expand(p: Optional[str]) -> Optional[str]:
-    return os.path.expanduser(p) if p else None
+def _expand(p: str) -> str:
+    return os.path.expanduser(p)
 
 
 class SSHTransport(Transport):
@@ -41,7 +41,8 @@ class SSHTransport(Transport):
     def __init__(self, name, conn):
         super().__init__(name, conn)
         self.bundle = bundle_digest()
-        self._have: Optional[set] = None  # artifact keys known to be in the device's cache
+        self._have: set = set()  # artifact keys known to be in the device's cache
+        self._known = False  # whether _have reflects a probe of the device
         self._have_bundle = False
         self._unreported_bundle = 0
 
@@ -55,7 +56,7 @@ class SSHTransport(Transport):
                 "-o", "LogLevel=ERROR"]
         if c.ssh_config:
             args[1:1] = ["-F", _expand(c.ssh_config)]
-        kh = known_hosts or _expand(c.known_hosts)
+        kh = known_hosts or (_expand(c.known_hosts) if c.known_hosts else None)
         if kh:
             args += ["-o", f"UserKnownHostsFile={kh}"]
         if known_hosts:
@@ -160,6 +161,7 @@ class SSHTransport(Transport):
             self._probe = probe
             cache = probe.get("cache") or {}
             self._have = set(cache.get("artifacts") or [])
+            self._known = True
             self._have_bundle = self.bundle in (cache.get("bundles") or [])
             return probe
 
@@ -171,9 +173,14 @@ class SSHTransport(Transport):
             return "" if ok else f"device {self.name!r} has no trtexec at {exe}"
         return why
 
+    def _py(self) -> str:
+        if self.conn.python is None:
+            raise RuntimeError(f"device {self.name!r} has no Python (python: none)")
+        return self.conn.python
+
     def _python_probe(self, quick: bool) -> dict:
         for attempt in range(2):
-            proc = self._sh(sh.probe(self.conn.workdir, self.conn.python, self.bundle, quick))
+            proc = self._sh(sh.probe(self.conn.workdir, self._py(), self.bundle, quick))
             out = proc.stdout.decode("utf-8", "replace")
             probe = probe_from(out)
             if probe is not None:
@@ -204,9 +211,9 @@ class SSHTransport(Transport):
 
     def prepare(self, artifact_dir: Path, extra: Optional[dict] = None) -> dict:
         t0 = time.perf_counter()
-        if self._have is None:
+        if not self._known:
             self.check(quick=True)
-        out = {"bundle_sent": False, "artifact_sent": False, "bytes_sent": 0}
+        out: dict = {"bundle_sent": False, "artifact_sent": False, "bytes_sent": 0}
         if self.conn.python is not None and not self._have_bundle:
             self._send_bundle()
         if self._unreported_bundle:
@@ -241,13 +248,13 @@ class SSHTransport(Transport):
                 record["transfer"] = transfer
                 record["transport"] = {"type": "ssh", "target": self.conn.describe()}
                 return record
-            self._have, self._probe = None, None  # the cache changed under us: look again
+            self._known, self._probe = False, None  # the cache changed under us: look again
         raise RuntimeError("the device's cache lost the artifact twice in a row")
 
     def _run_once(self, key: str, spec: RunSpec, log) -> Optional[dict]:
         run_id = secrets.token_hex(8)
         args = spec.runner_args("@@A", "@@OUT")
-        script = sh.run(self.conn.workdir, self.conn.python, self.bundle, key, run_id, args)
+        script = sh.run(self.conn.workdir, self._py(), self.bundle, key, run_id, args)
         proc = spawn(self.ssh_args() + [sh.wrap(script)], stdin=subprocess.PIPE)
         pid: list = []
         try:
@@ -312,5 +319,5 @@ class SSHTransport(Transport):
         arts = [r["key"] for r in chosen if r["kind"] == "artifact"]
         bundles = [r["key"] for r in chosen if r["kind"] == "bundle"]
         proc = self._sh(sh.prune(self.conn.workdir, arts, bundles))
-        self._have, self._probe = None, None
+        self._known, self._probe = False, None
         return [line.split()[1] for line in proc.stdout.decode().splitlines() if " " in line]
