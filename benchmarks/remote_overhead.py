@@ -65,6 +65,16 @@ def main() -> int:
         print(f"first time: probe + bundle + artifact into an empty work dir: {first_s:.3f} s "
               f"({sent})")
 
+        import subprocess
+
+        trips = []
+        for _ in range(5):
+            t = time.perf_counter()
+            subprocess.run(remote.ssh_args() + ["exit 0"], check=True, capture_output=True)
+            trips.append(time.perf_counter() - t)
+        print(f"a bare ssh round trip (connect, authenticate, run `exit 0`): median "
+              f"{statistics.median(trips):.3f} s (of 5: {min(trips):.3f}-{max(trips):.3f} s)")
+
         rows = []
         for i in range(a.rounds):
             order = [("local", local), ("remote", remote)]
