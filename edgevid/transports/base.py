@@ -51,16 +51,24 @@ class ConnectionLost(RuntimeError):
 class RunSpec:
     """What one configuration needs on the device; becomes the runner's command line."""
     threads: Optional[int]
-    policy: dict  # TimingPolicy.to_dict()
-    options: dict  # RunOptions fields
+    policy: dict  # TimingPolicy.to_dict() (a TimingPolicy is converted)
+    options: dict  # RunOptions fields (a RunOptions is converted)
     timeout_s: float = 1800.0
     device_name: Optional[str] = None
+
+    def __post_init__(self):
+        # typed settings (TimingPolicy, RunOptions) travel as objects up to here
+        for name in ("policy", "options"):
+            value = getattr(self, name)
+            if hasattr(value, "to_dict"):
+                setattr(self, name, value.to_dict())
 
     def runner_args(self, artifact: str, out: str, quiet: bool = False) -> list:
         import json
 
-        args = [artifact, "--policy", json.dumps(self.policy, sort_keys=True),
-                "--options", json.dumps(self.options, sort_keys=True), "--out", out]
+        args = [artifact, "--policy", json.dumps(self.policy, sort_keys=True, allow_nan=False),
+                "--options", json.dumps(self.options, sort_keys=True, allow_nan=False),
+                "--out", out]
         if self.threads:
             args += ["--threads", str(int(self.threads))]
         if self.device_name:
