@@ -8,11 +8,18 @@ fingerprint), ``ConnectTimeout`` from the profile, and keep-alives so a dead lin
 
 Every remote command is a POSIX-sh script from ``remote_sh`` with each value quoted; files go as
 tar streams over the same connection and are unpacked into a temp dir that is then renamed.
+
+One connection per device for the whole run: OpenSSH's own multiplexing (``ControlMaster=auto``,
+a control socket in a private temp dir), so a configuration costs a new session, not a new
+handshake; the master is closed (``ssh -O exit``) when edgevid exits. ``EDGEVID_SSH_MULTIPLEX=0``
+turns it off.
 """
 from __future__ import annotations
 
+import atexit
 import math
 import os
+import shutil
 import secrets
 import subprocess
 import tempfile
@@ -45,6 +52,10 @@ class SSHTransport(Transport):
         self._known = False  # whether _have reflects a probe of the device
         self._have_bundle = False
         self._unreported_bundle = 0
+        self._control: Optional[str] = None  # the control socket's folder, once made
+        if os.environ.get("EDGEVID_SSH_MULTIPLEX", "1") != "0":
+            self._control = tempfile.mkdtemp(prefix="evssh-")
+            atexit.register(self.close)
 
     # ------------------------------------------------------------------ ssh itself
 
@@ -67,7 +78,26 @@ class SSHTransport(Transport):
             args += ["-i", _expand(c.key), "-o", "IdentitiesOnly=yes"]
         if c.user:
             args += ["-l", c.user]
+        if self._control and not known_hosts:
+            args += ["-o", "ControlMaster=auto", "-o", f"ControlPath={self._control}/%C",
+                     "-o", "ControlPersist=120"]
+        else:
+            args += ["-o", "ControlMaster=no", "-o", "ControlPath=none"]
         return args + ["--", c.host]
+
+    def close(self) -> None:
+        """Close the shared connection (its master process) and its socket folder."""
+        control = self._control
+        if not control:
+            return
+        args = self.ssh_args()
+        self._control = None
+        try:
+            subprocess.run(args[:-2] + ["-O", "exit"] + args[-2:], capture_output=True,
+                           timeout=10, stdin=subprocess.DEVNULL)
+        except (subprocess.TimeoutExpired, OSError):
+            pass
+        shutil.rmtree(control, ignore_errors=True)
 
     def _timeout(self, nbytes: int = 0) -> float:
         return self.conn.connect_timeout_s + 60 + nbytes / 2e6
