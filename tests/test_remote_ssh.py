@@ -115,6 +115,14 @@ def test_closed_port_fails_within_timeout_with_one_line(device, tmp_path, arts):
     assert not (tmp_path / "results").exists() or not list((tmp_path / "results").rglob("*.json"))
 
 
+def _mux_pids() -> set:
+    """OpenSSH connection masters ('ssh: <socket> [mux]'): edgevid must close its own."""
+    import psutil
+
+    return {p.pid for p in psutil.process_iter(["cmdline"])
+            if "[mux]" in " ".join(p.info["cmdline"] or [])}
+
+
 def _wait(cond, timeout, step=0.1):
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
@@ -181,6 +189,7 @@ def test_shell_metacharacters_run_nothing_else(device, tmp_path, arts):
 def test_ctrl_c_leaves_no_runner_on_the_device(device, tmp_path, arts):
     prof = device.profile("slow", workdir=tmp_path / "dev", timing={
         "min_iters": 5, "min_time_s": 120.0, "max_time_s": 300.0, "warmup_max": 5})
+    masters = _mux_pids()
     proc = subprocess.Popen(
         [sys.executable, "-m", "edgevid.cli", "bench", "x3d-tiny", "--device", str(prof),
          "--artifacts", str(arts), "--results", str(tmp_path / "results")],
@@ -196,6 +205,7 @@ def test_ctrl_c_leaves_no_runner_on_the_device(device, tmp_path, arts):
     assert proc.returncode == 130
     assert _wait(lambda: not device.runner_pids(), 15), "runner left running on the device"
     assert not list((tmp_path / "dev" / "runs").glob("*"))
+    assert _wait(lambda: not (_mux_pids() - masters), 15), "ssh connection left open on the host"
 
 
 def test_trtexec_only_device_jetson_nano_path(device, tmp_path, arts):
