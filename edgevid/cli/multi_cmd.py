@@ -33,26 +33,24 @@ def bench_many(a: dict):
         models += [s.name for s in list_models()]
     if not models:
         raise UserError("name a model (see `edgevid models`) or pass --all")
+    from edgevid.config import parse_export_opts, timing_policy
+
     shape = parse_shape(a["input_shape"]) if a["input_shape"] else None
-    timing = {k: v for k, v in dict(
-        warmup_min=a["warmup_min"], warmup_max=a["warmup_max"], min_iters=a["min_iters"],
-        min_time_s=a["min_time"], max_time_s=a["max_time"], target_ci=a["target_ci"]).items()
-        if v is not None}
+    knobs = dict(warmup_min=a["warmup_min"], warmup_max=a["warmup_max"],
+                 min_iters=a["min_iters"], min_time_s=a["min_time"], max_time_s=a["max_time"],
+                 target_ci=a["target_ci"])
     cpus = _parse_cpus(a["pin"]) if a["pin"] else []
-    entries = {p.name: entries_for(p, a["to"], a["precision"]) for p in profiles}
-
-    def refs_for(p):
-        out = []
-        for m in models:
-            o = p.input_shapes.get(m)
-            out.append(resolve(m, shape or (parse_shape(str(o)) if o else None), a["weights"]))
-        return out
-
-    refs = {p.name: refs_for(p) for p in profiles}  # here: the zoo's registry is not thread-safe
+    opts = parse_export_opts(a["export_opt"])
+    entries = {p.name: entries_for(p, a["to"], a["precision"], opts) for p in profiles}
+    # here, not in the threads: the zoo's registry is not thread-safe
+    refs = {p.name: [resolve(m, shape or p.input_shapes.get(m), a["weights"]) for m in models]
+            for p in profiles}
+    cfgs = {p.name: BenchConfig(threads=a["threads"], policy=timing_policy(p, knobs),
+                                artifacts=a["artifacts"], results=a["results_dir"], db=a["db"],
+                                cpus=cpus) for p in profiles}
 
     def cfg_for(p):
-        return BenchConfig(threads=a["threads"], timing=timing, artifacts=a["artifacts"],
-                           results=a["results_dir"], db=a["db"], cpus=cpus)
+        return cfgs[p.name]
 
     lines = {p.name: "starting…" for p in profiles}
     counts = {p.name: 0 for p in profiles}
