@@ -94,7 +94,7 @@ def run_on_device(profile: DeviceProfile, artifact_dir: Path, options: RunOption
     """Run the runner where the profile's ``connection`` says: the one place it is read. The
     transport (edgevid/transports: local, ssh, adb, manual) takes the typed settings to the
     runner's JSON command line on the device."""
-    spec = RunSpec(options.threads, policy, options, timeout_s, profile.name)
+    spec = RunSpec(options.threads, policy.to_dict(), options.to_dict(), timeout_s, profile.name)
     return for_profile(profile).run(artifact_dir, spec, log)
 
 

@@ -4,6 +4,7 @@ Each device gets its own thread and runs its configurations one at a time (a dev
 shared between two measurements); exports are serialised by bench's export lock. One progress
 line per device. Ctrl-C stops every device's runner (``transports.local.stop_all``).
 """
+
 from __future__ import annotations
 
 import threading
@@ -12,8 +13,14 @@ from typing import Callable
 from edgevid.errors import UserError
 
 
-def bench_devices(refs_for: Callable, profiles: list, entries_for: Callable, cfg_for: Callable,
-                  on_result: Callable, on_progress: Callable[[str, str], None]) -> tuple:
+def bench_devices(
+    refs_for: Callable,
+    profiles: list,
+    entries_for: Callable,
+    cfg_for: Callable,
+    on_result: Callable,
+    on_progress: Callable[[str, str], None],
+) -> tuple:
     """Run ``bench`` on each profile concurrently. Returns (records, {device: error text})."""
     from edgevid.bench import bench
     from edgevid.transports.local import stop_all
@@ -24,9 +31,14 @@ def bench_devices(refs_for: Callable, profiles: list, entries_for: Callable, cfg
 
     def one(profile):
         try:
-            got = bench(refs_for(profile), profile, entries_for(profile), cfg_for(profile),
-                        on_result=lambda r: _locked(lock, on_result, r),
-                        log=lambda m: on_progress(profile.name, m))
+            got = bench(
+                refs_for(profile),
+                profile,
+                entries_for(profile),
+                cfg_for(profile),
+                on_result=lambda r: _locked(lock, on_result, r),
+                log=lambda m: on_progress(profile.name, m),
+            )
             with lock:
                 records.extend(got)
             on_progress(profile.name, f"done: {len(got)} configuration(s)")
@@ -36,8 +48,7 @@ def bench_devices(refs_for: Callable, profiles: list, entries_for: Callable, cfg
         except KeyboardInterrupt:
             errors[profile.name] = "interrupted"
 
-    threads = [threading.Thread(target=one, args=(p,), daemon=True, name=p.name)
-               for p in profiles]
+    threads = [threading.Thread(target=one, args=(p,), daemon=True, name=p.name) for p in profiles]
     for t in threads:
         t.start()
     try:

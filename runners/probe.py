@@ -10,6 +10,7 @@ units), free disk in the work dir, readable thermal zones and CPU clocks, on a J
 mode (``nvpmodel -q``) and clock state (``jetson_clocks --show``), on a Raspberry Pi
 ``vcgencmd get_throttled``, and what the work dir's cache holds.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -26,16 +27,21 @@ import sys
 PROBE_VERSION = 1
 #: import name -> distribution names that provide it
 MODULES = {
-    "numpy": ("numpy",), "onnxruntime": ("onnxruntime", "onnxruntime-gpu"),
-    "openvino": ("openvino",), "ai_edge_litert": ("ai-edge-litert",),
-    "tflite_runtime": ("tflite-runtime",), "tensorrt": ("tensorrt", "tensorrt-cu12"),
-    "coremltools": ("coremltools",), "cuda": ("cuda-python", "cuda-bindings"),
+    "numpy": ("numpy",),
+    "onnxruntime": ("onnxruntime", "onnxruntime-gpu"),
+    "openvino": ("openvino",),
+    "ai_edge_litert": ("ai-edge-litert",),
+    "tflite_runtime": ("tflite-runtime",),
+    "tensorrt": ("tensorrt", "tensorrt-cu12"),
+    "coremltools": ("coremltools",),
+    "cuda": ("cuda-python", "cuda-bindings"),
 }
-PROGRAMS = {"trtexec": ("trtexec", "/usr/src/tensorrt/bin/trtexec",
-                        "/usr/local/tensorrt/bin/trtexec"),
-            "nvpmodel": ("nvpmodel", "/usr/sbin/nvpmodel"),
-            "jetson_clocks": ("jetson_clocks", "/usr/bin/jetson_clocks"),
-            "vcgencmd": ("vcgencmd", "/usr/bin/vcgencmd")}
+PROGRAMS = {
+    "trtexec": ("trtexec", "/usr/src/tensorrt/bin/trtexec", "/usr/local/tensorrt/bin/trtexec"),
+    "nvpmodel": ("nvpmodel", "/usr/sbin/nvpmodel"),
+    "jetson_clocks": ("jetson_clocks", "/usr/bin/jetson_clocks"),
+    "vcgencmd": ("vcgencmd", "/usr/bin/vcgencmd"),
+}
 
 
 def _read(path):
@@ -73,8 +79,13 @@ def _dist_version(module):
 def _run(cmd, timeout=10):
     """Output of a diagnostic command, or its error (e.g. 'needs root')."""
     try:
-        p = subprocess.run(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
-                           universal_newlines=True, timeout=timeout)
+        p = subprocess.run(
+            cmd,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            universal_newlines=True,
+            timeout=timeout,
+        )
         text = p.stdout.strip()
         return {"ok": p.returncode == 0, "output": "\n".join(text.splitlines()[:20])}
     except (OSError, subprocess.SubprocessError) as e:
@@ -83,8 +94,9 @@ def _run(cmd, timeout=10):
 
 def _program(name):
     for cand in PROGRAMS[name]:
-        path = shutil.which(cand) if "/" not in cand else (cand if os.access(cand, os.X_OK)
-                                                           else None)
+        path = (
+            shutil.which(cand) if "/" not in cand else (cand if os.access(cand, os.X_OK) else None)
+        )
         if path:
             return path
     return None
@@ -96,22 +108,32 @@ def _runtime_details(modules, quick):
         try:
             import onnxruntime
 
-            out["onnxruntime"] = {"version": onnxruntime.__version__,
-                                  "providers": list(onnxruntime.get_available_providers())}
+            out["onnxruntime"] = {
+                "version": onnxruntime.__version__,
+                "providers": list(onnxruntime.get_available_providers()),
+            }
         except Exception as e:  # noqa: BLE001
             out["onnxruntime"] = {"version": modules["onnxruntime"], "error": str(e)[:300]}
     litert = modules.get("ai_edge_litert") or modules.get("tflite_runtime")
     if litert:
-        out["litert"] = {"version": litert, "module": "ai_edge_litert" if modules.get(
-            "ai_edge_litert") else "tflite_runtime", "delegates": ["xnnpack"]}
+        out["litert"] = {
+            "version": litert,
+            "module": "ai_edge_litert" if modules.get("ai_edge_litert") else "tflite_runtime",
+            "delegates": ["xnnpack"],
+        }
     if modules.get("coremltools"):
-        out["coreml"] = {"version": modules["coremltools"], "can_predict": sys.platform ==
-                         "darwin", "compute_units": ["ALL", "CPU_AND_NE", "CPU_AND_GPU",
-                                                      "CPU_ONLY"]}
+        out["coreml"] = {
+            "version": modules["coremltools"],
+            "can_predict": sys.platform == "darwin",
+            "compute_units": ["ALL", "CPU_AND_NE", "CPU_AND_GPU", "CPU_ONLY"],
+        }
     trtexec = _program("trtexec")
     if modules.get("tensorrt") or trtexec:
-        out["tensorrt"] = {"version": modules.get("tensorrt"), "trtexec": trtexec,
-                           "cuda_python": modules.get("cuda")}
+        out["tensorrt"] = {
+            "version": modules.get("tensorrt"),
+            "trtexec": trtexec,
+            "cuda_python": modules.get("cuda"),
+        }
     if modules.get("openvino"):
         info = {"version": modules["openvino"]}
         if not quick:
@@ -130,8 +152,9 @@ def _thermal():
     for z in sorted(glob.glob("/sys/class/thermal/thermal_zone*")):
         raw = _read(os.path.join(z, "temp"))
         if raw is not None and raw.lstrip("-").isdigit():
-            zones.append({"path": z, "type": _read(os.path.join(z, "type")),
-                          "temp_c": int(raw) / 1000.0})
+            zones.append(
+                {"path": z, "type": _read(os.path.join(z, "type")), "temp_c": int(raw) / 1000.0}
+            )
     clocks = []
     for f in sorted(glob.glob("/sys/devices/system/cpu/cpu[0-9]*/cpufreq/scaling_cur_freq")):
         raw = _read(f)
@@ -165,13 +188,26 @@ def probe(workdir=None, quick=False):
     programs = {p: _program(p) for p in PROGRAMS}
     zones, clocks = _thermal()
     info = {
-        "probe_version": PROBE_VERSION, "arch": uname.machine, "os": uname.system,
-        "os_release": os_release, "kernel": uname.release, "hostname": uname.node,
-        "device_model": model, "python": sys.version.split()[0], "python_path": sys.executable,
-        "numpy": modules.get("numpy"), "modules": modules,
-        "runtimes": _runtime_details(modules, quick), "programs": programs,
-        "cpu_count": os.cpu_count(), "workdir": workdir, "disk_free_bytes": None,
-        "thermal_zones": zones, "clocks": clocks, "jetson": None, "raspberry_pi": None,
+        "probe_version": PROBE_VERSION,
+        "arch": uname.machine,
+        "os": uname.system,
+        "os_release": os_release,
+        "kernel": uname.release,
+        "hostname": uname.node,
+        "device_model": model,
+        "python": sys.version.split()[0],
+        "python_path": sys.executable,
+        "numpy": modules.get("numpy"),
+        "modules": modules,
+        "runtimes": _runtime_details(modules, quick),
+        "programs": programs,
+        "cpu_count": os.cpu_count(),
+        "workdir": workdir,
+        "disk_free_bytes": None,
+        "thermal_zones": zones,
+        "clocks": clocks,
+        "jetson": None,
+        "raspberry_pi": None,
         "cache": _cache(workdir),
     }
     if workdir:
@@ -182,14 +218,20 @@ def probe(workdir=None, quick=False):
             pass
     l4t = _read("/etc/nv_tegra_release")
     if l4t or programs["nvpmodel"]:
-        info["jetson"] = {"l4t": (l4t or "").splitlines()[0] if l4t else None,
-                          "nvpmodel": _run([programs["nvpmodel"], "-q"]) if programs[
-                              "nvpmodel"] else None,
-                          "jetson_clocks": _run([programs["jetson_clocks"], "--show"]) if
-                          programs["jetson_clocks"] and not quick else None}
+        info["jetson"] = {
+            "l4t": (l4t or "").splitlines()[0] if l4t else None,
+            "nvpmodel": _run([programs["nvpmodel"], "-q"]) if programs["nvpmodel"] else None,
+            "jetson_clocks": _run([programs["jetson_clocks"], "--show"])
+            if programs["jetson_clocks"] and not quick
+            else None,
+        }
     if programs["vcgencmd"] or (model or "").startswith("Raspberry Pi"):
-        info["raspberry_pi"] = {"model": model, "throttled": _run(
-            [programs["vcgencmd"], "get_throttled"]) if programs["vcgencmd"] else None}
+        info["raspberry_pi"] = {
+            "model": model,
+            "throttled": _run([programs["vcgencmd"], "get_throttled"])
+            if programs["vcgencmd"]
+            else None,
+        }
     return info
 
 

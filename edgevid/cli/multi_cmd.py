@@ -1,4 +1,5 @@
 """`edgevid bench MODEL --device a,b`: several devices at once, a progress line per device."""
+
 from __future__ import annotations
 
 import typer
@@ -36,18 +37,33 @@ def bench_many(a: dict):
     from edgevid.config import parse_export_opts, timing_policy
 
     shape = parse_shape(a["input_shape"]) if a["input_shape"] else None
-    knobs = dict(warmup_min=a["warmup_min"], warmup_max=a["warmup_max"],
-                 min_iters=a["min_iters"], min_time_s=a["min_time"], max_time_s=a["max_time"],
-                 target_ci=a["target_ci"])
+    knobs = dict(
+        warmup_min=a["warmup_min"],
+        warmup_max=a["warmup_max"],
+        min_iters=a["min_iters"],
+        min_time_s=a["min_time"],
+        max_time_s=a["max_time"],
+        target_ci=a["target_ci"],
+    )
     cpus = _parse_cpus(a["pin"]) if a["pin"] else []
     opts = parse_export_opts(a["export_opt"])
     entries = {p.name: entries_for(p, a["to"], a["precision"], opts) for p in profiles}
     # here, not in the threads: the zoo's registry is not thread-safe
-    refs = {p.name: [resolve(m, shape or p.input_shapes.get(m), a["weights"]) for m in models]
-            for p in profiles}
-    cfgs = {p.name: BenchConfig(threads=a["threads"], policy=timing_policy(p, knobs),
-                                artifacts=a["artifacts"], results=a["results_dir"], db=a["db"],
-                                cpus=cpus) for p in profiles}
+    refs = {
+        p.name: [resolve(m, shape or p.input_shapes.get(m), a["weights"]) for m in models]
+        for p in profiles
+    }
+    cfgs = {
+        p.name: BenchConfig(
+            threads=a["threads"],
+            policy=timing_policy(p, knobs),
+            artifacts=a["artifacts"],
+            results=a["results_dir"],
+            db=a["db"],
+            cpus=cpus,
+        )
+        for p in profiles
+    }
 
     def cfg_for(p):
         return cfgs[p.name]
@@ -63,6 +79,7 @@ def bench_many(a: dict):
         return t
 
     with Live(table(), console=err, refresh_per_second=4, transient=False) as live:
+
         def progress(dev, msg):
             lines[dev] = msg[:120]
             live.update(table())
@@ -70,14 +87,21 @@ def bench_many(a: dict):
         def on_result(r):
             counts[r["device"]] = counts.get(r["device"], 0) + 1
             s = r.get("summary") or {}
-            lines[r["device"]] = (f"✓ {r['model']} {r['format']} {r['precision']}: p50 "
-                                  f"{s['p50']:.2f} ms" if r["status"] == "ok" else
-                                  f"✗ {r['model']} {r['format']}: {r['status']}")
+            lines[r["device"]] = (
+                f"✓ {r['model']} {r['format']} {r['precision']}: p50 {s['p50']:.2f} ms"
+                if r["status"] == "ok"
+                else f"✗ {r['model']} {r['format']}: {r['status']}"
+            )
             live.update(table())
 
-        records, errors = bench_devices(lambda p: refs[p.name], profiles,
-                                        lambda p: entries[p.name], cfg_for,
-                                        on_result, progress)
+        records, errors = bench_devices(
+            lambda p: refs[p.name],
+            profiles,
+            lambda p: entries[p.name],
+            cfg_for,
+            on_result,
+            progress,
+        )
     for dev, msg in errors.items():
         err.print(f"[red]error:[/] {escape(dev)}: {escape(msg)}", soft_wrap=True)
     if a["json_"]:
@@ -88,6 +112,9 @@ def bench_many(a: dict):
         raise UserError(f"no device ran: {', '.join(errors)}")
     failed = [r for r in records if r["status"] != "ok"]
     if failed or errors:
-        err.print(f"[red]{len(failed)} of {len(records)} configuration(s) did not run"
-                  + (f"; {len(errors)} device(s) failed" if errors else "") + "[/]")
+        err.print(
+            f"[red]{len(failed)} of {len(records)} configuration(s) did not run"
+            + (f"; {len(errors)} device(s) failed" if errors else "")
+            + "[/]"
+        )
         raise typer.Exit(1)

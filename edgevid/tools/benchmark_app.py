@@ -5,6 +5,7 @@ same as ``benchmark_report.json`` (``cmd_options``, ``configuration_setup``,
 ``execution_results``). Source: openvino tools/benchmark_tool (``utils/statistics_report.py``,
 ``StatisticsReport`` / ``JsonStatisticsReport``). "latency (ms)" is the ``-latency_percentile``
 percentile (default 50, the median); "avg/min/max latency" are in ms; times are ms."""
+
 from __future__ import annotations
 
 import json
@@ -13,15 +14,18 @@ from edgevid.tools import summary
 
 NAME = "benchmark_app"
 FORMAT = "openvino"
-SECTIONS = {"Command line parameters": "cmd_options",
-            "Configuration setup": "configuration_setup",
-            "Execution results": "execution_results"}
+SECTIONS = {
+    "Command line parameters": "cmd_options",
+    "Configuration setup": "configuration_setup",
+    "Execution results": "execution_results",
+}
 
 
 def detect(text: str) -> bool:
     t = text.lstrip()
-    return t.startswith("Command line parameters") or ('"execution_results"' in t and
-                                                        '"cmd_options"' in t)
+    return t.startswith("Command line parameters") or (
+        '"execution_results"' in t and '"cmd_options"' in t
+    )
 
 
 def parse(text: str) -> dict:
@@ -61,19 +65,28 @@ def fields(parsed: dict) -> dict:
     extra = {} if lat else {f"p{pct:g}": _num(ex.get("latency (ms)"))}
     threads = _num(cmd.get("-nthreads"))
     return {
-        "summary": summary(n=int(n) if n is not None else None, mean=_num(ex.get("avg latency")),
-                           min=_num(ex.get("min latency")), max=_num(ex.get("max latency")),
-                           **lat, **extra),
-        "load_ms": (_num(ex.get("read model time (ms)")) or 0) +
-                   (_num(ex.get("compile model time (ms)")) or 0)
-        if ex.get("compile model time (ms)") else None,
+        "summary": summary(
+            n=int(n) if n is not None else None,
+            mean=_num(ex.get("avg latency")),
+            min=_num(ex.get("min latency")),
+            max=_num(ex.get("max latency")),
+            **lat,
+            **extra,
+        ),
+        "load_ms": (_num(ex.get("read model time (ms)")) or 0)
+        + (_num(ex.get("compile model time (ms)")) or 0)
+        if ex.get("compile model time (ms)")
+        else None,
         "compile_ms": _num(ex.get("compile model time (ms)")),
         "first_inference_ms": _num(ex.get("first inference time (ms)")),
         "throughput_fps": _num(ex.get("throughput")),
         "threads": int(threads) if threads else None,
-        "runtime_settings": {"device": cfg.get("target device") or cmd.get("-d"),
-                             "api": cfg.get("API"), "streams": cfg.get("number of CPU streams"),
-                             "infer_requests": cfg.get("number of parallel infer requests"),
-                             "precision": cfg.get("precision")},
+        "runtime_settings": {
+            "device": cfg.get("target device") or cmd.get("-d"),
+            "api": cfg.get("API"),
+            "streams": cfg.get("number of CPU streams"),
+            "infer_requests": cfg.get("number of parallel infer requests"),
+            "precision": cfg.get("precision"),
+        },
         "tool_command": " ".join(f"{k} {v}".strip() for k, v in cmd.items()),
     }

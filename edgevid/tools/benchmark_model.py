@@ -22,6 +22,7 @@ Flags (benchmark_model --help; tools/benchmark/README.md): ``--graph``, ``--num_
 ``--warmup_runs``, ``--warmup_min_secs``, ``--num_runs``, ``--min_secs``, ``--max_secs``,
 ``--use_xnnpack``, ``--use_gpu``, ``--use_nnapi``.
 """
+
 from __future__ import annotations
 
 import re
@@ -36,8 +37,12 @@ _TIMINGS = re.compile(r"Inference timings in us:\s*(.*)$")
 _INIT = re.compile(r"Initialized session in\s*([\d.]+)\s*ms")
 _MEM = re.compile(r"Memory footprint delta from the start of the tool \(MB\):\s*(.*)$")
 _PEAK = re.compile(r"Overall peak memory footprint \(MB\) via periodic monitoring:\s*([\d.]+)")
-DELEGATES = {"xnnpack": ["--use_xnnpack=true"], "gpu": ["--use_gpu=true"],
-             "nnapi": ["--use_nnapi=true"], "cpu": ["--use_xnnpack=false"]}
+DELEGATES = {
+    "xnnpack": ["--use_xnnpack=true"],
+    "gpu": ["--use_gpu=true"],
+    "nnapi": ["--use_nnapi=true"],
+    "cpu": ["--use_xnnpack=false"],
+}
 
 
 def detect(text: str) -> bool:
@@ -56,8 +61,10 @@ def parse(text: str) -> dict:
             continue
         m = _TIMINGS.search(line)
         if m:
-            out["timings_us"] = {k.strip(): float(v) for k, v in
-                                 (p.split(":", 1) for p in m.group(1).split(",") if ":" in p)}
+            out["timings_us"] = {
+                k.strip(): float(v)
+                for k, v in (p.split(":", 1) for p in m.group(1).split(",") if ":" in p)
+            }
             continue
         m = _INIT.search(line)
         if m:
@@ -81,16 +88,22 @@ def fields(parsed: dict) -> dict:
         return None if v is None else v / 1000.0
 
     return {
-        "summary": summary(n=timed.get("count"), mean=ms(timed.get("avg")),
-                           std=ms(timed.get("std")), min=ms(timed.get("min")),
-                           p50=ms(timed.get("median")), p95=ms(timed.get("p95")),
-                           max=ms(timed.get("max")), p5=ms(timed.get("p5"))),
+        "summary": summary(
+            n=timed.get("count"),
+            mean=ms(timed.get("avg")),
+            std=ms(timed.get("std")),
+            min=ms(timed.get("min")),
+            p50=ms(timed.get("median")),
+            p95=ms(timed.get("p95")),
+            max=ms(timed.get("max")),
+            p5=ms(timed.get("p5")),
+        ),
         "load_ms": ms(t.get("Init")) if "Init" in t else parsed.get("init_ms"),
         "first_inference_ms": ms(t.get("First inference")),
         "warmup_mean_ms": ms(t.get("Warmup (avg)")),
         "warmup_iters": warm.get("count"),
-        "peak_rss_mb": parsed.get("peak_memory_mb") or (parsed.get("memory_delta_mb") or {}).get(
-            "overall"),
+        "peak_rss_mb": parsed.get("peak_memory_mb")
+        or (parsed.get("memory_delta_mb") or {}).get("overall"),
         "status": "ok" if timed and t else "error",
     }
 
@@ -101,9 +114,11 @@ def command(binary: str, graph: str, threads, delegate, policy: dict) -> list:
     if threads:
         cmd.append(f"--num_threads={int(threads)}")
     cmd += DELEGATES.get((delegate or "xnnpack").lower(), DELEGATES["xnnpack"])
-    cmd += [f"--warmup_runs={int(policy.get('warmup_min', 3))}",
-            f"--warmup_min_secs={float(policy.get('warmup_max_s', 0.5)):g}",
-            f"--num_runs={int(policy.get('min_iters', 50))}",
-            f"--min_secs={float(policy.get('min_time_s', 1.0)):g}",
-            f"--max_secs={float(policy.get('max_time_s', 150.0)):g}"]
+    cmd += [
+        f"--warmup_runs={int(policy.get('warmup_min', 3))}",
+        f"--warmup_min_secs={float(policy.get('warmup_max_s', 0.5)):g}",
+        f"--num_runs={int(policy.get('min_iters', 50))}",
+        f"--min_secs={float(policy.get('min_time_s', 1.0)):g}",
+        f"--max_secs={float(policy.get('max_time_s', 150.0)):g}",
+    ]
     return cmd

@@ -21,6 +21,7 @@ then the result summary (``PerformanceResult::DumpToFile`` to stdout without a r
     Max Latency: 0.101519 s
     P50 Latency: 0.0995086 s      (and P90, P95, P99, P999)
 """
+
 from __future__ import annotations
 
 import re
@@ -42,8 +43,11 @@ def parse(text: str) -> dict:
         m = _LINE.match(line)
         if m:
             key, value, unit = m.group(1), float(m.group(2)), m.group(3) or ""
-            key = "Average inference time cost" if key.startswith("Average inference time cost") \
+            key = (
+                "Average inference time cost"
+                if key.startswith("Average inference time cost")
                 else key
+            )
             out.setdefault(key, {"value": value, "unit": unit})
     return out
 
@@ -59,12 +63,17 @@ def fields(parsed: dict) -> dict:
     n = (parsed.get("Runs") or parsed.get("Total inference requests") or {}).get("value")
     peak = (parsed.get("Peak working set size") or {}).get("value")
     return {
-        "summary": summary(n=int(n) if n is not None else None,
-                           mean=_ms(parsed, "Average inference time cost"),
-                           min=_ms(parsed, "Min Latency"), p50=_ms(parsed, "P50 Latency"),
-                           p90=_ms(parsed, "P90 Latency"), p95=_ms(parsed, "P95 Latency"),
-                           p99=_ms(parsed, "P99 Latency"), max=_ms(parsed, "Max Latency"),
-                           p999=_ms(parsed, "P999 Latency")),
+        "summary": summary(
+            n=int(n) if n is not None else None,
+            mean=_ms(parsed, "Average inference time cost"),
+            min=_ms(parsed, "Min Latency"),
+            p50=_ms(parsed, "P50 Latency"),
+            p90=_ms(parsed, "P90 Latency"),
+            p95=_ms(parsed, "P95 Latency"),
+            p99=_ms(parsed, "P99 Latency"),
+            max=_ms(parsed, "Max Latency"),
+            p999=_ms(parsed, "P999 Latency"),
+        ),
         "load_ms": _ms(parsed, "Session creation time cost"),
         "first_inference_ms": _ms(parsed, "First inference time cost"),
         "throughput_fps": (parsed.get("Number of inferences per second") or {}).get("value"),

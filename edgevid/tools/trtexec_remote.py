@@ -8,6 +8,7 @@ the per-query times (host latency H2D + compute + D2H as ``samples_ms``, GPU com
 ``gpu_samples_ms``) and the outputs, and checks numerics against the manifest's reference.
 Commands come from ``runners/trtexec.py`` (the same builder the TensorRT runner uses).
 """
+
 from __future__ import annotations
 
 import json
@@ -20,11 +21,16 @@ import numpy as np
 from edgevid.runners.artifact import check_numerics, reference_inputs
 from edgevid.runners.loop import summarize
 from edgevid.runners.record import new_record
-from edgevid.runners.trtexec import (bench_command, build_command, command_line, parse_log,
-                                     parse_outputs, parse_times)
+from edgevid.runners.trtexec import (
+    bench_command,
+    build_command,
+    command_line,
+    parse_log,
+    parse_outputs,
+    parse_times,
+)
 from edgevid.transports import remote_sh as sh
-from edgevid.transports.base import (PID_MARK, RECORD_MARK, ConnectionLost, DeviceUnreachable,
-                                     stream)
+from edgevid.transports.base import PID_MARK, RECORD_MARK, ConnectionLost, DeviceUnreachable, stream
 from edgevid.transports.local import spawn
 
 TRTEXEC = "/usr/src/tensorrt/bin/trtexec"
@@ -33,8 +39,10 @@ MARKS = ("@@edgevid-log", "@@edgevid-times", "@@edgevid-output")
 
 def input_files(manifest: dict) -> dict:
     """{relative path: raw bytes} of the reference input, as trtexec --loadInputs reads it."""
-    return {f"inputs/{name}.bin": np.ascontiguousarray(arr).tobytes()
-            for name, arr in reference_inputs(manifest).items()}
+    return {
+        f"inputs/{name}.bin": np.ascontiguousarray(arr).tobytes()
+        for name, arr in reference_inputs(manifest).items()
+    }
 
 
 def _quote(args: list, names: dict) -> str:
@@ -55,20 +63,27 @@ def commands(manifest: dict, key: str, trtexec: str, policy: dict) -> tuple:
     onnx = f"@@A/{manifest['file']}"
     b = build_command(onnx, "@@E.tmp", build, trtexec=trtexec)
     inputs = {name: f"@@A/inputs/{name}.bin" for name in (i["name"] for i in manifest["inputs"])}
-    t = bench_command("@@E", trtexec=trtexec,
-                      warmup_ms=int(1000 * float(policy.get("warmup_max_s", 0.5))),
-                      duration_s=float(policy.get("min_time_s", 3.0)),
-                      iterations=int(policy.get("min_iters", 10)), inputs=inputs,
-                      export_times="@@R/times.json", export_output="@@R/output.json")
+    t = bench_command(
+        "@@E",
+        trtexec=trtexec,
+        warmup_ms=int(1000 * float(policy.get("warmup_max_s", 0.5))),
+        duration_s=float(policy.get("min_time_s", 3.0)),
+        iterations=int(policy.get("min_iters", 10)),
+        inputs=inputs,
+        export_times="@@R/times.json",
+        export_output="@@R/output.json",
+    )
     return b, t
 
 
 def script(workdir: str, key: str, precision: str, run_id: str, build: list, bench: list) -> str:
     names = {"@@A": "$A", "@@E": "$E", "@@R": "$R"}
     rid = sh.key(run_id)
-    return sh.header(workdir) + f"""A="$W/artifacts/{sh.key(key)}"; R="$W/runs/{rid}"
+    return (
+        sh.header(workdir)
+        + f"""A="$W/artifacts/{sh.key(key)}"; R="$W/runs/{rid}"
 E="$W/engines/{sh.key(key)}-{sh.q(precision)}.engine"
-[ -f "$A/artifact.json" ] || {{ echo {sh.q('@@edgevid-missing artifact')} >&2
+[ -f "$A/artifact.json" ] || {{ echo {sh.q("@@edgevid-missing artifact")} >&2
   exit {sh.MISSING_RC}; }}
 mkdir -p "$W/engines" "$R" && touch "$A/.edgevid-label"
 exec 3<&0
@@ -90,6 +105,7 @@ echo {RECORD_MARK}
 rm -rf "$R" "$E.tmp"
 exit $rc
 """
+    )
 
 
 def split(stdout: str) -> dict:
@@ -103,31 +119,48 @@ def split(stdout: str) -> dict:
             cur, buf = line.strip(), []
         elif cur:
             buf.append(line)
-    return {"log": parts.get(MARKS[0], ""), "times": parts.get(MARKS[1], ""),
-            "output": parts.get(MARKS[2], "")}
+    return {
+        "log": parts.get(MARKS[0], ""),
+        "times": parts.get(MARKS[1], ""),
+        "output": parts.get(MARKS[2], ""),
+    }
 
 
 def to_record(manifest: dict, parts: dict, spec, command: str) -> dict:
     """The bench record from what trtexec wrote; every number from trtexec's own files."""
     log = parse_log(parts["log"])
-    rec = new_record(model=manifest["model"], format=manifest["format"],
-                     precision=manifest["precision"], input_shape=list(manifest["inputs"][0][
-                         "shape"]), threads=spec.threads, status="error",
-                     runtime="trtexec", artifact_bytes=manifest.get("bytes"),
-                     artifact_sha256=manifest["sha256"], timing_policy=spec.policy,
-                     timing_source="trtexec --exportTimes", trtexec_command=command,
-                     trtexec=log)
+    rec = new_record(
+        model=manifest["model"],
+        format=manifest["format"],
+        precision=manifest["precision"],
+        input_shape=list(manifest["inputs"][0]["shape"]),
+        threads=spec.threads,
+        status="error",
+        runtime="trtexec",
+        artifact_bytes=manifest.get("bytes"),
+        artifact_sha256=manifest["sha256"],
+        timing_policy=spec.policy,
+        timing_source="trtexec --exportTimes",
+        trtexec_command=command,
+        trtexec=log,
+    )
     if not parts["times"].strip() or not log.get("passed"):
         tail = " | ".join(ln for ln in parts["log"].splitlines()[-4:] if ln.strip())
         rec["reason"] = f"trtexec failed on the device: {tail}"[:2000]
         return rec
     times = parse_times(parts["times"], log.get("warmup_ms"))
     lat, gpu = times["latency_ms"], times["gpu_ms"]
-    rec.update(status="ok", samples_ms=lat, summary=summarize(lat), gpu_samples_ms=gpu,
-               gpu_summary=summarize(gpu), warmup_iters=log.get("warmup_queries"),
-               load_ms=None if log.get("deserialize_s") is None else log["deserialize_s"] * 1e3,
-               build_ms=None if log.get("build_s") is None else log["build_s"] * 1e3,
-               stop_reason="trtexec --duration")
+    rec.update(
+        status="ok",
+        samples_ms=lat,
+        summary=summarize(lat),
+        gpu_samples_ms=gpu,
+        gpu_summary=summarize(gpu),
+        warmup_iters=log.get("warmup_queries"),
+        load_ms=None if log.get("deserialize_s") is None else log["deserialize_s"] * 1e3,
+        build_ms=None if log.get("build_s") is None else log["build_s"] * 1e3,
+        stop_reason="trtexec --duration",
+    )
     if parts["output"].strip():
         outs = parse_outputs(parts["output"])
         name = manifest["outputs"][0]["name"]
@@ -135,10 +168,17 @@ def to_record(manifest: dict, parts: dict, spec, command: str) -> dict:
         rec["numerics"] = check_numerics(manifest, [np.asarray(values).reshape(dims)])
         rec["numerics"]["checked_on"] = "host, from trtexec --exportOutput on the reference input"
     else:
-        rec["numerics"] = {"max_abs_diff": None, "top1_agree": None, "ok": None,
-                           "reason": "trtexec wrote no outputs"}
-    rec["env"] = {"runtimes": {"tensorrt": log.get("tensorrt_version")},
-                  "gpu": log.get("device"), "python": None}
+        rec["numerics"] = {
+            "max_abs_diff": None,
+            "top1_agree": None,
+            "ok": None,
+            "reason": "trtexec wrote no outputs",
+        }
+    rec["env"] = {
+        "runtimes": {"tensorrt": log.get("tensorrt_version")},
+        "gpu": log.get("device"),
+        "python": None,
+    }
     return rec
 
 
@@ -152,8 +192,9 @@ def run(transport, artifact_dir: Path, spec, log) -> dict:
         raise ConnectionLost(str(e)) from None
     b, t = commands(manifest, transfer["cache_key"], trtexec, spec.policy)
     run_id = secrets.token_hex(8)
-    text = script(transport.conn.workdir, transfer["cache_key"], manifest["precision"], run_id,
-                  b, t)
+    text = script(
+        transport.conn.workdir, transfer["cache_key"], manifest["precision"], run_id, b, t
+    )
     proc = spawn(transport.ssh_args() + [sh.wrap(text)], stdin=subprocess.PIPE)
     pid: list = []
     try:
@@ -166,13 +207,17 @@ def run(transport, artifact_dir: Path, spec, log) -> dict:
             proc.stdin.close()
     if RECORD_MARK not in res.stdout:
         if res.rc == 255:
-            raise ConnectionLost(f"connection to device {transport.name!r} lost during the run: "
-                                 f"{res.tail[-1] if res.tail else 'ssh exited with 255'}")
-        raise RuntimeError(f"trtexec run failed on {transport.name} (exit {res.rc}): "
-                           + " | ".join(res.tail[-4:]))
+            raise ConnectionLost(
+                f"connection to device {transport.name!r} lost during the run: "
+                f"{res.tail[-1] if res.tail else 'ssh exited with 255'}"
+            )
+        raise RuntimeError(
+            f"trtexec run failed on {transport.name} (exit {res.rc}): " + " | ".join(res.tail[-4:])
+        )
     rec = to_record(manifest, split(res.stdout), spec, command_line(t))
-    rec["env"].update({k: (transport._probe or {}).get(k) for k in ("arch", "os", "kernel",
-                                                                     "hostname")})
+    rec["env"].update(
+        {k: (transport._probe or {}).get(k) for k in ("arch", "os", "kernel", "hostname")}
+    )
     rec["transfer"] = transfer
     rec["transport"] = {"type": "ssh", "target": transport.conn.describe(), "python": None}
     return rec

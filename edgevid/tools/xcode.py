@@ -8,6 +8,7 @@ JSON file that ``edgevid import`` reads::
 
 The report shows medians only: the record's summary carries p50 and nothing else.
 """
+
 from __future__ import annotations
 
 import json
@@ -41,9 +42,13 @@ def parse(text: str) -> dict:
 
 
 def fields(parsed: dict) -> dict:
-    return {"summary": summary(n=None, p50=parsed.get("prediction_median_ms")),
-            "load_ms": parsed.get("load_median_ms"),
-            "compile_ms": parsed.get("compilation_median_ms"),
-            "runtime_settings": {"compute_units": parsed.get("compute_units")},
-            "env_extra": {"device_name": parsed.get("device_name"),
-                          "os_version": parsed.get("os_version")}}
+    return {
+        "summary": summary(n=None, p50=parsed.get("prediction_median_ms")),
+        "load_ms": parsed.get("load_median_ms"),
+        "compile_ms": parsed.get("compilation_median_ms"),
+        "runtime_settings": {"compute_units": parsed.get("compute_units")},
+        "env_extra": {
+            "device_name": parsed.get("device_name"),
+            "os_version": parsed.get("os_version"),
+        },
+    }

@@ -2,16 +2,33 @@
 module each with the same parts (see ``base.Transport``). ``for_profile(profile)`` gives the
 transport of a device profile, one per device for the whole process (its probe and cache
 knowledge are reused by every configuration)."""
+
 from __future__ import annotations
 
 import threading
 
-from edgevid.transports.base import (ConnectionLost, DeviceUnreachable, HostKeyError, RunSpec,
-                                     Transport)
+from edgevid.transports.base import (
+    ConnectionLost,
+    DeviceUnreachable,
+    HostKeyError,
+    RunSpec,
+    Transport,
+)
 from edgevid.transports.connection import Connection, parse_connection, parse_host
 
-__all__ = ["Connection", "ConnectionLost", "DeviceUnreachable", "HostKeyError", "RunSpec",
-           "Transport", "connection_of", "for_profile", "make", "parse_connection", "parse_host"]
+__all__ = [
+    "Connection",
+    "ConnectionLost",
+    "DeviceUnreachable",
+    "HostKeyError",
+    "RunSpec",
+    "Transport",
+    "connection_of",
+    "for_profile",
+    "make",
+    "parse_connection",
+    "parse_host",
+]
 
 _cache: dict = {}
 _lock = threading.Lock()

@@ -11,6 +11,7 @@
 
 The runner's command line is the protocol; ``runners/`` knows nothing of transports.
 """
+
 from __future__ import annotations
 
 import re
@@ -29,10 +30,13 @@ PROBE_MARK = "@@edgevid-probe"
 PID_MARK = "@@edgevid-pid "
 MISSING_MARK = "@@edgevid-missing "
 #: what a device installs for a format's runner (the runner needs numpy + this, never torch)
-DEVICE_INSTALL = {"onnx": "pip install numpy onnxruntime", "openvino": "pip install numpy openvino",
-                  "tflite": "pip install numpy ai-edge-litert (or tflite-runtime)",
-                  "tensorrt": "TensorRT ships with JetPack (python3-libnvinfer, trtexec)",
-                  "coreml": "pip install numpy coremltools (macOS)"}
+DEVICE_INSTALL = {
+    "onnx": "pip install numpy onnxruntime",
+    "openvino": "pip install numpy openvino",
+    "tflite": "pip install numpy ai-edge-litert (or tflite-runtime)",
+    "tensorrt": "TensorRT ships with JetPack (python3-libnvinfer, trtexec)",
+    "coreml": "pip install numpy coremltools (macOS)",
+}
 
 
 class DeviceUnreachable(UserError):
@@ -50,6 +54,7 @@ class ConnectionLost(RuntimeError):
 @dataclass
 class RunSpec:
     """What one configuration needs on the device; becomes the runner's command line."""
+
     threads: Optional[int]
     policy: dict  # TimingPolicy.to_dict() (a TimingPolicy is converted)
     options: dict  # RunOptions fields (a RunOptions is converted)
@@ -66,9 +71,15 @@ class RunSpec:
     def runner_args(self, artifact: str, out: str, quiet: bool = False) -> list:
         import json
 
-        args = [artifact, "--policy", json.dumps(self.policy, sort_keys=True, allow_nan=False),
-                "--options", json.dumps(self.options, sort_keys=True, allow_nan=False),
-                "--out", out]
+        args = [
+            artifact,
+            "--policy",
+            json.dumps(self.policy, sort_keys=True, allow_nan=False),
+            "--options",
+            json.dumps(self.options, sort_keys=True, allow_nan=False),
+            "--out",
+            out,
+        ]
         if self.threads:
             args += ["--threads", str(int(self.threads))]
         if self.device_name:
@@ -86,8 +97,13 @@ class Streamed:
     pid: Optional[int] = None  # the runner's pid on the device, once it said so
 
 
-def stream(proc, timeout_s: float, log: Callable[[str], None] = lambda m: None,
-           label: str = "", on_pid: Callable[[int], None] = lambda p: None) -> Streamed:
+def stream(
+    proc,
+    timeout_s: float,
+    log: Callable[[str], None] = lambda m: None,
+    label: str = "",
+    on_pid: Callable[[int], None] = lambda p: None,
+) -> Streamed:
     """Read a started process to its end: stderr line by line (progress -> ``log``), stdout
     whole. Raises ``TimeoutError`` (the process still running) past ``timeout_s``."""
     out_chunks: list = []
@@ -100,8 +116,8 @@ def stream(proc, timeout_s: float, log: Callable[[str], None] = lambda m: None,
             m = PROGRESS.match(line)
             if m:
                 log(f"{label}{m['stage']}: {m['n']} iterations")
-            elif line.startswith(PID_MARK) and line[len(PID_MARK):].strip().isdigit():
-                res.pid = int(line[len(PID_MARK):])
+            elif line.startswith(PID_MARK) and line[len(PID_MARK) :].strip().isdigit():
+                res.pid = int(line[len(PID_MARK) :])
                 on_pid(res.pid)
             elif line.strip():
                 tail.append(line.strip())
@@ -110,8 +126,10 @@ def stream(proc, timeout_s: float, log: Callable[[str], None] = lambda m: None,
         for chunk in iter(lambda: proc.stdout.read(65536), b""):
             out_chunks.append(chunk)
 
-    threads = [threading.Thread(target=read_err, daemon=True),
-               threading.Thread(target=read_out, daemon=True)]
+    threads = [
+        threading.Thread(target=read_err, daemon=True),
+        threading.Thread(target=read_out, daemon=True),
+    ]
     for t in threads:
         t.start()
     try:
@@ -167,22 +185,30 @@ def missing_on_device(entry, probe: dict, device: str) -> str:
     python = probe.get("python")
     for need in backend.packages:
         alts = need.split("|")
-        ok = any((programs.get(a[4:]) if a.startswith("bin:") else
-                  (python and modules.get(a))) for a in alts)
+        ok = any(
+            (programs.get(a[4:]) if a.startswith("bin:") else (python and modules.get(a)))
+            for a in alts
+        )
         if not ok:
             names = " or ".join(a.replace("bin:", "the program ") for a in alts)
             where = "" if python else " (no Python on the device: only native tools run there)"
-            hint = f"; on the device: {DEVICE_INSTALL[backend.name]}" if python and \
-                backend.name in DEVICE_INSTALL else ""
+            hint = (
+                f"; on the device: {DEVICE_INSTALL[backend.name]}"
+                if python and backend.name in DEVICE_INSTALL
+                else ""
+            )
             return f"device {device!r} lacks {names} for format {backend.name!r}{where}{hint}"
     provider = (entry.options or {}).get("provider")
     if backend.name == "onnx" and provider:
         have = ((probe.get("runtimes") or {}).get("onnxruntime") or {}).get("providers") or []
         if provider not in have:
-            return (f"device {device!r}: ONNX Runtime there has no {provider} (it has "
-                    f"{', '.join(have) or 'none'})")
+            return (
+                f"device {device!r}: ONNX Runtime there has no {provider} (it has "
+                f"{', '.join(have) or 'none'})"
+            )
     if backend.name == "coreml" and not ((probe.get("runtimes") or {}).get("coreml") or {}).get(
-            "can_predict"):
+        "can_predict"
+    ):
         return f"device {device!r} is not macOS: Core ML predicts on macOS/iOS only"
     return ""
 

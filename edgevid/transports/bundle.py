@@ -8,6 +8,7 @@ by a digest so that it is sent once and found again in the device's cache.
   same exported file under a rewritten manifest is a new key, so what the device runs is always
   exactly what the host has.
 """
+
 from __future__ import annotations
 
 import hashlib

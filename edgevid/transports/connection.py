@@ -5,6 +5,7 @@ why)`` function that makes the error naming the file and field. Everything that 
 remote command line (host, user, paths) is checked here against a conservative character set, and
 quoted again where it is used: a profile cannot smuggle a shell command onto the device.
 """
+
 from __future__ import annotations
 
 import re
@@ -14,8 +15,17 @@ from typing import Callable, Optional
 TYPES = ("local", "ssh", "adb", "manual")
 FIELDS = {
     "local": set(),
-    "ssh": {"host", "user", "port", "key", "python", "workdir", "connect_timeout_s",
-            "known_hosts", "ssh_config"},
+    "ssh": {
+        "host",
+        "user",
+        "port",
+        "key",
+        "python",
+        "workdir",
+        "connect_timeout_s",
+        "known_hosts",
+        "ssh_config",
+    },
     "adb": {"serial", "python", "workdir", "connect_timeout_s", "adb", "benchmark_model"},
     "manual": {"instructions"},
 }
@@ -77,8 +87,11 @@ def parse_connection(data, bad: Callable[[str, str], Exception]) -> Connection:
     kind = data["type"]
     for key in data:
         if key != "type" and key not in FIELDS[kind]:
-            raise bad(f"connection.{key}", f"is not valid for a {kind} connection (valid: "
-                      f"{', '.join(sorted(FIELDS[kind])) or 'none'})")
+            raise bad(
+                f"connection.{key}",
+                f"is not valid for a {kind} connection (valid: "
+                f"{', '.join(sorted(FIELDS[kind])) or 'none'})",
+            )
     values = {k: v for k, v in data.items() if k != "type"}
 
     def text(key: str, rx, what: str) -> Optional[str]:
@@ -87,8 +100,9 @@ def parse_connection(data, bad: Callable[[str, str], Exception]) -> Connection:
             return None
         v = str(v)
         if not rx.match(v) or v.startswith("-"):
-            raise bad(f"connection.{key}", f"must be {what} (letters, digits and ._-/~ only; "
-                      f"got {v!r})")
+            raise bad(
+                f"connection.{key}", f"must be {what} (letters, digits and ._-/~ only; got {v!r})"
+            )
         return v
 
     conn = Connection(type=kind)
@@ -98,17 +112,24 @@ def parse_connection(data, bad: Callable[[str, str], Exception]) -> Connection:
             raise bad("connection.host", "is required for an ssh connection")
         conn = replace(conn, host=host, user=text("user", _USER, "a user name"))
     port = values.get("port")
-    if port is not None and not (isinstance(port, int) and not isinstance(port, bool)
-                                 and 0 < port < 65536):
+    if port is not None and not (
+        isinstance(port, int) and not isinstance(port, bool) and 0 < port < 65536
+    ):
         raise bad("connection.port", "must be an integer port number")
     timeout = values.get("connect_timeout_s", DEFAULT_TIMEOUT_S)
     if isinstance(timeout, bool) or not isinstance(timeout, (int, float)) or not 0 < timeout <= 600:
         raise bad("connection.connect_timeout_s", "must be a number of seconds in (0, 600]")
     python = values.get("python", "python3")
-    python = None if python is None or str(python).lower() in NO_PYTHON else \
-        text("python", _PATH, "a program name or path, or none")
+    python = (
+        None
+        if python is None or str(python).lower() in NO_PYTHON
+        else text("python", _PATH, "a program name or path, or none")
+    )
     conn = replace(
-        conn, port=port, connect_timeout_s=float(timeout), python=python,
+        conn,
+        port=port,
+        connect_timeout_s=float(timeout),
+        python=python,
         key=text("key", _PATH, "a file path"),
         known_hosts=text("known_hosts", _PATH, "a file path"),
         ssh_config=text("ssh_config", _PATH, "a file path"),
@@ -133,8 +154,14 @@ def parse_host(text: str, base: Connection) -> Connection:
         if not p.isdigit():
             raise ValueError(f"bad port in --host {text!r}")
         port = int(p)
-    fields = {"type": "ssh", "host": host, "port": port, "python": base.python or "none",
-              "workdir": base.workdir, "connect_timeout_s": base.connect_timeout_s}
+    fields = {
+        "type": "ssh",
+        "host": host,
+        "port": port,
+        "python": base.python or "none",
+        "workdir": base.workdir,
+        "connect_timeout_s": base.connect_timeout_s,
+    }
     if user:
         fields["user"] = user
     for k in ("key", "known_hosts", "ssh_config"):

@@ -4,6 +4,7 @@ honest peak RSS). This machine is the device, so what it can run is what is inst
 ``spawn`` is the one place a runner-side process is started (the ssh and adb clients too), so
 that process-group and parent-death handling live in one function.
 """
+
 from __future__ import annotations
 
 import json
@@ -27,8 +28,9 @@ def spawn(cmd: list, stdin=subprocess.DEVNULL, cwd=None) -> subprocess.Popen:
     """Start a process whose stdout and stderr the caller reads (``base.stream``)."""
     if CANCEL.is_set():
         raise KeyboardInterrupt
-    proc = subprocess.Popen([str(c) for c in cmd], stdin=stdin, stdout=subprocess.PIPE,
-                            stderr=subprocess.PIPE, cwd=cwd)
+    proc = subprocess.Popen(
+        [str(c) for c in cmd], stdin=stdin, stdout=subprocess.PIPE, stderr=subprocess.PIPE, cwd=cwd
+    )
     with _active_lock:
         _active.add(proc)
     return proc
@@ -61,8 +63,9 @@ class LocalTransport(Transport):
     def check(self, quick: bool = False) -> dict:
         with self._lock:
             if self._probe is None or not quick:
-                cmd = [sys.executable, "-m", "edgevid.runners.probe"] + (["--quick"] if quick
-                                                                         else [])
+                cmd = [sys.executable, "-m", "edgevid.runners.probe"] + (
+                    ["--quick"] if quick else []
+                )
                 proc = subprocess.run(cmd, capture_output=True, text=True, timeout=120)
                 probe = probe_from(proc.stdout)
                 if probe is None:
@@ -83,15 +86,18 @@ class LocalTransport(Transport):
     def run(self, artifact_dir: Path, spec: RunSpec, log: Callable[[str], None]) -> dict:
         with tempfile.TemporaryDirectory(prefix="edgevid-run-") as tmp:
             out = Path(tmp) / "record.json"
-            cmd = [sys.executable, "-m", "edgevid.runners",
-                   *spec.runner_args(str(artifact_dir), str(out))]
+            cmd = [
+                sys.executable,
+                "-m",
+                "edgevid.runners",
+                *spec.runner_args(str(artifact_dir), str(out)),
+            ]
             proc = spawn(cmd)
             try:
                 res = stream(proc, spec.timeout_s, log)
             except TimeoutError:
                 stop(proc)
-                raise RuntimeError(f"runner did not finish within {spec.timeout_s:.0f} s") \
-                    from None
+                raise RuntimeError(f"runner did not finish within {spec.timeout_s:.0f} s") from None
             except BaseException:
                 stop(proc)
                 raise

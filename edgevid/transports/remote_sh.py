@@ -4,6 +4,7 @@ Each script is passed to the device as ``exec /bin/sh -c '<script>'`` so the log
 (bash, zsh, dash, ...) only sees one quoted word. Paths that start with ``~/`` become
 ``"$HOME"/...``; everything else is ``shlex.quote``d; cache keys are checked as hex first.
 """
+
 from __future__ import annotations
 
 import re
@@ -46,23 +47,30 @@ def header(workdir: str) -> str:
 
 
 def probe(workdir: str, python: str, bundle: str, quick: bool) -> str:
-    return header(workdir) + f"""B="$W/bundles/{key(bundle)}"
+    return (
+        header(workdir)
+        + f"""B="$W/bundles/{key(bundle)}"
 if [ -d "$B/runners" ]; then cd "$B" && exec {path(python)} -m runners.probe --workdir "$W"{
-    ' --quick' if quick else ''}; fi
-echo {q(MISSING_MARK + 'bundle')}
-command -v {path(python)} >/dev/null 2>&1 || echo {q(MISSING_MARK + 'python')}
+            " --quick" if quick else ""
+        }; fi
+echo {q(MISSING_MARK + "bundle")}
+command -v {path(python)} >/dev/null 2>&1 || echo {q(MISSING_MARK + "python")}
 """
+    )
 
 
 def receive(workdir: str, kind: str, name: str, gzip: bool, label: str = "") -> str:
     """Unpack a tar stream from stdin into $W/<kind>/<name>, atomically (a temp dir renamed)."""
     flags = "-xzf" if gzip else "-xf"
-    return header(workdir) + f"""D="$W/{kind}/{key(name)}"
+    return (
+        header(workdir)
+        + f"""D="$W/{kind}/{key(name)}"
 mkdir -p "$W/{kind}" || exit 1
 T=$(mktemp -d "$W/{kind}/.tmp.XXXXXX") || exit 1
 if ! tar {flags} - -C "$T"; then rm -rf "$T"; exit 1; fi
 if [ -d "$D" ]; then rm -rf "$T"; else mv "$T" "$D"; fi
 """
+    )
 
 
 def run(workdir: str, python: str, bundle: str, artifact: str, run_id: str, args: list) -> str:
@@ -70,9 +78,11 @@ def run(workdir: str, python: str, bundle: str, artifact: str, run_id: str, args
     connection dropped, or the host stopped), then print the record after a mark."""
     quoted = " ".join({"@@A": '"$A"', "@@OUT": '"$OUT"'}.get(a, q(a)) for a in args)
     rid = key(run_id)
-    return header(workdir) + f"""A="$W/artifacts/{key(artifact)}"; B="$W/bundles/{key(bundle)}"
-[ -d "$B/runners" ] || {{ echo {q(MISSING_MARK + 'bundle')} >&2; exit {MISSING_RC}; }}
-[ -f "$A/artifact.json" ] || {{ echo {q(MISSING_MARK + 'artifact')} >&2; exit {MISSING_RC}; }}
+    return (
+        header(workdir)
+        + f"""A="$W/artifacts/{key(artifact)}"; B="$W/bundles/{key(bundle)}"
+[ -d "$B/runners" ] || {{ echo {q(MISSING_MARK + "bundle")} >&2; exit {MISSING_RC}; }}
+[ -f "$A/artifact.json" ] || {{ echo {q(MISSING_MARK + "artifact")} >&2; exit {MISSING_RC}; }}
 mkdir -p "$W/runs" && touch "$A/{LABEL}"
 OUT="$W/runs/{rid}.json"
 cd "$B" || exit {MISSING_RC}
@@ -91,21 +101,27 @@ kill "$wd" 2>/dev/null
 if [ -f "$OUT" ]; then echo {q(RECORD_MARK)}; cat "$OUT"; rm -f "$OUT"; fi
 exit $rc
 """
+    )
 
 
 def kill(pid: int, workdir: str, run_id: str) -> str:
     """Stop a runner we started (only if that pid is still a runner), and its leftovers."""
     p = int(pid)
-    return header(workdir) + f"""case "$(ps -p {p} -o args= 2>/dev/null)" in
+    return (
+        header(workdir)
+        + f"""case "$(ps -p {p} -o args= 2>/dev/null)" in
   *runners*) command -v pkill >/dev/null 2>&1 && pkill -TERM -P {p}
              kill -TERM {p} 2>/dev/null; sleep 1; kill -KILL {p} 2>/dev/null;;
 esac
 rm -f "$W/runs/{key(run_id)}.json" "$W/runs/.{key(run_id)}.json."*.tmp
 """
+    )
 
 
 def cache_list(workdir: str) -> str:
-    return header(workdir) + f"""for d in "$W"/artifacts/*/; do
+    return (
+        header(workdir)
+        + f"""for d in "$W"/artifacts/*/; do
   [ -d "$d" ] || continue
   k=$(basename "$d"); s=$(du -sk "$d" | cut -f1)
   t=$(stat -c %Y "$d/{LABEL}" 2>/dev/null || stat -f %m "$d/{LABEL}" 2>/dev/null || echo 0)
@@ -116,6 +132,7 @@ for d in "$W"/bundles/*/; do
   echo "bundle $(basename "$d") $(du -sk "$d" | cut -f1) 0 runner"
 done
 """
+    )
 
 
 def prune(workdir: str, artifacts: list, bundles: list) -> str:

@@ -1,6 +1,7 @@
 """The device check where there is no Python (a Jetson Nano driven through trtexec, an Android
 phone over adb): a POSIX-sh script whose ``key=value`` lines become the same report as
 ``runners/probe.py``'s (fields it cannot know are null)."""
+
 from __future__ import annotations
 
 from edgevid.transports import remote_sh as sh
@@ -10,7 +11,9 @@ TRTEXEC = ("trtexec", "/usr/src/tensorrt/bin/trtexec", "/usr/local/tensorrt/bin/
 
 def script(workdir: str) -> str:
     finds = " ".join(sh.q(t) for t in TRTEXEC)
-    return sh.header(workdir) + f"""mkdir -p "$W" 2>/dev/null
+    return (
+        sh.header(workdir)
+        + f"""mkdir -p "$W" 2>/dev/null
 echo "arch=$(uname -m)"; echo "os=$(uname -s)"; echo "kernel=$(uname -r)"
 echo "hostname=$(uname -n)"
 [ -r /etc/os-release ] && echo "os_release=$(. /etc/os-release; echo "$PRETTY_NAME")"
@@ -34,6 +37,7 @@ done
 for d in "$W"/artifacts/*/; do [ -d "$d" ] && echo "cached=$(basename "$d")"; done
 true
 """
+    )
 
 
 def parse(text: str, workdir: str) -> dict:
@@ -47,8 +51,13 @@ def parse(text: str, workdir: str) -> dict:
         if k == "zone":
             parts = v.split(" ", 2)
             if len(parts) >= 2 and parts[1].lstrip("-").isdigit():
-                zones.append({"path": parts[0], "type": parts[2] if len(parts) > 2 else None,
-                              "temp_c": int(parts[1]) / 1000.0})
+                zones.append(
+                    {
+                        "path": parts[0],
+                        "type": parts[2] if len(parts) > 2 else None,
+                        "temp_c": int(parts[1]) / 1000.0,
+                    }
+                )
         elif k == "clock":
             parts = v.split(" ")
             if len(parts) == 2 and parts[1].isdigit():
@@ -60,22 +69,37 @@ def parse(text: str, workdir: str) -> dict:
     trtexec = kv.get("trtexec")
     free = kv.get("disk_free_kb")
     return {
-        "probe_version": 1, "probe": "sh", "arch": kv.get("arch"), "os": kv.get("os"),
-        "os_release": kv.get("os_release") or (f"Android {kv['android']}" if kv.get("android")
-                                               else None),
-        "kernel": kv.get("kernel"), "hostname": kv.get("hostname"),
-        "device_model": kv.get("device_model"), "abi": kv.get("abi"), "python": None,
-        "numpy": None, "modules": {},
+        "probe_version": 1,
+        "probe": "sh",
+        "arch": kv.get("arch"),
+        "os": kv.get("os"),
+        "os_release": kv.get("os_release")
+        or (f"Android {kv['android']}" if kv.get("android") else None),
+        "kernel": kv.get("kernel"),
+        "hostname": kv.get("hostname"),
+        "device_model": kv.get("device_model"),
+        "abi": kv.get("abi"),
+        "python": None,
+        "numpy": None,
+        "modules": {},
         "runtimes": {"tensorrt": {"version": None, "trtexec": trtexec}} if trtexec else {},
-        "programs": {"trtexec": trtexec, **{p: kv.get(f"program_{p}") for p in (
-            "nvpmodel", "jetson_clocks", "vcgencmd", "python3")}},
+        "programs": {
+            "trtexec": trtexec,
+            **{
+                p: kv.get(f"program_{p}")
+                for p in ("nvpmodel", "jetson_clocks", "vcgencmd", "python3")
+            },
+        },
         "cpu_count": int(kv["cpu_count"]) if kv.get("cpu_count", "").isdigit() else None,
         "workdir": workdir,
         "disk_free_bytes": int(free or 0) * 1024 if (free or "").isdigit() else None,
-        "thermal_zones": zones, "clocks": clocks,
+        "thermal_zones": zones,
+        "clocks": clocks,
         "jetson": {"l4t": kv.get("l4t"), "nvpmodel": kv.get("nvpmodel"), "jetson_clocks": None}
-        if kv.get("l4t") or kv.get("nvpmodel") else None,
+        if kv.get("l4t") or kv.get("nvpmodel")
+        else None,
         "raspberry_pi": {"model": kv.get("device_model"), "throttled": kv.get("throttled")}
-        if kv.get("throttled") else None,
+        if kv.get("throttled")
+        else None,
         "cache": {"bundles": [], "artifacts": cached},
     }

@@ -14,6 +14,7 @@ a control socket in a private temp dir), so a configuration costs a new session,
 handshake; the master is closed (``ssh -O exit``) when edgevid exits. ``EDGEVID_SSH_MULTIPLEX=0``
 turns it off.
 """
+
 from __future__ import annotations
 
 import atexit
@@ -28,10 +29,18 @@ from pathlib import Path
 from typing import Callable, Optional
 
 from edgevid.transports import remote_sh as sh
-from edgevid.transports.base import (MISSING_MARK, ConnectionLost, DeviceUnreachable,
-                                     HostKeyError, RunSpec, Transport, probe_from, record_from,
-                                     stream)
-from edgevid.transports.bundle import (artifact_key, artifact_tar, bundle_bytes, bundle_digest)
+from edgevid.transports.base import (
+    MISSING_MARK,
+    ConnectionLost,
+    DeviceUnreachable,
+    HostKeyError,
+    RunSpec,
+    Transport,
+    probe_from,
+    record_from,
+    stream,
+)
+from edgevid.transports.bundle import artifact_key, artifact_tar, bundle_bytes, bundle_digest
 from edgevid.transports.local import spawn, stop
 
 UNKNOWN_KEY = ("Host key verification failed", "host key is known", "No matching host key")
@@ -61,10 +70,21 @@ class SSHTransport(Transport):
 
     def ssh_args(self, strict: str = "yes", known_hosts: Optional[str] = None) -> list:
         c = self.conn
-        args = ["ssh", "-o", "BatchMode=yes", "-o", f"StrictHostKeyChecking={strict}",
-                "-o", f"ConnectTimeout={max(1, math.ceil(c.connect_timeout_s))}",
-                "-o", "ServerAliveInterval=5", "-o", "ServerAliveCountMax=3",
-                "-o", "LogLevel=ERROR"]
+        args = [
+            "ssh",
+            "-o",
+            "BatchMode=yes",
+            "-o",
+            f"StrictHostKeyChecking={strict}",
+            "-o",
+            f"ConnectTimeout={max(1, math.ceil(c.connect_timeout_s))}",
+            "-o",
+            "ServerAliveInterval=5",
+            "-o",
+            "ServerAliveCountMax=3",
+            "-o",
+            "LogLevel=ERROR",
+        ]
         if c.ssh_config:
             args[1:1] = ["-F", _expand(c.ssh_config)]
         kh = known_hosts or (_expand(c.known_hosts) if c.known_hosts else None)
@@ -79,8 +99,14 @@ class SSHTransport(Transport):
         if c.user:
             args += ["-l", c.user]
         if self._control and not known_hosts:
-            args += ["-o", "ControlMaster=auto", "-o", f"ControlPath={self._control}/%C",
-                     "-o", "ControlPersist=120"]
+            args += [
+                "-o",
+                "ControlMaster=auto",
+                "-o",
+                f"ControlPath={self._control}/%C",
+                "-o",
+                "ControlPersist=120",
+            ]
         else:
             args += ["-o", "ControlMaster=no", "-o", "ControlPath=none"]
         return args + ["--", c.host]
@@ -93,8 +119,12 @@ class SSHTransport(Transport):
         args = self.ssh_args()
         self._control = None
         try:
-            subprocess.run(args[:-2] + ["-O", "exit"] + args[-2:], capture_output=True,
-                           timeout=10, stdin=subprocess.DEVNULL)
+            subprocess.run(
+                args[:-2] + ["-O", "exit"] + args[-2:],
+                capture_output=True,
+                timeout=10,
+                stdin=subprocess.DEVNULL,
+            )
         except (subprocess.TimeoutExpired, OSError):
             pass
         shutil.rmtree(control, ignore_errors=True)
@@ -105,11 +135,17 @@ class SSHTransport(Transport):
     def _sh(self, script: str, data: Optional[bytes] = None, timeout: Optional[float] = None):
         cmd = self.ssh_args() + [sh.wrap(script)]
         try:
-            proc = subprocess.run(cmd, input=data or b"", capture_output=True,
-                                  timeout=timeout or self._timeout(len(data or b"")))
+            proc = subprocess.run(
+                cmd,
+                input=data or b"",
+                capture_output=True,
+                timeout=timeout or self._timeout(len(data or b"")),
+            )
         except subprocess.TimeoutExpired:
-            raise DeviceUnreachable(f"device {self.name!r} ({self.conn.describe()}) did not "
-                                    f"answer within {timeout or self._timeout():.0f} s") from None
+            raise DeviceUnreachable(
+                f"device {self.name!r} ({self.conn.describe()}) did not "
+                f"answer within {timeout or self._timeout():.0f} s"
+            ) from None
         if proc.returncode == 255:
             self._fail(proc.stderr.decode("utf-8", "replace"))
         return proc
@@ -121,17 +157,21 @@ class SSHTransport(Transport):
             raise HostKeyError(
                 f"the host key of device {self.name!r} ({self.conn.describe()}) has CHANGED "
                 f"(now {fp}): refused. If the device was reinstalled, remove the old key "
-                f"(ssh-keygen -R HOST) and run `edgevid devices trust {self.name}`")
+                f"(ssh-keygen -R HOST) and run `edgevid devices trust {self.name}`"
+            )
         if any(any(m in ln for m in UNKNOWN_KEY) for ln in lines):
             fp = self._fingerprints_or_reason()
             raise HostKeyError(
                 f"the host key of device {self.name!r} ({self.conn.describe()}) is not known: "
                 f"{fp}. Check it is the device's (there: ssh-keygen -lf "
                 f"/etc/ssh/ssh_host_ed25519_key.pub), then run `edgevid devices trust "
-                f"{self.name}`")
+                f"{self.name}`"
+            )
         last = lines[-1] if lines else "ssh exited with code 255"
-        raise DeviceUnreachable(f"cannot reach device {self.name!r} ({self.conn.describe()}, "
-                                f"timeout {self.conn.connect_timeout_s:g} s): {last}")
+        raise DeviceUnreachable(
+            f"cannot reach device {self.name!r} ({self.conn.describe()}, "
+            f"timeout {self.conn.connect_timeout_s:g} s): {last}"
+        )
 
     # ------------------------------------------------------------------ host keys
 
@@ -141,14 +181,16 @@ class SSHTransport(Transport):
             kh = Path(d) / "known_hosts"
             cmd = self.ssh_args(strict="accept-new", known_hosts=str(kh)) + ["exit 0"]
             try:
-                subprocess.run(cmd, capture_output=True, timeout=self._timeout(),
-                               stdin=subprocess.DEVNULL)
+                subprocess.run(
+                    cmd, capture_output=True, timeout=self._timeout(), stdin=subprocess.DEVNULL
+                )
             except subprocess.TimeoutExpired:
                 pass
             if not kh.is_file() or not kh.read_text().strip():
                 return [], []
-            fps = subprocess.run(["ssh-keygen", "-lf", str(kh)], capture_output=True,
-                                 text=True).stdout.split("\n")
+            fps = subprocess.run(
+                ["ssh-keygen", "-lf", str(kh)], capture_output=True, text=True
+            ).stdout.split("\n")
             return kh.read_text().strip().splitlines(), [f.strip() for f in fps if f.strip()]
 
     def _fingerprints_or_reason(self) -> str:
@@ -218,21 +260,26 @@ class SSHTransport(Transport):
             if MISSING_MARK + "python" in out:
                 raise DeviceUnreachable(
                     f"device {self.name!r} has no Python at {self.conn.python!r}: set "
-                    f"connection.python in its profile (or python: none for native tools only)")
+                    f"connection.python in its profile (or python: none for native tools only)"
+                )
             if MISSING_MARK + "bundle" in out and attempt == 0:
                 self._send_bundle()
                 continue
             err = " | ".join(proc.stderr.decode("utf-8", "replace").strip().splitlines()[-3:])
-            raise DeviceUnreachable(f"device {self.name!r}: the probe failed (exit "
-                                    f"{proc.returncode}): {err or out.strip()[-300:]}")
+            raise DeviceUnreachable(
+                f"device {self.name!r}: the probe failed (exit "
+                f"{proc.returncode}): {err or out.strip()[-300:]}"
+            )
         raise DeviceUnreachable(f"device {self.name!r}: the probe failed")
 
     def _send_bundle(self) -> int:
         data = bundle_bytes()
         proc = self._sh(sh.receive(self.conn.workdir, "bundles", self.bundle, gzip=True), data)
         if proc.returncode != 0:
-            raise RuntimeError("could not install the runner bundle on the device: "
-                               + proc.stderr.decode("utf-8", "replace").strip()[-300:])
+            raise RuntimeError(
+                "could not install the runner bundle on the device: "
+                + proc.stderr.decode("utf-8", "replace").strip()[-300:]
+            )
         self.sent["bundle"] += 1
         self.sent["bytes"] += len(data)
         self._have_bundle = True
@@ -254,8 +301,10 @@ class SSHTransport(Transport):
             data = artifact_tar(artifact_dir, extra)
             proc = self._sh(sh.receive(self.conn.workdir, "artifacts", k, gzip=False), data)
             if proc.returncode != 0:
-                raise RuntimeError("could not send the artifact to the device: "
-                                   + proc.stderr.decode("utf-8", "replace").strip()[-300:])
+                raise RuntimeError(
+                    "could not send the artifact to the device: "
+                    + proc.stderr.decode("utf-8", "replace").strip()[-300:]
+                )
             self._have.add(k)
             self.sent["artifact"] += 1
             self.sent["bytes"] += len(data)
@@ -291,8 +340,9 @@ class SSHTransport(Transport):
             res = stream(proc, spec.timeout_s, log, on_pid=pid.append)
         except TimeoutError:
             self._stop(proc, pid, run_id)
-            raise RuntimeError(f"runner did not finish within {spec.timeout_s:.0f} s (stopped "
-                               "on the device)") from None
+            raise RuntimeError(
+                f"runner did not finish within {spec.timeout_s:.0f} s (stopped on the device)"
+            ) from None
         except BaseException:  # Ctrl-C: stop the runner on the device too
             self._stop(proc, pid, run_id)
             raise
@@ -311,8 +361,10 @@ class SSHTransport(Transport):
                     self._fail("\n".join(res.tail))
                 except DeviceUnreachable as e:
                     raise ConnectionLost(str(e)) from None
-            raise ConnectionLost(f"connection to device {self.name!r} lost during the run: "
-                                 f"{res.tail[-1] if res.tail else 'ssh exited with 255'}")
+            raise ConnectionLost(
+                f"connection to device {self.name!r} lost during the run: "
+                f"{res.tail[-1] if res.tail else 'ssh exited with 255'}"
+            )
         raise RuntimeError(f"runner exited with code {res.rc} on {self.name}: {tail}"[:2000])
 
     def _stop(self, proc, pid: list, run_id: str) -> None:
@@ -321,10 +373,12 @@ class SSHTransport(Transport):
         stop(proc, grace_s=2)
         if pid:
             try:
-                subprocess.run(self.ssh_args() + [sh.wrap(sh.kill(pid[0], self.conn.workdir,
-                                                                 run_id))],
-                               capture_output=True, timeout=self.conn.connect_timeout_s + 5,
-                               stdin=subprocess.DEVNULL)
+                subprocess.run(
+                    self.ssh_args() + [sh.wrap(sh.kill(pid[0], self.conn.workdir, run_id))],
+                    capture_output=True,
+                    timeout=self.conn.connect_timeout_s + 5,
+                    stdin=subprocess.DEVNULL,
+                )
             except (subprocess.TimeoutExpired, OSError):
                 pass
 
@@ -334,16 +388,25 @@ class SSHTransport(Transport):
         for line in proc.stdout.decode("utf-8", "replace").splitlines():
             parts = line.split(" ", 4)
             if len(parts) >= 4 and parts[0] in ("artifact", "bundle"):
-                rows.append({"kind": parts[0], "key": parts[1], "kb": int(parts[2] or 0),
-                             "last_used": int(parts[3] or 0),
-                             "label": parts[4] if len(parts) > 4 else "",
-                             "current": parts[0] == "bundle" and parts[1] == self.bundle})
+                rows.append(
+                    {
+                        "kind": parts[0],
+                        "key": parts[1],
+                        "kb": int(parts[2] or 0),
+                        "last_used": int(parts[3] or 0),
+                        "label": parts[4] if len(parts) > 4 else "",
+                        "current": parts[0] == "bundle" and parts[1] == self.bundle,
+                    }
+                )
         return rows
 
     def prune(self, keys: Optional[list] = None) -> list:
         rows = self.cache()
-        chosen = [r for r in rows if (keys is None and not r["current"]) or
-                  (keys is not None and r["key"] in keys)]
+        chosen = [
+            r
+            for r in rows
+            if (keys is None and not r["current"]) or (keys is not None and r["key"] in keys)
+        ]
         if not chosen:
             return []
         arts = [r["key"] for r in chosen if r["kind"] == "artifact"]
