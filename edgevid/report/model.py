@@ -113,3 +113,22 @@ class Report:
 
     def to_dict(self) -> dict:
         return asdict(self)
+
+
+def _block(d: dict):
+    if "blocks" in d:
+        return Section(d["title"], [_block(b) for b in d["blocks"]], d.get("id", ""))
+    if "columns" in d:
+        return Table(d["id"], [Column(**c) for c in d["columns"]],
+                     [[Cell(**c) for c in row] for row in d["rows"]], d.get("caption", ""))
+    if "kind" in d:
+        return Figure(**d)
+    return Text(**d)
+
+
+def report_from_dict(d: dict) -> Report:
+    """The inverse of :meth:`Report.to_dict` (e.g. of `edgevid report --json` output)."""
+    data = d.get("data")
+    return Report(d["title"], list(d.get("meta", [])), list(d.get("flags", [])),
+                  [_block(s) for s in d.get("sections", [])],
+                  _block(data) if data else None)

@@ -24,7 +24,8 @@ def _plt():
     import matplotlib.pyplot as plt
 
     plt.rcParams.update({"svg.fonttype": "none", "svg.hashsalt": "edgevid",
-                         "font.size": 9, "axes.titlesize": 10, "path.simplify": True,
+                         "font.size": 9, "axes.titlesize": 10, "font.family": "sans-serif",
+                         "font.sans-serif": ["DejaVu Sans", "Arial", "Helvetica"], "path.simplify": True,
                          "figure.dpi": 72})
     return plt
 
@@ -161,6 +162,10 @@ def _size(figure) -> tuple:
     return (7.0, 4.5)
 
 
+#: Coordinates to 0.1 px: a tenth of a pixel is below what a screen shows.
+_FLOAT = re.compile(r"(\d+\.\d)\d+")
+
+
 def render(figure) -> str:
     """The figure as an ``<svg>`` element (no XML prolog), ids prefixed with the figure id."""
     plt = _plt()
@@ -176,6 +181,11 @@ def render(figure) -> str:
     text = buf.getvalue()
     text = text[text.index("<svg"):]
     text = re.sub(r"\s*<metadata>.*?</metadata>", "", text, flags=re.S)
+    text = re.sub(r'<g id="[^"]*">', "<g>", text)  # group ids: never referenced
+    text = re.sub(r">\s+<", "><", text)
+    text = re.sub(r'\sd="([^"]*)"', lambda m: ' d="' + " ".join(m.group(1).split()) + '"', text)
+    text = re.sub(r'(\s(?:d|x|y|x1|x2|y1|y2|width|height|transform)=")([^"]*)"',
+                  lambda m: m.group(1) + _FLOAT.sub(r"\1", m.group(2)) + '"', text)
     prefix = re.sub(r"[^A-Za-z0-9_-]", "-", figure.id) + "-"
     text = re.sub(r'\bid="([^"]+)"', lambda m: f'id="{prefix}{m.group(1)}"', text)
     text = re.sub(r'url\(#([^)]+)\)', lambda m: f"url(#{prefix}{m.group(1)})", text)
