@@ -9,7 +9,12 @@ from report_support import DEVICES, check_page, fan_out
 
 from edgevid.report import render, results_report, to_markdown, to_terminal
 from edgevid.report.analysis import box_stats, pareto_front, spearman
-from edgevid.report.columns import RESULT_COLUMNS, SUMMARY_FIELDS, TERMINAL, result_table
+from edgevid.report.columns import (
+    RESULT_COLUMNS,
+    SUMMARY_FIELDS,
+    TERMINAL,
+    result_table,
+)
 from edgevid.report.model import Figure, Section, Table
 
 
@@ -65,8 +70,8 @@ def test_markdown_groups_by_device_then_class(bench_records):
 
 
 def test_reduced_input_is_flagged_and_gflops_recounted(bench_records):
-    from edgevid.models.stats import spec_stats
     from edgevid.models import get_spec
+    from edgevid.models.stats import spec_stats
 
     r = dict(bench_records[0], model="x3d-s", input_shape=[1, 3, 13, 80, 80])
     rep = results_report([r])

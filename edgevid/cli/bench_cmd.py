@@ -8,7 +8,6 @@ from typing import List, Optional
 
 import typer
 from rich.markup import escape
-from rich.table import Table
 
 from edgevid.cli.app import _print_json, app, err, out
 from edgevid.errors import UserError

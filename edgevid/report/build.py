@@ -167,4 +167,4 @@ def top1_of(records: list, accuracy: Optional[dict] = None) -> dict:
     return {m: v for m, v in out.items() if v is not None}
 
 
-__all__ = ["identity", "newest", "load_records", "results_report", "failures_table", "OTHER"]
+__all__ = ["OTHER", "failures_table", "identity", "load_records", "newest", "results_report"]

@@ -8,7 +8,7 @@ Without torch, or for a model outside the zoo, the counts are ``None`` and the c
 from __future__ import annotations
 
 from dataclasses import dataclass
-from functools import lru_cache
+from functools import cache
 from typing import Optional
 
 OTHER = "other"
@@ -41,7 +41,7 @@ def _spec(model: str):
         return None
 
 
-@lru_cache(maxsize=None)
+@cache
 def _count(model: str, chw: tuple):
     spec = _spec(model)
     if spec is None:
@@ -54,7 +54,7 @@ def _count(model: str, chw: tuple):
         return None
 
 
-@lru_cache(maxsize=None)
+@cache
 def facts(model: str, input_shape: Optional[tuple] = None) -> ModelFacts:
     """Facts for ``model`` run at ``input_shape`` (B, C, T, H, W; None: the default input)."""
     spec = _spec(model)

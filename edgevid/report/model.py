@@ -27,7 +27,7 @@ class Cell:
 
     @classmethod
     def of(cls, value: Any, digits: int = 2, tone: Optional[str] = None, note: str = "",
-           suffix: str = "") -> "Cell":
+           suffix: str = "") -> Cell:
         """A number shown with ``digits`` decimals ("—" for None), its value kept."""
         if value is None:
             return cls("—", None, tone, note)
@@ -83,7 +83,7 @@ class Section:
     blocks: List[Any] = field(default_factory=list)
     id: str = ""
 
-    def add(self, *blocks) -> "Section":
+    def add(self, *blocks) -> Section:
         self.blocks.extend(b for b in blocks if b is not None)
         return self
 

@@ -10,7 +10,13 @@ from typing import Optional
 
 from edgevid.report import figures as fig
 from edgevid.report.analysis import median_spread, spearman
-from edgevid.report.build import class_order, failures_table, newest, results_report, top1_of
+from edgevid.report.build import (
+    class_order,
+    failures_table,
+    newest,
+    results_report,
+    top1_of,
+)
 from edgevid.report.columns import input_cell, status_cell
 from edgevid.report.facts import of_record
 from edgevid.report.model import Cell, Column, Report, Section, Table, Text

@@ -180,7 +180,7 @@ def render(figure) -> str:
         plt.close(fig)
     text = buf.getvalue()
     text = text[text.index("<svg"):]
-    text = re.sub(r"\s*<metadata>.*?</metadata>", "", text, flags=re.S)
+    text = re.sub(r"\s*<metadata>.*?</metadata>", "", text, flags=re.DOTALL)
     text = re.sub(r'<g id="[^"]*">', "<g>", text)  # group ids: never referenced
     text = re.sub(r">\s+<", "><", text)
     text = re.sub(r'\sd="([^"]*)"', lambda m: ' d="' + " ".join(m.group(1).split()) + '"', text)
