@@ -179,9 +179,9 @@ def existing(results_root: Path, configs: list) -> dict:
                 continue
             if r.get("kind", "bench") != "bench":
                 continue
-            key = identity(r)
+            key: Optional[tuple] = identity(r)
             if key not in wanted:  # a failure record carries no variant: match without it
-                if "variant" in r:
+                if "variant" in r or key is None:
                     continue
                 key = loose.get((key[0], key[1], key[2], key[4], key[5], key[6]))
                 if key is None:

@@ -68,6 +68,16 @@ def check_page(html_path: Path, report, screenshot: Path) -> dict:
             page = browser.new_page(viewport={"width": 1280, "height": 900})
             requests, problems = [], []
             page.on("request", lambda r: requests.append(r.url))
+            blocked = []
+
+            def guard(route):  # anything but the page itself is refused and remembered
+                if route.request.url == url:
+                    route.continue_()
+                else:
+                    blocked.append(route.request.url)
+                    route.abort()
+
+            page.route("**/*", guard)
             page.on("console", lambda m: problems.append(f"console {m.type}: {m.text}")
                     if m.type in ("error", "warning") else None)
             page.on("pageerror", lambda e: problems.append(f"page error: {e}"))
@@ -76,6 +86,7 @@ def check_page(html_path: Path, report, screenshot: Path) -> dict:
             page.wait_for_timeout(300)
             assert problems == [], problems
             assert requests == [url], requests  # nothing but the page itself
+            assert blocked == [], blocked
 
             tables = report.tables()
             assert page.locator("table.report-table").count() == len(tables)

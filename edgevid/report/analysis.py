@@ -46,7 +46,7 @@ def _pearson_rows(a: np.ndarray, b: np.ndarray) -> np.ndarray:
         return np.where(den > 0, (a * b).sum(axis=-1) / np.where(den > 0, den, 1), np.nan)
 
 
-def spearman(x: Sequence[float], y: Sequence[float], n_resamples: int = N_RESAMPLES,
+def spearman(x: Sequence[Optional[float]], y: Sequence[Optional[float]], n_resamples: int = N_RESAMPLES,
              seed: int = SEED, min_n: int = 3) -> Correlation:
     """Spearman's rho of x and y with a bootstrap 95% CI over the pairs (None if n < min_n)."""
     pairs = [(float(a), float(b)) for a, b in zip(x, y)

@@ -88,7 +88,7 @@ def class_table(records: list) -> Table:
     rows = []
     for device, backend, rs in _groups(records):
         ok = fig.timed(rs)
-        by_class = {}
+        by_class: dict = {}
         for r in ok:
             by_class.setdefault(of_record(r).arch_class, []).append(r["summary"]["p50"])
         base = median_spread(by_class.get(CNN, []))["median"]

@@ -158,7 +158,7 @@ def _size(figure) -> tuple:
     if figure.kind == "distribution":
         return (7.5, 1.2 + 0.2 * len(d["items"]))
     if figure.kind == "heatmap":
-        return (2.5 + 1.3 * len(d["cols"]), 1.2 + 0.32 * len(d["rows"]))
+        return (max(6.0, 2.5 + 1.3 * len(d["cols"])), 1.4 + 0.32 * len(d["rows"]))
     return (7.0, 4.5)
 
 

@@ -118,7 +118,7 @@ def matrix_notes(records: list) -> Text:
 
 
 def matrix_report(records: list, title: str = "Op-support matrix") -> Report:
-    blocks = [matrix_table(records)]
+    blocks: list = [matrix_table(records)]
     notes = matrix_notes(records)
     if notes.lines:
         blocks.append(Section("Notes", [notes]))
