@@ -7,7 +7,6 @@ from typing import List, Optional
 
 import typer
 from rich.markup import escape
-from rich.table import Table
 
 from edgevid.cli.app import _print_json, app, err, out
 from edgevid.errors import UserError
@@ -93,16 +92,20 @@ def history(model: str = typer.Argument(..., help="model name as in results"),
     if json_:
         _print_json(rows)
         return
-    t = Table(title=f"history of {model}")
-    for c in ("when", "device", "format", "threads", "status", "p50 ms", "95% CI", "revision"):
-        t.add_column(c)
-    for r in rows:
-        ci = (f"{r['ci95_low']:.2f}–{r['ci95_high']:.2f}" if r["ci95_low"] is not None else "—")
-        t.add_row(str(r["created_at"]), r["device"], f"{r['format']} {r['precision']}",
-                  str(r["threads"]), r["status"],
-                  f"{r['p50']:.2f}" if r["p50"] is not None else "—", ci,
-                  str(r["git_revision"] or "—"))
-    out.print(t)
+    from edgevid.report import to_terminal
+    from edgevid.report.model import Cell, Column, Table
+
+    cols = [Column("when", "when"), Column("device", "device"), Column("format", "format"),
+            Column("threads", "threads", True), Column("status", "status"),
+            Column("p50", "p50 ms", True), Column("ci", "95% CI"), Column("rev", "revision")]
+    rows = [[Cell(str(r["created_at"]), r["created_at"]), Cell(str(r["device"])),
+             Cell(f"{r['format']} {r['precision']}"), Cell.of(r["threads"]),
+             Cell(r["status"], r["status"], None if r["status"] == "ok" else "bad"),
+             Cell.of(r["p50"]),
+             Cell(f"{r['ci95_low']:.2f}–{r['ci95_high']:.2f}" if r["ci95_low"] is not None
+                  else "—", r["ci95_low"]),
+             Cell(str(r["git_revision"] or "—"))] for r in rows]
+    out.print(to_terminal.table(Table("history", cols, rows), f"history of {model}"))
 
 
 @app.command(help="Compare two sets of results: ratio of medians with a bootstrap CI and a "
