@@ -1,10 +1,12 @@
 """`edgevid study` on this CPU with tiny models: the plan, reduced inputs, resuming after an
 interruption, the study report, and its HTML in headless chromium."""
 import json
+import os
 import signal
 import subprocess
 import sys
 import time
+from pathlib import Path
 
 import pytest
 from conftest import FAST, run_cli
@@ -102,3 +104,16 @@ def test_study_runs_resumes_and_reports(workdir):
     html = workdir / "rep" / "study.html"
     assert html.stat().st_size < 5 * 2**20
     check_page(html, rep, workdir / "study.png")
+
+
+@pytest.mark.skipif(not os.environ.get("EDGEVID_STUDY_DIR"),
+                    reason="set EDGEVID_STUDY_DIR to a folder `edgevid study` wrote")
+def test_a_written_study_report_renders_in_the_browser(tmp_path):
+    """The HTML a real `edgevid study` run wrote (e.g. the whole zoo on this CPU), checked in
+    headless chromium against the report model it wrote beside it (study.json)."""
+    d = Path(os.environ["EDGEVID_STUDY_DIR"])
+    rep = report_from_dict(json.loads((d / "study.json").read_text()))
+    html = d / "study.html"
+    assert html.stat().st_size < 5 * 2**20
+    shot = Path(os.environ.get("EDGEVID_STUDY_SCREENSHOT") or tmp_path / "study.png")
+    check_page(html, rep, shot)

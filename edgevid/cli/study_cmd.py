@@ -39,7 +39,7 @@ def study(device: List[str] = typer.Option(["desktop-cpu"], help="device(s): D o
           artifacts: Path = typer.Option(Path("artifacts"), help="artifact root folder"),
           results_dir: Path = typer.Option(Path("results"), "--results", help="results folder"),
           out_dir: Path = typer.Option(Path("reports/study"), "--out",
-                                       help="folder for study.md, study.html, study.csv"),
+                                       help="folder for study.md, .html, .csv, .json"),
           json_: bool = typer.Option(False, "--json", help="print the report model as JSON")):
     from edgevid.bench import BenchConfig
     from edgevid.profiles import get_profile
@@ -83,7 +83,8 @@ def study(device: List[str] = typer.Option(["desktop-cpu"], help="device(s): D o
             "Timing knobs: " + (", ".join(f"{k}={v}" for k, v in timing.items())
                                 or "the device profiles' policies") + "."]
     rep = study_report(records, reductions, skipped, meta)
-    for name, fmt in (("study.md", "md"), ("study.html", "html"), ("study.csv", "csv")):
+    for name, fmt in (("study.md", "md"), ("study.html", "html"), ("study.csv", "csv"),
+                      ("study.json", "json")):
         path = write(rep, Path(out_dir) / name, fmt)
         err.print(f"[green]✓[/] {escape(str(path))} ({path.stat().st_size / 1024:.0f} KiB)")
     if json_:
