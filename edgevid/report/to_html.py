@@ -23,7 +23,8 @@ nav a{margin-right:12px}
 .count{color:#666;font-size:12px;margin-left:8px}
 table{border-collapse:collapse;font-size:12.5px}
 caption{caption-side:bottom;text-align:left;color:#666;font-size:12px;padding-top:4px}
-th,td{border:1px solid #ddd;padding:3px 7px;vertical-align:top}
+th,td{border:1px solid #ddd;padding:3px 7px;vertical-align:top;white-space:nowrap}
+td.wrap{white-space:normal;min-width:260px;max-width:520px}
 th{background:#eef1f4;cursor:pointer;user-select:none;white-space:nowrap;position:sticky;top:0}
 th[aria-sort=ascending]::after{content:" ▲"} th[aria-sort=descending]::after{content:" ▼"}
 td.num{text-align:right;font-variant-numeric:tabular-nums;white-space:nowrap}
@@ -99,7 +100,8 @@ def table(t: Table) -> str:
         tds = []
         for col, c in zip(t.columns, row):
             cls = " ".join(filter(None, ["num" if col.numeric else "",
-                                         f"tone-{c.tone}" if c.tone else ""]))
+                                         f"tone-{c.tone}" if c.tone else "",
+                                         "wrap" if len(c.text) > 48 else ""]))
             value = "" if c.value is None else c.value
             attrs = f' data-value="{_e(value)}"' + (f' class="{cls}"' if cls else "")
             if c.note:
