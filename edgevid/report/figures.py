@@ -132,7 +132,8 @@ def warmup_trace(device: str, records: list) -> Optional[Figure]:
                        "values": [round(v, 3) for v in vals]})
     if not series:
         return None
-    return Figure(f"trace-{_slug(device)}", "trace", f"Warm-up trace on {device}",
+    return Figure(f"trace-{_slug(device)}", "trace",
+                  f"Warm-up trace on {device}" + (REDUCED if _reduced(rs) else ""),
                   {"device": device, "series": series, "timed_shown": TRACE_TIMED},
                   f"Iteration times in order, each run divided by its p50: the warm-up "
                   f"iterations, then the first {TRACE_TIMED} timed ones (the dot marks where "

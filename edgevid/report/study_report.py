@@ -188,6 +188,10 @@ def study_report(records: list, reductions: Optional[dict] = None, skipped: Opti
     _drop_figures(allres, {f.id for f in report.figures()})
     report.sections.append(allres)
     report.sections.append(next(s for s in base.sections if s.id == "how"))
+    if reduced:  # every table says so, not only those with an input column
+        for t in report.tables():
+            if t.id in ("correlation", "classes") or t.id.startswith("rank-"):
+                t.caption = "REDUCED INPUT (see Inputs). " + t.caption
     report.data = base.data
     return report
 
