@@ -84,8 +84,8 @@ def failures_table(records: list, table_id: str = "failures") -> Optional[Table]
             continue
         status = r["status"] if r["status"] != "ok" else "numerics-failed"
         reason = (r.get("reason") or "") if r["status"] != "ok" else (
-            f"max abs diff {numerics.get('max_abs_diff'):.1e} over tolerance "
-            f"{numerics.get('tolerance') or 0:.1e}, top-1 {numerics.get('top1_agree', 0):.0%}")
+            f"max abs diff {numerics.get('max_abs_diff') or 0:.1e} over tolerance "
+            f"{numerics.get('tolerance') or 0:.1e}, top-1 {numerics.get('top1_agree') or 0:.0%}")
         rows.append([Cell(str(r.get("device"))), Cell(r["model"]), Cell(r["format"]),
                      Cell(r["precision"]), Cell(status, status, "bad"),
                      Cell(short_reason(reason, 400), reason, None, reason)])
