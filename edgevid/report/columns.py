@@ -6,6 +6,7 @@ one :class:`ResultColumn` in :data:`RESULT_COLUMNS`; ``views`` says where it sho
 """
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from typing import Callable, FrozenSet
 
@@ -69,9 +70,20 @@ def precision_cell(r: dict) -> Cell:
     return Cell(f"{prec} (runs {used})" if used else prec, prec)
 
 
+def _finite(v) -> bool:
+    return isinstance(v, (int, float)) and math.isfinite(v)
+
+
+def ci_text(s: dict) -> str:
+    """' [lo–hi]' of a summary, or ' [no CI, n=1]' where the run had too few samples."""
+    if _finite(s.get("ci95_low")) and _finite(s.get("ci95_high")):
+        return f" [{s['ci95_low']:.2f}–{s['ci95_high']:.2f}]"
+    return f" [no CI, n={s.get('n', '?')}]" if s else ""
+
+
 def ci_cell(r: dict) -> Cell:
     s = _summary(r)
-    if s.get("ci95_low") is None:
+    if not _finite(s.get("ci95_low")):
         return Cell("—")
     return Cell(f"{s['ci95_low']:.2f}–{s['ci95_high']:.2f}", s["ci95_low"])
 
@@ -80,8 +92,7 @@ def p50_cell(r: dict) -> Cell:
     s = _summary(r)
     if s.get("p50") is None:
         return Cell("—")
-    ci = f" [{s['ci95_low']:.2f}–{s['ci95_high']:.2f}]" if s.get("ci95_low") is not None else ""
-    return Cell(f"{s['p50']:.2f}{ci}", s["p50"])
+    return Cell(f"{s['p50']:.2f}{ci_text(s)}", s["p50"])
 
 
 def numerics_cell(r: dict) -> Cell:

@@ -32,6 +32,8 @@ class Cell:
         if value is None:
             return cls("—", None, tone, note)
         if isinstance(value, float):
+            if value != value:  # NaN
+                return cls("—", None, tone, note)
             return cls(f"{value:.{digits}f}{suffix}", value, tone, note)
         return cls(f"{value}{suffix}", value, tone, note)
 

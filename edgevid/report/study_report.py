@@ -17,7 +17,7 @@ from edgevid.report.build import (
     results_report,
     top1_of,
 )
-from edgevid.report.columns import input_cell, status_cell
+from edgevid.report.columns import ci_text, input_cell, status_cell
 from edgevid.report.facts import of_record
 from edgevid.report.model import Cell, Column, Report, Section, Table, Text
 
@@ -42,8 +42,7 @@ def ranking_table(device: str, backend: str, records: list) -> Table:
     for i, r in enumerate(ok + rest, 1):
         f = of_record(r)
         s = r.get("summary") or {}
-        p50 = (Cell(f"{s['p50']:.2f} [{s['ci95_low']:.2f}–{s['ci95_high']:.2f}]", s["p50"])
-               if r in ok else Cell("—"))
+        p50 = Cell(f"{s['p50']:.2f}{ci_text(s)}", s["p50"]) if r in ok else Cell("—")
         rows.append([Cell.of(i if r in ok else None), Cell(r["model"], r["model"]),
                      Cell(f.arch_class, f.arch_class), input_cell(r), p50,
                      Cell.of(f.gflops, 3), Cell.of(f.params / 1e6 if f.params else None, 2),
