@@ -15,11 +15,11 @@ is part of every table and plot, and GFLOPs are counted at that shape.
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Callable, Optional
 
-from edgevid.bench import BenchConfig, bench, variant_tag
+from edgevid.bench import BenchConfig, bench
 from edgevid.errors import UserError
 from edgevid.modelref import ModelRef, resolve
 from edgevid.profiles import DeviceProfile, FormatEntry
@@ -92,7 +92,7 @@ class Config:
     @property
     def identity(self) -> tuple:
         return (self.ref.name, self.entry.format, self.entry.precision,
-                variant_tag(self.entry.options), self.profile.name,
+                self.entry.variant, self.profile.name,
                 tuple(self.ref.input_shape), self.threads)
 
     @property
@@ -127,7 +127,7 @@ def device_entries(profile: DeviceProfile, formats: Optional[list],
 
     entries, seen = [], set()
     for e in profile.formats:  # the profile's own precisions, narrowed (never overridden)
-        key = (e.format, e.precision, variant_tag(e.options))
+        key = (e.format, e.precision, e.variant)
         if (precision is None or e.precision == precision) and key not in seen:
             seen.add(key)
             entries.append(e)
@@ -152,8 +152,9 @@ def plan(profiles: list, specs: list, formats: Optional[list] = None,
         skipped += [(profile.name, f, why) for f, why in skip]
         for spec in specs:
             override = profile.input_shapes.get(spec.name)
-            shape = (parse_shape(str(override)) if override
-                     else (1, *reductions[spec.name].shape))
+            if override and not isinstance(override, (tuple, list)):
+                override = parse_shape(str(override))
+            shape = tuple(override) if override else (1, *reductions[spec.name].shape)
             ref = resolve(spec.name, shape)
             for entry in entries:
                 configs.append(Config(profile, ref, entry,
@@ -238,10 +239,14 @@ def _hms(s: float) -> str:
     return f"{s // 3600}:{s % 3600 // 60:02d}:{s % 60:02d}" if s >= 3600 else f"{s // 60}:{s % 60:02d}"
 
 
-def run_study(configs: list, cfg: BenchConfig, retry_failed: bool = False,
+def run_study(configs: list, cfg: BenchConfig, timing: Optional[dict] = None,
+              retry_failed: bool = False,
               on_progress: Callable[[Progress, Optional[dict]], None] = lambda p, r: None,
               log: Callable[[str], None] = lambda m: None) -> tuple:
-    """Measure what is missing. Returns (records in plan order, progress)."""
+    """Measure what is missing. Returns (records in plan order, progress). ``timing``: timing
+    flags (TimingPolicy field names) on top of each device profile's policy."""
+    from edgevid.config import timing_policy
+
     have = existing(cfg.results, configs)
     progress = Progress(len(configs))
     out = []
@@ -256,7 +261,8 @@ def run_study(configs: list, cfg: BenchConfig, retry_failed: bool = False,
         on_progress(progress, None)
         t0 = time.monotonic()
         try:
-            run_cfg = BenchConfig(**{**cfg.__dict__, "threads": c.threads})
+            run_cfg = replace(cfg, threads=c.threads,
+                              policy=timing_policy(c.profile, dict(timing or {})))
             (record,) = bench([c.ref], c.profile, [c.entry], run_cfg, log=log)
         except UserError as e:  # e.g. a device this host cannot reach yet
             from edgevid.runners.record import new_record

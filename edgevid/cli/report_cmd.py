@@ -82,7 +82,8 @@ def history(model: str = typer.Argument(..., help="model name as in results"),
     if not records:
         raise UserError(f"no results for model {model!r}" + (f" on {device!r}" if device else ""))
     rows = [{"created_at": r.get("created_at"), "device": r["device"], "format": r["format"],
-             "precision": r["precision"], "input_shape": r["input_shape"],
+             "precision": r["precision"], "variant": r.get("variant") or "",
+             "input_shape": r["input_shape"],
              "threads": r["threads"], "status": r["status"],
              "p50": (r.get("summary") or {}).get("p50"),
              "ci95_low": (r.get("summary") or {}).get("ci95_low"),
@@ -99,7 +100,8 @@ def history(model: str = typer.Argument(..., help="model name as in results"),
             Column("threads", "threads", True), Column("status", "status"),
             Column("p50", "p50 ms", True), Column("ci", "95% CI"), Column("rev", "revision")]
     rows = [[Cell(str(r["created_at"]), r["created_at"]), Cell(str(r["device"])),
-             Cell(f"{r['format']} {r['precision']}"), Cell.of(r["threads"]),
+             Cell(f"{r['format']} {r['precision']}"
+                  + (f" [{r['variant']}]" if r.get("variant") else "")), Cell.of(r["threads"]),
              Cell(r["status"], r["status"], None if r["status"] == "ok" else "bad"),
              Cell.of(r["p50"]),
              Cell(f"{r['ci95_low']:.2f}–{r['ci95_high']:.2f}" if r["ci95_low"] is not None

@@ -42,6 +42,7 @@ def study(device: List[str] = typer.Option(["desktop-cpu"], help="device(s): D o
                                        help="folder for study.md, .html, .csv, .json"),
           json_: bool = typer.Option(False, "--json", help="print the report model as JSON")):
     from edgevid.bench import BenchConfig
+    from edgevid.config import check_threads, timing_policy
     from edgevid.profiles import get_profile
     from edgevid.report import write
     from edgevid.report.study_report import study_report
@@ -49,8 +50,7 @@ def study(device: List[str] = typer.Option(["desktop-cpu"], help="device(s): D o
 
     if not 0.05 <= input_scale <= 1.0:
         raise UserError(f"--input-scale {input_scale}: give a factor in [0.05, 1]")
-    if threads is not None and threads < 1:
-        raise UserError("--threads must be a positive integer")
+    threads = check_threads(threads)
     profiles = [get_profile(d) for d in _split(device)]
     specs = select_models(_split(models_) or None, _split(class_) or None)
     configs, reductions, skipped = plan(profiles, specs, _split(formats_) or None, precision,
@@ -61,7 +61,9 @@ def study(device: List[str] = typer.Option(["desktop-cpu"], help="device(s): D o
                                      min_iters=min_iters, min_time_s=min_time,
                                      max_time_s=max_time, target_ci=target_ci).items()
               if v is not None}
-    cfg = BenchConfig(timing=timing, artifacts=artifacts, results=results_dir)
+    for profile in profiles:  # a bad flag (or one against a profile) is refused before running
+        timing_policy(profile, timing)
+    cfg = BenchConfig(artifacts=artifacts, results=results_dir)
     with err.status("study: looking for results already measured…") as status:
         def on_progress(p, record):
             status.update(escape(p.line()))
@@ -74,7 +76,7 @@ def study(device: List[str] = typer.Option(["desktop-cpu"], help="device(s): D o
                           f"{record['precision']} on {escape(str(record['device']))}: {what}  "
                           f"[dim]{escape(p.line())}[/]")
 
-        records, progress = run_study(configs, cfg, retry_failed, on_progress,
+        records, progress = run_study(configs, cfg, timing, retry_failed, on_progress,
                                       log=lambda m: None)
     err.print(f"study: {progress.line()}")
     meta = [f"Devices: {', '.join(p.name for p in profiles)}; {len(specs)} models; "

@@ -128,6 +128,8 @@ RESULT_COLUMNS = (
     ResultColumn("model", "model", lambda r: Cell(str(r.get("model")), r.get("model"))),
     ResultColumn("format", "format", lambda r: Cell(str(r.get("format")), r.get("format"))),
     ResultColumn("precision", "precision", precision_cell),
+    ResultColumn("variant", "variant", lambda r: Cell(r.get("variant") or "—", r.get("variant")),
+                 help="runtime options that tell two runs of one format apart"),
     ResultColumn("input", "input", input_cell, help="C×T×H×W (batch× when not 1)"),
     ResultColumn("threads", "threads", lambda r: Cell.of(r.get("threads") or "default")),
     ResultColumn("status", "status", status_cell),

@@ -35,7 +35,8 @@ def compare_table(pairs: Iterable, table_id: str = "compare") -> Table:
         change = None if _nan(p.ratio) else (p.ratio - 1) * 100
         pv = "—" if _nan(p.p_value) else (f"{p.p_value:.1e}" if p.p_value < 1e-3
                                           else f"{p.p_value:.3f}")
-        rows.append([Cell(str(p.model), p.model), Cell(str(p.format), p.format),
+        fmt = str(p.format) + (f" [{p.variant}]" if getattr(p, "variant", "") else "")
+        rows.append([Cell(str(p.model), p.model), Cell(fmt, p.format),
                      Cell(str(p.precision), p.precision), Cell(str(p.device), p.device),
                      Cell(_shape(p.input_shape)), Cell.of(p.threads),
                      Cell.of(p.base_p50, 3), Cell.of(p.new_p50, 3),
