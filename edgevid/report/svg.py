@@ -129,7 +129,8 @@ def heatmap(ax, data: dict) -> None:
         for j, v in enumerate(row):
             if v is not None:
                 dark = vals[i, j] < np.nanmean(vals)
-                ax.text(j, i, f"{v:.3g} ms\n{data['notes'][i][j]}", ha="center", va="center",
+                ms = f"{v:.3g}" if v < 1000 else f"{v:,.0f}"
+                ax.text(j, i, f"{ms} ms\n{data['notes'][i][j]}", ha="center", va="center",
                         fontsize=6, color="white" if dark else "black")
     cbar = ax.figure.colorbar(im, ax=ax, fraction=0.05)
     cbar.set_label("log10 p50 ms")
