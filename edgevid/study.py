@@ -12,6 +12,7 @@ of 8). A model that cannot take another spatial size (a fixed positional embeddi
 count scaled instead; one that accepts neither runs at its default input. What each model ran at
 is part of every table and plot, and GFLOPs are counted at that shape.
 """
+
 from __future__ import annotations
 
 import time
@@ -91,13 +92,21 @@ class Config:
 
     @property
     def identity(self) -> tuple:
-        return (self.ref.name, self.entry.format, self.entry.precision,
-                self.entry.variant, self.profile.name,
-                tuple(self.ref.input_shape), self.threads)
+        return (
+            self.ref.name,
+            self.entry.format,
+            self.entry.precision,
+            self.entry.variant,
+            self.profile.name,
+            tuple(self.ref.input_shape),
+            self.threads,
+        )
 
     @property
     def label(self) -> str:
-        return f"{self.ref.name} × {self.entry.format} {self.entry.precision} on {self.profile.name}"
+        return (
+            f"{self.ref.name} × {self.entry.format} {self.entry.precision} on {self.profile.name}"
+        )
 
 
 def select_models(models: Optional[list] = None, classes: Optional[list] = None) -> list:
@@ -119,8 +128,9 @@ def select_models(models: Optional[list] = None, classes: Optional[list] = None)
     return specs
 
 
-def device_entries(profile: DeviceProfile, formats: Optional[list],
-                   precision: Optional[str]) -> tuple:
+def device_entries(
+    profile: DeviceProfile, formats: Optional[list], precision: Optional[str]
+) -> tuple:
     """The profile's format entries (narrowed to ``formats``/``precision``) and the formats asked
     for that the device's profile does not list, with the reason."""
     from edgevid.backends import get_backend
@@ -134,14 +144,22 @@ def device_entries(profile: DeviceProfile, formats: Optional[list],
     if not formats:
         return entries, []
     wanted = [get_backend(f).name for f in formats]
-    skipped = [(f, f"not among the formats of the {profile.name} profile")
-               for f in wanted if f not in {e.format for e in entries}]
+    skipped = [
+        (f, f"not among the formats of the {profile.name} profile")
+        for f in wanted
+        if f not in {e.format for e in entries}
+    ]
     return [e for e in entries if e.format in wanted], skipped
 
 
-def plan(profiles: list, specs: list, formats: Optional[list] = None,
-         precision: Optional[str] = None, scale: float = 1.0,
-         threads: Optional[int] = None) -> tuple:
+def plan(
+    profiles: list,
+    specs: list,
+    formats: Optional[list] = None,
+    precision: Optional[str] = None,
+    scale: float = 1.0,
+    threads: Optional[int] = None,
+) -> tuple:
     """(configs, reductions by model, skipped (device, format, reason))."""
     from edgevid.modelref import parse_shape
 
@@ -157,8 +175,9 @@ def plan(profiles: list, specs: list, formats: Optional[list] = None,
             shape = tuple(override) if override else (1, *reductions[spec.name].shape)
             ref = resolve(spec.name, shape)
             for entry in entries:
-                configs.append(Config(profile, ref, entry,
-                                      threads if threads is not None else profile.threads))
+                configs.append(
+                    Config(profile, ref, entry, threads if threads is not None else profile.threads)
+                )
     return configs, reductions, skipped
 
 
@@ -189,7 +208,8 @@ def existing(results_root: Path, configs: list) -> dict:
                     continue
             r.setdefault("result_path", str(f))
             if key not in found or (r.get("created_at") or "") >= (
-                    found[key].get("created_at") or ""):
+                found[key].get("created_at") or ""
+            ):
                 found[key] = r
     return found
 
@@ -230,19 +250,27 @@ class Progress:
         left = self.left_s
         est = "estimating" if left is None else f"~{_hms(left)} left"
         now = f"{self.current} | " if self.current else ""
-        return (f"{now}{self.done}/{self.total} done ({self.reused} reused), {self.todo} to do, "
-                f"elapsed {_hms(self.elapsed)}, {est}")
+        return (
+            f"{now}{self.done}/{self.total} done ({self.reused} reused), {self.todo} to do, "
+            f"elapsed {_hms(self.elapsed)}, {est}"
+        )
 
 
 def _hms(s: float) -> str:
     s = int(round(s))
-    return f"{s // 3600}:{s % 3600 // 60:02d}:{s % 60:02d}" if s >= 3600 else f"{s // 60}:{s % 60:02d}"
+    return (
+        f"{s // 3600}:{s % 3600 // 60:02d}:{s % 60:02d}" if s >= 3600 else f"{s // 60}:{s % 60:02d}"
+    )
 
 
-def run_study(configs: list, cfg: BenchConfig, timing: Optional[dict] = None,
-              retry_failed: bool = False,
-              on_progress: Callable[[Progress, Optional[dict]], None] = lambda p, r: None,
-              log: Callable[[str], None] = lambda m: None) -> tuple:
+def run_study(
+    configs: list,
+    cfg: BenchConfig,
+    timing: Optional[dict] = None,
+    retry_failed: bool = False,
+    on_progress: Callable[[Progress, Optional[dict]], None] = lambda p, r: None,
+    log: Callable[[str], None] = lambda m: None,
+) -> tuple:
     """Measure what is missing. Returns (records in plan order, progress). ``timing``: timing
     flags (TimingPolicy field names) on top of each device profile's policy."""
     from edgevid.config import timing_policy
@@ -261,16 +289,23 @@ def run_study(configs: list, cfg: BenchConfig, timing: Optional[dict] = None,
         on_progress(progress, None)
         t0 = time.monotonic()
         try:
-            run_cfg = replace(cfg, threads=c.threads,
-                              policy=timing_policy(c.profile, dict(timing or {})))
+            run_cfg = replace(
+                cfg, threads=c.threads, policy=timing_policy(c.profile, dict(timing or {}))
+            )
             (record,) = bench([c.ref], c.profile, [c.entry], run_cfg, log=log)
         except UserError as e:  # e.g. a device this host cannot reach yet
             from edgevid.runners.record import new_record
 
-            record = new_record(model=c.ref.name, format=c.entry.format,
-                                precision=c.entry.precision, device=c.profile.name,
-                                input_shape=list(c.ref.input_shape), threads=c.threads,
-                                status="unsupported", reason=str(e))
+            record = new_record(
+                model=c.ref.name,
+                format=c.entry.format,
+                precision=c.entry.precision,
+                device=c.profile.name,
+                input_shape=list(c.ref.input_shape),
+                threads=c.threads,
+                status="unsupported",
+                reason=str(e),
+            )
         progress.measure_s += time.monotonic() - t0
         progress.measured += 1
         progress.current = ""

@@ -1,5 +1,6 @@
 """Helpers for the report tests: result records fanned out to a zoo on several devices, and the
 headless-browser check of an HTML report (Debian's chromium driven by playwright)."""
+
 from __future__ import annotations
 
 import copy
@@ -10,8 +11,7 @@ import pytest
 
 CHROMIUM = "/usr/bin/chromium"
 DEVICES = ("desktop-cpu", "jetson-orin-nano", "raspberry-pi-5")
-LATENCY_KEYS = ("mean", "std", "min", "p50", "p90", "p95", "p99", "max", "ci95_low",
-                "ci95_high")
+LATENCY_KEYS = ("mean", "std", "min", "p50", "p90", "p95", "p99", "max", "ci95_low", "ci95_high")
 
 
 def fan_out(base: list, devices=DEVICES, models=None) -> list:
@@ -34,8 +34,9 @@ def fan_out(base: list, devices=DEVICES, models=None) -> list:
                 c.update(model=spec.name, device=device, input_shape=shape)
                 c["samples_ms"] = [v * k for v in c["samples_ms"]]
                 c["warmup_ms"] = [v * k for v in c.get("warmup_ms") or []]
-                c["summary"] = {key: (v * k if key in LATENCY_KEYS else v)
-                                for key, v in c["summary"].items()}
+                c["summary"] = {
+                    key: (v * k if key in LATENCY_KEYS else v) for key, v in c["summary"].items()
+                }
                 c["first_inference_ms"] = (c.get("first_inference_ms") or 0) * k
                 c["env"] = {**c["env"], "host": f"{device}-host"}
                 c.pop("result_path", None)
@@ -78,8 +79,14 @@ def check_page(html_path: Path, report, screenshot: Path) -> dict:
                     route.abort()
 
             page.route("**/*", guard)
-            page.on("console", lambda m: problems.append(f"console {m.type}: {m.text}")
-                    if m.type in ("error", "warning") else None)
+            page.on(
+                "console",
+                lambda m: (
+                    problems.append(f"console {m.type}: {m.text}")
+                    if m.type in ("error", "warning")
+                    else None
+                ),
+            )
             page.on("pageerror", lambda e: problems.append(f"page error: {e}"))
             page.goto(url)
             page.wait_for_load_state("load")
@@ -116,8 +123,11 @@ def check_page(html_path: Path, report, screenshot: Path) -> dict:
 def _numeric_column(tables):
     for t in sorted(tables, key=lambda t: -len(t.rows)):
         for i, c in enumerate(t.columns):
-            vals = [r[i].value for r in t.rows if isinstance(r[i].value, (int, float))
-                    and not isinstance(r[i].value, bool)]
+            vals = [
+                r[i].value
+                for r in t.rows
+                if isinstance(r[i].value, (int, float)) and not isinstance(r[i].value, bool)
+            ]
             if c.numeric and len(set(vals)) >= 3:
                 return t, i
     raise AssertionError("no table with a numeric column of 3+ distinct values to sort")
@@ -125,7 +135,8 @@ def _numeric_column(tables):
 
 def _cells(page, t, i):
     return page.eval_on_selector_all(
-        f"#t-{t.id} tbody tr", f"rows => rows.map(r => r.cells[{i}].getAttribute('data-value'))")
+        f"#t-{t.id} tbody tr", f"rows => rows.map(r => r.cells[{i}].getAttribute('data-value'))"
+    )
 
 
 def _check_sorting(page, tables):

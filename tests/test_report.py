@@ -1,4 +1,5 @@
 """The report model and its renderers, on records from a real bench of a tiny model."""
+
 import csv
 import io
 import json
@@ -30,12 +31,21 @@ def bench_records(tmp_path_factory):
 
 def _failed(records):
     ok = records[0]
-    export_failed = {**ok, "status": "export-failed", "samples_ms": [], "summary": {},
-                     "reason": "Exporting the operator 'aten::foo' to ONNX opset version 17 is "
-                               "not supported | with a pipe", "numerics": {}}
-    numerics = {**ok, "format": "openvino", "precision": "fp16",
-                "numerics": {"max_abs_diff": 0.5, "tolerance": 1e-3, "top1_agree": 0.0,
-                             "ok": False}}
+    export_failed = {
+        **ok,
+        "status": "export-failed",
+        "samples_ms": [],
+        "summary": {},
+        "reason": "Exporting the operator 'aten::foo' to ONNX opset version 17 is "
+        "not supported | with a pipe",
+        "numerics": {},
+    }
+    numerics = {
+        **ok,
+        "format": "openvino",
+        "precision": "fp16",
+        "numerics": {"max_abs_diff": 0.5, "tolerance": 1e-3, "top1_agree": 0.0, "ok": False},
+    }
     return [export_failed, numerics]
 
 
@@ -50,8 +60,18 @@ def test_markdown_groups_by_device_then_class(bench_records):
         assert f"### {d} · cnn" in lines and f"### {d} · attention-only" in lines
     # every result row once, with p50 and its CI, p90, p99, params and GFLOPs
     header = next(ln for ln in lines if ln.startswith("| model | format |"))
-    for col in ("p50 ms [95% CI]", "p90", "p99", "cold start ms", "peak RSS MB", "size MB",
-                "numerics", "throttled", "params M", "GFLOPs"):
+    for col in (
+        "p50 ms [95% CI]",
+        "p90",
+        "p99",
+        "cold start ms",
+        "peak RSS MB",
+        "size MB",
+        "numerics",
+        "throttled",
+        "params M",
+        "GFLOPs",
+    ):
         assert f" {col} |" in header
     x3d_xs = [ln for ln in lines if ln.startswith("| x3d-xs |")]
     assert len(x3d_xs) == 2 * len(bench_records)
@@ -153,9 +173,14 @@ def test_pareto_front_against_brute_force():
         lat = [rng.choice([1, 2, 3, 5, 8]) + rng.random() for _ in range(12)]
         acc = [rng.choice([60, 70, 75, 80]) + rng.random() for _ in range(12)]
         front = set(pareto_front(lat, acc))
-        brute = {i for i in range(12) if not any(
-            (lat[j] <= lat[i] and acc[j] >= acc[i]) and (lat[j] < lat[i] or acc[j] > acc[i])
-            for j in range(12))}
+        brute = {
+            i
+            for i in range(12)
+            if not any(
+                (lat[j] <= lat[i] and acc[j] >= acc[i]) and (lat[j] < lat[i] or acc[j] > acc[i])
+                for j in range(12)
+            )
+        }
         assert front == brute
 
 
@@ -178,8 +203,15 @@ def test_compare_and_matrix_render_through_the_model(bench_records):
     assert all(tone == ("bad" if v == "slower" else None) for v, tone in verdicts)
     assert markdown_table(pairs) == to_markdown.table(t) + "\n"
     checks = [dict(r, kind="check") for r in bench_records] + [
-        dict(bench_records[0], kind="check", format="tflite", precision="int8",
-             status="export-failed", reason="Didn't find op for builtin opcode 'CONV_3D'")]
+        dict(
+            bench_records[0],
+            kind="check",
+            format="tflite",
+            precision="int8",
+            status="export-failed",
+            reason="Didn't find op for builtin opcode 'CONV_3D'",
+        )
+    ]
     m = matrix_table(checks)
     assert [c.label for c in m.columns][0] == "model" and len(m.rows) == 1
     cell = m.rows[0][m.column("tflite-int8")]
@@ -192,8 +224,17 @@ def test_report_cli_writes_md_html_csv_and_json(bench_records, tmp_path):
     d.mkdir()
     for i, r in enumerate(bench_records):
         (d / f"r{i}.json").write_text(json.dumps(r))
-    proc = run_cli("report", d, "--md", tmp_path / "r.md", "--html", tmp_path / "r.html",
-                   "--csv", tmp_path / "r.csv", cwd=tmp_path)
+    proc = run_cli(
+        "report",
+        d,
+        "--md",
+        tmp_path / "r.md",
+        "--html",
+        tmp_path / "r.html",
+        "--csv",
+        tmp_path / "r.csv",
+        cwd=tmp_path,
+    )
     assert proc.returncode == 0, proc.stderr
     assert (tmp_path / "r.md").read_text().startswith("# edgevid report")
     assert (tmp_path / "r.html").read_text().startswith("<!doctype html>")

@@ -1,5 +1,6 @@
 """`edgevid study` on this CPU with tiny models: the plan, reduced inputs, resuming after an
 interruption, the study report, and its HTML in headless chromium."""
+
 import json
 import os
 import signal
@@ -17,8 +18,21 @@ from edgevid.report.model import report_from_dict
 from edgevid.study import FULL, SPATIAL, TEMPORAL, Progress, reduce_input
 
 MODELS = "x3d-tiny,vidtr-tiny,vast-test"
-ARGS = ["--formats", "onnx,openvino,coreml", "--precision", "fp32", "--input-scale", "0.5",
-        *FAST, "--artifacts", "art", "--results", "res", "--out", "rep"]
+ARGS = [
+    "--formats",
+    "onnx,openvino,coreml",
+    "--precision",
+    "fp32",
+    "--input-scale",
+    "0.5",
+    *FAST,
+    "--artifacts",
+    "art",
+    "--results",
+    "res",
+    "--out",
+    "rep",
+]
 
 
 def test_reduced_input_spatial_then_temporal_else_full():
@@ -46,16 +60,27 @@ def _files(work):
 
 def test_study_runs_resumes_and_reports(workdir):
     # A second local device: the same CPU under another profile name.
-    prof = (workdir / "cpu-b.yaml")
+    prof = workdir / "cpu-b.yaml"
     from edgevid.profiles import get_profile
 
-    prof.write_text(get_profile("desktop-cpu").path.read_text().replace(
-        "name: desktop-cpu", "name: cpu-b"))
-    cmd = [sys.executable, "-m", "edgevid.cli", "study", "--device", f"desktop-cpu,{prof}",
-           "--models", MODELS, *ARGS]
+    prof.write_text(
+        get_profile("desktop-cpu").path.read_text().replace("name: desktop-cpu", "name: cpu-b")
+    )
+    cmd = [
+        sys.executable,
+        "-m",
+        "edgevid.cli",
+        "study",
+        "--device",
+        f"desktop-cpu,{prof}",
+        "--models",
+        MODELS,
+        *ARGS,
+    ]
     # Interrupt the first run once two results are on disk.
-    proc = subprocess.Popen(cmd, cwd=workdir, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                            text=True)
+    proc = subprocess.Popen(
+        cmd, cwd=workdir, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+    )
     deadline = time.monotonic() + 600
     while len(_files(workdir)) < 2 and proc.poll() is None and time.monotonic() < deadline:
         time.sleep(0.2)
@@ -66,8 +91,9 @@ def test_study_runs_resumes_and_reports(workdir):
     assert 2 <= kept < 12
 
     # Resume: only what is missing is measured.
-    proc = run_cli("study", "--device", f"desktop-cpu,{prof}", "--models", MODELS, *ARGS,
-                   "--json", cwd=workdir)
+    proc = run_cli(
+        "study", "--device", f"desktop-cpu,{prof}", "--models", MODELS, *ARGS, "--json", cwd=workdir
+    )
     assert proc.returncode == 0, proc.stderr
     meta = json.loads(proc.stdout)["meta"][0]
     assert f"12 configurations ({12 - kept} measured in this run, {kept} reused" in meta
@@ -75,8 +101,9 @@ def test_study_runs_resumes_and_reports(workdir):
     rep = report_from_dict(json.loads(proc.stdout))
 
     # A third run measures nothing.
-    again = run_cli("study", "--device", f"desktop-cpu,{prof}", "--models", MODELS, *ARGS,
-                    cwd=workdir)
+    again = run_cli(
+        "study", "--device", f"desktop-cpu,{prof}", "--models", MODELS, *ARGS, cwd=workdir
+    )
     assert again.returncode == 0, again.stderr
     assert "12/12 done (12 reused), 0 to do" in again.stderr
     assert len(_files(workdir)) == 12
@@ -84,9 +111,14 @@ def test_study_runs_resumes_and_reports(workdir):
     md = (workdir / "rep" / "study.md").read_text()
     assert "Reduced input (--input-scale 0.5): x3d-tiny H, W ×0.5" in md
     assert "vidtr-tiny" in md.split("Ran at the default input")[1].splitlines()[0]
-    for section in ("## Inputs", "## Rankings by p50", "## FLOPs and params vs latency",
-                    "## Classes vs the CNN baselines", "## Latency vs published accuracy",
-                    "## Failed or unsupported configurations"):
+    for section in (
+        "## Inputs",
+        "## Rankings by p50",
+        "## FLOPs and params vs latency",
+        "## Classes vs the CNN baselines",
+        "## Latency vs published accuracy",
+        "## Failed or unsupported configurations",
+    ):
         assert section in md
     # coreml is not among the desktop-cpu formats: listed, with the reason
     assert "| desktop-cpu | coreml | not among the formats of the desktop-cpu profile |" in md
@@ -106,8 +138,10 @@ def test_study_runs_resumes_and_reports(workdir):
     check_page(html, rep, workdir / "study.png")
 
 
-@pytest.mark.skipif(not os.environ.get("EDGEVID_STUDY_DIR"),
-                    reason="set EDGEVID_STUDY_DIR to a folder `edgevid study` wrote")
+@pytest.mark.skipif(
+    not os.environ.get("EDGEVID_STUDY_DIR"),
+    reason="set EDGEVID_STUDY_DIR to a folder `edgevid study` wrote",
+)
 def test_a_written_study_report_renders_in_the_browser(tmp_path):
     """The HTML a real `edgevid study` run wrote (e.g. the whole zoo on this CPU), checked in
     headless chromium against the report model it wrote beside it (study.json)."""

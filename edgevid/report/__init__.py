@@ -5,6 +5,7 @@ One model (``model``: rows, groups, figures), built once (``build``, ``tables``,
 ``to_html`` (self-contained, inline SVG plots from ``svg``), ``to_csv``, ``to_json``. Every table
 of results takes its cells from ``columns``: a new column or report type is added in one place.
 """
+
 from __future__ import annotations
 
 from pathlib import Path
@@ -20,8 +21,12 @@ def render(report: Report, fmt: str) -> str:
     """The report as text in ``fmt``: md, html, csv or json."""
     from edgevid.report import to_csv, to_html, to_json, to_markdown
 
-    renderers = {"md": to_markdown.render, "html": to_html.render, "csv": to_csv.render,
-                 "json": to_json.render}
+    renderers = {
+        "md": to_markdown.render,
+        "html": to_html.render,
+        "csv": to_csv.render,
+        "json": to_json.render,
+    }
     return renderers[fmt](report)
 
 
@@ -46,6 +51,20 @@ def write_markdown(records: list, path, title: Optional[str] = None) -> None:
     write(results_report(records, title or "edgevid report"), path, "md")
 
 
-__all__ = ["Cell", "Column", "Figure", "Report", "Section", "Table", "Text", "identity",
-           "load_records", "markdown", "newest", "render", "results_report", "write",
-           "write_markdown"]
+__all__ = [
+    "Cell",
+    "Column",
+    "Figure",
+    "Report",
+    "Section",
+    "Table",
+    "Text",
+    "identity",
+    "load_records",
+    "markdown",
+    "newest",
+    "render",
+    "results_report",
+    "write",
+    "write_markdown",
+]

@@ -6,6 +6,7 @@ resamples the (x, y) pairs -- the models -- with replacement, 2000 times with a 
 takes the percentile interval; resamples whose ranks are constant are dropped. With a handful of
 models the interval is wide, and that is the honest answer.
 """
+
 from __future__ import annotations
 
 import math
@@ -28,7 +29,7 @@ class Correlation:
     def text(self) -> str:
         if self.rho is None:
             return f"— (n={self.n})"
-        ci = (f" [{self.ci_low:+.2f}, {self.ci_high:+.2f}]" if self.ci_low is not None else "")
+        ci = f" [{self.ci_low:+.2f}, {self.ci_high:+.2f}]" if self.ci_low is not None else ""
         return f"{self.rho:+.2f}{ci} (n={self.n})"
 
 
@@ -46,11 +47,19 @@ def _pearson_rows(a: np.ndarray, b: np.ndarray) -> np.ndarray:
         return np.where(den > 0, (a * b).sum(axis=-1) / np.where(den > 0, den, 1), np.nan)
 
 
-def spearman(x: Sequence[Optional[float]], y: Sequence[Optional[float]], n_resamples: int = N_RESAMPLES,
-             seed: int = SEED, min_n: int = 3) -> Correlation:
+def spearman(
+    x: Sequence[Optional[float]],
+    y: Sequence[Optional[float]],
+    n_resamples: int = N_RESAMPLES,
+    seed: int = SEED,
+    min_n: int = 3,
+) -> Correlation:
     """Spearman's rho of x and y with a bootstrap 95% CI over the pairs (None if n < min_n)."""
-    pairs = [(float(a), float(b)) for a, b in zip(x, y)
-             if a is not None and b is not None and math.isfinite(a) and math.isfinite(b)]
+    pairs = [
+        (float(a), float(b))
+        for a, b in zip(x, y)
+        if a is not None and b is not None and math.isfinite(a) and math.isfinite(b)
+    ]
     n = len(pairs)
     if n < min_n:
         return Correlation(None, None, None, n)
@@ -85,9 +94,16 @@ def box_stats(samples: Sequence[float]) -> dict:
     q1, med, q3, p99 = np.percentile(a, [25, 50, 75, 99])
     iqr = q3 - q1
     inside = a[(a >= q1 - 1.5 * iqr) & (a <= q3 + 1.5 * iqr)]
-    return {"q1": float(q1), "med": float(med), "q3": float(q3),
-            "whislo": float(inside.min()), "whishi": float(inside.max()), "p99": float(p99),
-            "max": float(a.max()), "n": int(a.size)}
+    return {
+        "q1": float(q1),
+        "med": float(med),
+        "q3": float(q3),
+        "whislo": float(inside.min()),
+        "whishi": float(inside.max()),
+        "p99": float(p99),
+        "max": float(a.max()),
+        "n": int(a.size),
+    }
 
 
 def median_spread(values: Sequence[float]) -> dict:
@@ -96,5 +112,11 @@ def median_spread(values: Sequence[float]) -> dict:
     if a.size == 0:
         return {"n": 0, "median": None, "q1": None, "q3": None, "min": None, "max": None}
     q1, med, q3 = np.percentile(a, [25, 50, 75])
-    return {"n": int(a.size), "median": float(med), "q1": float(q1), "q3": float(q3),
-            "min": float(a.min()), "max": float(a.max())}
+    return {
+        "n": int(a.size),
+        "median": float(med),
+        "q1": float(q1),
+        "q3": float(q3),
+        "min": float(a.min()),
+        "max": float(a.max()),
+    }

@@ -3,6 +3,7 @@
 ``results_report``: grouped by device, then model class; each device's environment once; the
 failures with their reasons; the op-support matrix of ``check`` records; figures per device.
 """
+
 from __future__ import annotations
 
 from datetime import datetime, timezone
@@ -18,9 +19,15 @@ from edgevid.report.model import Cell, Column, Report, Section, Table, Text
 def identity(record: dict) -> tuple:
     """A result's identity: (model, format, precision, variant, device, input shape, threads)."""
     shape = record.get("input_shape")
-    return (record.get("model"), record.get("format"), record.get("precision"),
-            record.get("variant") or "", record.get("device"),
-            tuple(shape) if shape is not None else None, record.get("threads"))
+    return (
+        record.get("model"),
+        record.get("format"),
+        record.get("precision"),
+        record.get("variant") or "",
+        record.get("device"),
+        tuple(shape) if shape is not None else None,
+        record.get("threads"),
+    )
 
 
 def newest(records: Iterable[dict]) -> tuple:
@@ -67,11 +74,13 @@ def environment_text(device: str, records: list) -> Optional[Text]:
     lines = []
     for host, env in envs.items():
         versions = ", ".join(f"{k} {v}" for k, v in sorted(runtimes[host].items()))
-        lines.append(f"**{device}** on `{host}`: {env.get('cpu_model')}, "
-                     f"{env.get('cores_logical')} logical cores, {env.get('os')}, Python "
-                     f"{env.get('python')}, governor {env.get('governor') or 'not available'}; "
-                     f"runtimes: {versions or 'none recorded'}; edgevid "
-                     f"{env.get('edgevid_version')} ({env.get('git_revision')})")
+        lines.append(
+            f"**{device}** on `{host}`: {env.get('cpu_model')}, "
+            f"{env.get('cores_logical')} logical cores, {env.get('os')}, Python "
+            f"{env.get('python')}, governor {env.get('governor') or 'not available'}; "
+            f"runtimes: {versions or 'none recorded'}; edgevid "
+            f"{env.get('edgevid_version')} ({env.get('git_revision')})"
+        )
     return Text(lines, bullets=True)
 
 
@@ -83,12 +92,24 @@ def failures_table(records: list, table_id: str = "failures") -> Optional[Table]
         if r["status"] == "ok" and numerics.get("ok") is not False:
             continue
         status = r["status"] if r["status"] != "ok" else "numerics-failed"
-        reason = (r.get("reason") or "") if r["status"] != "ok" else (
-            f"max abs diff {numerics.get('max_abs_diff') or 0:.1e} over tolerance "
-            f"{numerics.get('tolerance') or 0:.1e}, top-1 {numerics.get('top1_agree') or 0:.0%}")
-        rows.append([Cell(str(r.get("device"))), Cell(r["model"]), Cell(r["format"]),
-                     Cell(r["precision"]), Cell(status, status, "bad"),
-                     Cell(short_reason(reason, 400), reason, None, reason)])
+        reason = (
+            (r.get("reason") or "")
+            if r["status"] != "ok"
+            else (
+                f"max abs diff {numerics.get('max_abs_diff') or 0:.1e} over tolerance "
+                f"{numerics.get('tolerance') or 0:.1e}, top-1 {numerics.get('top1_agree') or 0:.0%}"
+            )
+        )
+        rows.append(
+            [
+                Cell(str(r.get("device"))),
+                Cell(r["model"]),
+                Cell(r["format"]),
+                Cell(r["precision"]),
+                Cell(status, status, "bad"),
+                Cell(short_reason(reason, 400), reason, None, reason),
+            ]
+        )
     if not rows:
         return None
     cols = [Column(k, k) for k in ("device", "model", "format", "precision", "status", "reason")]
@@ -109,8 +130,9 @@ HOW_TO_READ = [
 ]
 
 
-def results_report(records: list, title: str = "edgevid report",
-                   accuracy: Optional[dict] = None) -> Report:
+def results_report(
+    records: list, title: str = "edgevid report", accuracy: Optional[dict] = None
+) -> Report:
     """The report of a set of result records. ``accuracy`` (model -> top-1 %) overrides the zoo's
     published figures (e.g. your own checkpoint's accuracy)."""
     from edgevid.models.stats import COUNTING_CONVENTION
@@ -119,15 +141,20 @@ def results_report(records: list, title: str = "edgevid report",
     bench, superseded = newest(r for r in records if r.get("kind", "bench") == "bench")
     checks, _ = newest(checks)
     when = datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M")
-    meta = [f"{len(bench)} benchmark results on {len({r.get('device') for r in bench})} "
-            f"device(s); generated {when} UTC from result files only."]
+    meta = [
+        f"{len(bench)} benchmark results on {len({r.get('device') for r in bench})} "
+        f"device(s); generated {when} UTC from result files only."
+    ]
     if superseded:
-        meta.append(f"{superseded} older result(s) with the same identity superseded by newer "
-                    f"ones.")
+        meta.append(
+            f"{superseded} older result(s) with the same identity superseded by newer ones."
+        )
     report = Report(title, meta)
     if any(of_record(r).reduced for r in bench):
-        report.flags.append("Some results ran at a reduced input (marked “reduced”): their "
-                            "latencies are not those of the models' default inputs.")
+        report.flags.append(
+            "Some results ran at a reduced input (marked “reduced”): their "
+            "latencies are not those of the models' default inputs."
+        )
     top1 = top1_of(bench, accuracy)
     devices = sorted({str(r.get("device")) for r in bench})
     for device in devices:
@@ -136,10 +163,18 @@ def results_report(records: list, title: str = "edgevid report",
         sec.add(environment_text(device, on))
         for cls in sorted({of_record(r).arch_class for r in on}, key=class_order):
             rows = [r for r in on if of_record(r).arch_class == cls]
-            sec.add(Section(f"{device} · {cls}", [result_table(
-                rows, REPORT, f"results-{fig._slug(device)}-{fig._slug(cls)}")]))
-        figs = [fig.distribution(device, on), fig.flops_scatter(device, on),
-                fig.accuracy_pareto(device, on, top1), fig.warmup_trace(device, on)]
+            sec.add(
+                Section(
+                    f"{device} · {cls}",
+                    [result_table(rows, REPORT, f"results-{fig._slug(device)}-{fig._slug(cls)}")],
+                )
+            )
+        figs = [
+            fig.distribution(device, on),
+            fig.flops_scatter(device, on),
+            fig.accuracy_pareto(device, on, top1),
+            fig.warmup_trace(device, on),
+        ]
         if any(figs):
             sec.add(Section(f"{device} · figures", [f for f in figs if f]))
         report.sections.append(sec)
@@ -154,9 +189,13 @@ def results_report(records: list, title: str = "edgevid report",
         from edgevid.report.tables import matrix_table
 
         report.sections.append(Section("Op-support matrix", [matrix_table(checks)], id="matrix"))
-    report.sections.append(Section("How to read this", [
-        Text(HOW_TO_READ + [f"Model size conventions: {COUNTING_CONVENTION}."], bullets=True)],
-        id="how"))
+    report.sections.append(
+        Section(
+            "How to read this",
+            [Text(HOW_TO_READ + [f"Model size conventions: {COUNTING_CONVENTION}."], bullets=True)],
+            id="how",
+        )
+    )
     report.data = flat_table(bench)
     return report
 

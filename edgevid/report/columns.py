@@ -4,6 +4,7 @@ one :class:`ResultColumn` in :data:`RESULT_COLUMNS`; ``views`` says where it sho
 
 ``FLAT_FIELDS`` is the CSV/JSON row: every summary field as raw values.
 """
+
 from __future__ import annotations
 
 import math
@@ -45,12 +46,17 @@ def status_cell(r: dict) -> Cell:
     if status == "ok":
         stop = r.get("stop_reason")
         if stop not in (None, "converged"):
-            return Cell(f"ok ({stop})", status, "warn",
-                        f"stopped by the {stop} before the CI target was met")
+            return Cell(
+                f"ok ({stop})",
+                status,
+                "warn",
+                f"stopped by the {stop} before the CI target was met",
+            )
         return Cell("ok", status, "good")
     reason = r.get("reason") or ""
-    return Cell(f"{status}: {short_reason(reason)}" if reason else str(status), status, "bad",
-                reason)
+    return Cell(
+        f"{status}: {short_reason(reason)}" if reason else str(status), status, "bad", reason
+    )
 
 
 def input_cell(r: dict) -> Cell:
@@ -103,8 +109,12 @@ def numerics_cell(r: dict) -> Cell:
     if n.get("ok"):
         return Cell(f"ok ({detail})", "ok", "good")
     tol = n.get("tolerance")
-    return Cell(f"FAIL ({detail})", "fail", "bad",
-                f"outside tolerance {tol:.1e}" if tol is not None else "outside tolerance")
+    return Cell(
+        f"FAIL ({detail})",
+        "fail",
+        "bad",
+        f"outside tolerance {tol:.1e}" if tol is not None else "outside tolerance",
+    )
 
 
 def throttled_cell(r: dict) -> Cell:
@@ -128,74 +138,135 @@ RESULT_COLUMNS = (
     ResultColumn("model", "model", lambda r: Cell(str(r.get("model")), r.get("model"))),
     ResultColumn("format", "format", lambda r: Cell(str(r.get("format")), r.get("format"))),
     ResultColumn("precision", "precision", precision_cell),
-    ResultColumn("variant", "variant", lambda r: Cell(r.get("variant") or "—", r.get("variant")),
-                 help="runtime options that tell two runs of one format apart"),
+    ResultColumn(
+        "variant",
+        "variant",
+        lambda r: Cell(r.get("variant") or "—", r.get("variant")),
+        help="runtime options that tell two runs of one format apart",
+    ),
     ResultColumn("input", "input", input_cell, help="C×T×H×W (batch× when not 1)"),
     ResultColumn("threads", "threads", lambda r: Cell.of(r.get("threads") or "default")),
     ResultColumn("status", "status", status_cell),
-    ResultColumn("p50", "p50 ms [95% CI]", p50_cell, True, frozenset({REPORT}),
-                 "median latency with the order-statistic 95% CI"),
-    ResultColumn("p50_only", "p50 ms", lambda r: Cell.of(_summary(r).get("p50")), True,
-                 frozenset({TERMINAL})),
+    ResultColumn(
+        "p50",
+        "p50 ms [95% CI]",
+        p50_cell,
+        True,
+        frozenset({REPORT}),
+        "median latency with the order-statistic 95% CI",
+    ),
+    ResultColumn(
+        "p50_only", "p50 ms", lambda r: Cell.of(_summary(r).get("p50")), True, frozenset({TERMINAL})
+    ),
     ResultColumn("ci", "95% CI of p50", ci_cell, False, frozenset({TERMINAL})),
     ResultColumn("p90", "p90", lambda r: Cell.of(_summary(r).get("p90")), True),
     ResultColumn("p99", "p99", lambda r: Cell.of(_summary(r).get("p99")), True),
-    ResultColumn("n", "n", lambda r: Cell.of(_summary(r).get("n")), True,
-                 help="timed iterations"),
-    ResultColumn("load", "load ms", lambda r: Cell.of(r.get("load_ms"), 1), True,
-                 help="model load / compile"),
-    ResultColumn("cold", "cold start ms", lambda r: Cell.of(r.get("first_inference_ms"), 1),
-                 True, frozenset({REPORT}), "the first inference, kept out of the samples"),
+    ResultColumn("n", "n", lambda r: Cell.of(_summary(r).get("n")), True, help="timed iterations"),
+    ResultColumn(
+        "load", "load ms", lambda r: Cell.of(r.get("load_ms"), 1), True, help="model load / compile"
+    ),
+    ResultColumn(
+        "cold",
+        "cold start ms",
+        lambda r: Cell.of(r.get("first_inference_ms"), 1),
+        True,
+        frozenset({REPORT}),
+        "the first inference, kept out of the samples",
+    ),
     ResultColumn("rss", "peak RSS MB", lambda r: Cell.of(r.get("peak_rss_mb"), 0), True),
-    ResultColumn("size", "size MB", lambda r: Cell.of(_size_mb(r), 2), True,
-                 frozenset({REPORT})),
+    ResultColumn("size", "size MB", lambda r: Cell.of(_size_mb(r), 2), True, frozenset({REPORT})),
     ResultColumn("numerics", "numerics", numerics_cell),
     ResultColumn("throttled", "throttled", throttled_cell, False, frozenset({REPORT})),
-    ResultColumn("params", "params M", lambda r: Cell.of(_params_m(r), 2), True,
-                 frozenset({REPORT})),
-    ResultColumn("gflops", "GFLOPs", lambda r: Cell.of(of_record(r).gflops, 3), True,
-                 frozenset({REPORT}), "multiply-adds at the input run"),
+    ResultColumn(
+        "params", "params M", lambda r: Cell.of(_params_m(r), 2), True, frozenset({REPORT})
+    ),
+    ResultColumn(
+        "gflops",
+        "GFLOPs",
+        lambda r: Cell.of(of_record(r).gflops, 3),
+        True,
+        frozenset({REPORT}),
+        "multiply-adds at the input run",
+    ),
 )
 
 
 def result_table(records: list, view: str, table_id: str, caption: str = "") -> Table:
     cols = [c for c in RESULT_COLUMNS if view in c.views]
-    return Table(table_id, [c.column() for c in cols],
-                 [[c.cell(r) for c in cols] for r in records], caption)
+    return Table(
+        table_id, [c.column() for c in cols], [[c.cell(r) for c in cols] for r in records], caption
+    )
 
 
 # -- the flat row: CSV and JSON ------------------------------------------------------------------
 
-SUMMARY_FIELDS = ("n", "mean", "std", "min", "p50", "p90", "p95", "p99", "max", "ci95_low",
-                  "ci95_high", "ci95_rel_halfwidth", "outliers")
+SUMMARY_FIELDS = (
+    "n",
+    "mean",
+    "std",
+    "min",
+    "p50",
+    "p90",
+    "p95",
+    "p99",
+    "max",
+    "ci95_low",
+    "ci95_high",
+    "ci95_rel_halfwidth",
+    "outliers",
+)
 
 
 def flat_row(r: dict) -> dict:
     f = of_record(r)
     s, n, env = _summary(r), r.get("numerics") or {}, r.get("env") or {}
     shape = r.get("input_shape") or []
-    row = {"model": r.get("model"), "class": f.arch_class, "format": r.get("format"),
-           "precision": r.get("precision"), "variant": r.get("variant"),
-           "device": r.get("device"), "input_shape": "x".join(map(str, shape)),
-           "reduced_input": f.reduced, "threads": r.get("threads"), "status": r.get("status"),
-           "reason": r.get("reason") or ""}
+    row = {
+        "model": r.get("model"),
+        "class": f.arch_class,
+        "format": r.get("format"),
+        "precision": r.get("precision"),
+        "variant": r.get("variant"),
+        "device": r.get("device"),
+        "input_shape": "x".join(map(str, shape)),
+        "reduced_input": f.reduced,
+        "threads": r.get("threads"),
+        "status": r.get("status"),
+        "reason": r.get("reason") or "",
+    }
     row.update({f"summary_{k}": s.get(k) for k in SUMMARY_FIELDS})
-    row.update(load_ms=r.get("load_ms"), first_inference_ms=r.get("first_inference_ms"),
-               peak_rss_mb=r.get("peak_rss_mb"), artifact_bytes=r.get("artifact_bytes"),
-               numerics_max_abs_diff=n.get("max_abs_diff"), numerics_top1_agree=n.get("top1_agree"),
-               numerics_ok=n.get("ok"), throttled=r.get("throttled"),
-               stop_reason=r.get("stop_reason"), warmup_iters=r.get("warmup_iters"),
-               params=f.params, gflops=f.gflops, published_top1=f.top1,
-               host=env.get("host"), cpu_model=env.get("cpu_model"),
-               git_revision=env.get("git_revision"), created_at=r.get("created_at"),
-               result_path=r.get("result_path"))
+    row.update(
+        load_ms=r.get("load_ms"),
+        first_inference_ms=r.get("first_inference_ms"),
+        peak_rss_mb=r.get("peak_rss_mb"),
+        artifact_bytes=r.get("artifact_bytes"),
+        numerics_max_abs_diff=n.get("max_abs_diff"),
+        numerics_top1_agree=n.get("top1_agree"),
+        numerics_ok=n.get("ok"),
+        throttled=r.get("throttled"),
+        stop_reason=r.get("stop_reason"),
+        warmup_iters=r.get("warmup_iters"),
+        params=f.params,
+        gflops=f.gflops,
+        published_top1=f.top1,
+        host=env.get("host"),
+        cpu_model=env.get("cpu_model"),
+        git_revision=env.get("git_revision"),
+        created_at=r.get("created_at"),
+        result_path=r.get("result_path"),
+    )
     return row
 
 
 def flat_table(records: list, table_id: str = "data") -> Table:
     rows = [flat_row(r) for r in records]
     keys = list(rows[0]) if rows else list(flat_row({}))
-    cols = [Column(k, k, numeric=k.startswith("summary_") or k.endswith(("_ms", "_mb", "bytes")))
-            for k in keys]
-    return Table(table_id, cols, [[Cell("" if v is None else str(v), v) for v in row.values()]
-                                  for row in rows])
+    cols = [
+        Column(k, k, numeric=k.startswith("summary_") or k.endswith(("_ms", "_mb", "bytes")))
+        for k in keys
+    ]
+    return Table(
+        table_id,
+        cols,
+        [[Cell("" if v is None else str(v), v) for v in row.values()] for row in rows],
+    )

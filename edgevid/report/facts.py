@@ -5,6 +5,7 @@ GFLOPs are recounted at the input shape of the result (``edgevid.models.stats``,
 device: nothing is allocated), so a run at reduced input is never shown with the full-size count.
 Without torch, or for a model outside the zoo, the counts are ``None`` and the class is ``other``.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -65,9 +66,15 @@ def facts(model: str, input_shape: Optional[tuple] = None) -> ModelFacts:
     stats = _count(model, chw)
     acc = spec.accuracy
     note = f"{acc.dataset}, {acc.views} views, {acc.source}" if acc else ""
-    return ModelFacts(spec.arch_class, stats.params if stats else None,
-                      stats.gflops * batch if stats else None, tuple(spec.input),
-                      chw != tuple(spec.input), acc.top1 if acc else None, note)
+    return ModelFacts(
+        spec.arch_class,
+        stats.params if stats else None,
+        stats.gflops * batch if stats else None,
+        tuple(spec.input),
+        chw != tuple(spec.input),
+        acc.top1 if acc else None,
+        note,
+    )
 
 
 def of_record(record: dict) -> ModelFacts:

@@ -10,6 +10,7 @@ class; no renderer parses another's markup.
 A :class:`Figure` is data (plain lists and dicts), never a drawing: the HTML renderer draws it
 (``edgevid.report.svg``), the markdown and terminal renderers name it, the JSON renderer dumps it.
 """
+
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass, field
@@ -26,8 +27,14 @@ class Cell:
     note: str = ""  # the longer story (a failure's reason): a tooltip, a footnote
 
     @classmethod
-    def of(cls, value: Any, digits: int = 2, tone: Optional[str] = None, note: str = "",
-           suffix: str = "") -> Cell:
+    def of(
+        cls,
+        value: Any,
+        digits: int = 2,
+        tone: Optional[str] = None,
+        note: str = "",
+        suffix: str = "",
+    ) -> Cell:
         """A number shown with ``digits`` decimals ("—" for None), its value kept."""
         if value is None:
             return cls("—", None, tone, note)
@@ -100,11 +107,13 @@ class Report:
 
     def walk(self) -> Iterator[Any]:
         """Every block, depth first, in document order (sections included)."""
+
         def visit(blocks):
             for b in blocks:
                 yield b
                 if isinstance(b, Section):
                     yield from visit(b.blocks)
+
         yield from visit(self.sections)
 
     def tables(self) -> List[Table]:
@@ -121,8 +130,12 @@ def _block(d: dict):
     if "blocks" in d:
         return Section(d["title"], [_block(b) for b in d["blocks"]], d.get("id", ""))
     if "columns" in d:
-        return Table(d["id"], [Column(**c) for c in d["columns"]],
-                     [[Cell(**c) for c in row] for row in d["rows"]], d.get("caption", ""))
+        return Table(
+            d["id"],
+            [Column(**c) for c in d["columns"]],
+            [[Cell(**c) for c in row] for row in d["rows"]],
+            d.get("caption", ""),
+        )
     if "kind" in d:
         return Figure(**d)
     return Text(**d)
@@ -131,6 +144,10 @@ def _block(d: dict):
 def report_from_dict(d: dict) -> Report:
     """The inverse of :meth:`Report.to_dict` (e.g. of `edgevid report --json` output)."""
     data = d.get("data")
-    return Report(d["title"], list(d.get("meta", [])), list(d.get("flags", [])),
-                  [_block(s) for s in d.get("sections", [])],
-                  _block(data) if data else None)
+    return Report(
+        d["title"],
+        list(d.get("meta", [])),
+        list(d.get("flags", [])),
+        [_block(s) for s in d.get("sections", [])],
+        _block(data) if data else None,
+    )

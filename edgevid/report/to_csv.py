@@ -1,4 +1,5 @@
 """Render a report's data table (one row per result, every summary field) as CSV."""
+
 from __future__ import annotations
 
 import csv

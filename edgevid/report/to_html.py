@@ -2,6 +2,7 @@
 (sort a table by clicking a header, filter its rows by typing), figures as inline SVG. No CDN, no
 font, no image, no request of any kind: the file opens offline.
 """
+
 from __future__ import annotations
 
 import html
@@ -92,16 +93,26 @@ def inline(text: str) -> str:
 
 def table(t: Table) -> str:
     tid = f"t-{t.id}"
-    head = "".join(f'<th data-key="{_e(c.key)}" data-numeric="{1 if c.numeric else 0}"'
-                   + (f' title="{_e(c.help)}"' if c.help else "") + f">{_e(c.label)}</th>"
-                   for c in t.columns)
+    head = "".join(
+        f'<th data-key="{_e(c.key)}" data-numeric="{1 if c.numeric else 0}"'
+        + (f' title="{_e(c.help)}"' if c.help else "")
+        + f">{_e(c.label)}</th>"
+        for c in t.columns
+    )
     body = []
     for row in t.rows:
         tds = []
         for col, c in zip(t.columns, row):
-            cls = " ".join(filter(None, ["num" if col.numeric else "",
-                                         f"tone-{c.tone}" if c.tone else "",
-                                         "wrap" if len(c.text) > 48 else ""]))
+            cls = " ".join(
+                filter(
+                    None,
+                    [
+                        "num" if col.numeric else "",
+                        f"tone-{c.tone}" if c.tone else "",
+                        "wrap" if len(c.text) > 48 else "",
+                    ],
+                )
+            )
             value = "" if c.value is None else c.value
             attrs = f' data-value="{_e(value)}"' + (f' class="{cls}"' if cls else "")
             if c.note:
@@ -109,18 +120,22 @@ def table(t: Table) -> str:
             tds.append(f"<td{attrs}>{_e(c.text)}</td>")
         body.append("<tr>" + "".join(tds) + "</tr>")
     caption = f"<caption>{inline(t.caption)}</caption>" if t.caption else ""
-    return (f'<div class="table-wrap"><input class="filter" type="search" data-for="{tid}" '
-            f'placeholder="filter rows…" aria-label="filter {_e(t.id)}"><span class="count">'
-            f'</span><table class="report-table" id="{tid}">{caption}<thead><tr>{head}</tr>'
-            f'</thead><tbody>{"".join(body)}</tbody></table></div>')
+    return (
+        f'<div class="table-wrap"><input class="filter" type="search" data-for="{tid}" '
+        f'placeholder="filter rows…" aria-label="filter {_e(t.id)}"><span class="count">'
+        f'</span><table class="report-table" id="{tid}">{caption}<thead><tr>{head}</tr>'
+        f"</thead><tbody>{''.join(body)}</tbody></table></div>"
+    )
 
 
 def figure(f: Figure) -> str:
     from edgevid.report import svg
 
-    return (f'<figure class="plot" id="fig-{_e(f.id)}" data-kind="{_e(f.kind)}">'
-            f"{svg.render(f)}<figcaption><strong>{_e(f.title)}.</strong> {inline(f.caption)}"
-            f"</figcaption></figure>")
+    return (
+        f'<figure class="plot" id="fig-{_e(f.id)}" data-kind="{_e(f.kind)}">'
+        f"{svg.render(f)}<figcaption><strong>{_e(f.title)}.</strong> {inline(f.caption)}"
+        f"</figcaption></figure>"
+    )
 
 
 def text(t: Text) -> str:
@@ -135,8 +150,9 @@ def _blocks(blocks, level: int) -> str:
         if isinstance(b, Section):
             h = min(level, 6)
             sid = f' id="{_e(b.id)}"' if b.id else ""
-            out.append(f"<section{sid}><h{h}>{_e(b.title)}</h{h}>{_blocks(b.blocks, level + 1)}"
-                       f"</section>")
+            out.append(
+                f"<section{sid}><h{h}>{_e(b.title)}</h{h}>{_blocks(b.blocks, level + 1)}</section>"
+            )
         elif isinstance(b, Table):
             out.append(table(b))
         elif isinstance(b, Text):
@@ -150,8 +166,10 @@ def render(report: Report) -> str:
     nav = "".join(f'<a href="#{_e(s.id)}">{_e(s.title)}</a>' for s in report.sections if s.id)
     meta = "".join(f'<p class="meta">{inline(m)}</p>' for m in report.meta)
     flags = "".join(f'<div class="flag">{inline(f)}</div>' for f in report.flags)
-    return ("<!doctype html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">"
-            "<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">"
-            f"<title>{_e(report.title)}</title><style>{CSS}</style></head><body>"
-            f"<header><h1>{_e(report.title)}</h1>{meta}{flags}<nav>{nav}</nav></header>"
-            f"<main>{_blocks(report.sections, 2)}</main><script>{JS}</script></body></html>\n")
+    return (
+        '<!doctype html>\n<html lang="en"><head><meta charset="utf-8">'
+        '<meta name="viewport" content="width=device-width, initial-scale=1">'
+        f"<title>{_e(report.title)}</title><style>{CSS}</style></head><body>"
+        f"<header><h1>{_e(report.title)}</h1>{meta}{flags}<nav>{nav}</nav></header>"
+        f"<main>{_blocks(report.sections, 2)}</main><script>{JS}</script></body></html>\n"
+    )

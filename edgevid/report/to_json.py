@@ -1,5 +1,6 @@
 """Render the report model as JSON: sections, tables (cells with text, value, tone, note),
 figures with their data. NaN and infinities become null."""
+
 from __future__ import annotations
 
 import json

@@ -3,6 +3,7 @@
 Cell tones: ``bad`` is bold, ``warn`` italic; figures are named (they are drawn in the HTML
 report).
 """
+
 from __future__ import annotations
 
 from edgevid.report.model import Figure, Report, Section, Table, Text
@@ -24,8 +25,10 @@ def cell(c) -> str:
 
 
 def table(t: Table) -> str:
-    lines = ["| " + " | ".join(_esc(c.label) for c in t.columns) + " |",
-             "|" + "|".join("---:" if c.numeric else "---" for c in t.columns) + "|"]
+    lines = [
+        "| " + " | ".join(_esc(c.label) for c in t.columns) + " |",
+        "|" + "|".join("---:" if c.numeric else "---" for c in t.columns) + "|",
+    ]
     lines += ["| " + " | ".join(cell(c) for c in row) + " |" for row in t.rows]
     if t.caption:
         lines += ["", f"*{_esc(t.caption)}*"]

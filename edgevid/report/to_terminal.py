@@ -1,4 +1,5 @@
 """Render a report (or one table) for the terminal with rich: tones become colours."""
+
 from __future__ import annotations
 
 import re
@@ -31,8 +32,12 @@ def table(t: Table, title: str = "") -> RichTable:
     for c in t.columns:
         rt.add_column(c.label, justify="right" if c.numeric else "left", overflow="fold")
     for row in t.rows:
-        rt.add_row(*(f"[{STYLE[c.tone]}]{escape(c.text)}[/]" if c.tone in STYLE
-                     else escape(c.text) for c in row))
+        rt.add_row(
+            *(
+                f"[{STYLE[c.tone]}]{escape(c.text)}[/]" if c.tone in STYLE else escape(c.text)
+                for c in row
+            )
+        )
     return rt
 
 
