@@ -8,7 +8,6 @@ from typing import List, Optional
 
 import typer
 from rich.markup import escape
-from rich.table import Table
 
 from edgevid.cli.app import _print_json, app, err, out
 from edgevid.errors import UserError
@@ -117,18 +116,10 @@ def _parse_cpus(text: str) -> list:
 
 
 def _results_table(records: list) -> None:
-    from edgevid.report import COLUMNS, row
+    from edgevid.report import to_terminal
+    from edgevid.report.columns import TERMINAL, result_table
 
-    keep = ("model", "format", "precision", "variant", "input", "threads", "status", "p50 ms",
-            "95% CI of p50", "n", "load ms", "peak RSS MB", "numerics")
-    idx = [COLUMNS.index(c) for c in keep]
-    t = Table(title="results")
-    for c in keep:
-        t.add_column(c, overflow="fold")
-    for r in records:
-        cells = row(r)
-        t.add_row(*(cells[i].replace("**", "") for i in idx))
-    out.print(t)
+    out.print(to_terminal.table(result_table(records, TERMINAL, "results"), "results"))
 
 
 @app.command(help="Op-support matrix: convert every model x format, run once, check numerics.")
@@ -172,9 +163,10 @@ def matrix(models_: List[str] = typer.Argument(None, metavar="[MODEL]...",
                              log=lambda m: status.update(f"[{len(done) + 1}/{total}] {m}…"))
     text = markdown(records)
     if md:
-        from edgevid.runners.record import write_atomic
+        from edgevid.report import write
+        from edgevid.report.tables import matrix_report
 
-        write_atomic(md, f"# Op-support matrix ({profile.name})\n\n{text}\n")
+        write(matrix_report(records, f"Op-support matrix ({profile.name})"), md, "md")
     if json_:
         _print_json([cell(r) for r in records])
     else:
