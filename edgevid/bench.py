@@ -6,11 +6,8 @@ and reason, and the others go on.
 """
 from __future__ import annotations
 
-import dataclasses
-import json
 import subprocess
-import sys
-import tempfile
+import threading
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timezone
 from pathlib import Path
@@ -19,16 +16,18 @@ from typing import Callable, Optional
 from edgevid import __version__, results
 from edgevid.backends import check_precision, get_backend
 from edgevid.config import cli_export_options, run_options
-from edgevid.errors import MissingBackend, UserError
 from edgevid.export import DEFAULT_ROOT as ARTIFACTS_ROOT
 from edgevid.export import ExportFailed, export
 from edgevid.modelref import ModelRef
 from edgevid.profiles import DeviceProfile, FormatEntry
+from edgevid.transports import RunSpec, for_profile
 from edgevid.runners.loop import TimingPolicy
 from edgevid.runners.record import new_record
 from edgevid.runners.run import RunOptions
 from edgevid.runners.settings import strict_dumps
 from edgevid.sessions import SessionPlan, measure
+
+_EXPORT_LOCK = threading.Lock()
 
 
 @dataclass
@@ -93,36 +92,19 @@ def entries_for(profile: DeviceProfile, formats: Optional[list] = None,
 
 
 def run_on_device(profile: DeviceProfile, artifact_dir: Path, options: RunOptions,
-                  policy: TimingPolicy, timeout_s: float) -> dict:
-    """Run the runner where the profile's ``connection`` says: the one place it is read."""
-    if not profile.is_local:
-        raise UserError(f"device {profile.name!r} is reached over {profile.connection['type']}; "
-                        f"remote runs are not supported yet (run the runner on the device with "
-                        f"`python -m runners {artifact_dir}`)")
-    return _run_local(artifact_dir, options, policy, timeout_s)
+                  policy: TimingPolicy, timeout_s: float,
+                  log: Callable[[str], None] = lambda m: None) -> dict:
+    """Run the runner where the profile's ``connection`` says: the one place it is read. The
+    transport (edgevid/transports: local, ssh, adb, manual) takes the typed settings to the
+    runner's JSON command line on the device."""
+    spec = RunSpec(options.threads, policy.to_dict(), options.to_dict(), timeout_s, profile.name)
+    return for_profile(profile).run(artifact_dir, spec, log)
 
 
 def runner_args(options: RunOptions, policy: TimingPolicy) -> list:
     """Where the typed settings become the runner's JSON command line."""
     return ["--policy", strict_dumps(policy.to_dict()),
             "--options", strict_dumps(options.to_dict())]
-
-
-def _run_local(artifact_dir: Path, options: RunOptions, policy: TimingPolicy,
-               timeout_s: float) -> dict:
-    """Run the runner in a fresh Python process (clean memory, honest peak RSS)."""
-    with tempfile.TemporaryDirectory(prefix="edgevid-run-") as tmp:
-        out = Path(tmp) / "record.json"
-        cmd = [sys.executable, "-m", "edgevid.runners", str(artifact_dir), "--quiet",
-               *runner_args(options, policy), "--out", str(out)]
-        try:
-            proc = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout_s)
-        except subprocess.TimeoutExpired:
-            raise RuntimeError(f"runner did not finish within {timeout_s:.0f} s") from None
-        if proc.returncode != 0 or not out.is_file():
-            tail = " | ".join(proc.stderr.strip().splitlines()[-5:])
-            raise RuntimeError(f"runner exited with code {proc.returncode}: {tail}"[:2000])
-        return json.loads(out.read_text())
 
 
 def bench_one(ref: ModelRef, entry: FormatEntry, profile: DeviceProfile, cfg: BenchConfig,
@@ -132,16 +114,13 @@ def bench_one(ref: ModelRef, entry: FormatEntry, profile: DeviceProfile, cfg: Be
     base = dict(model=ref.name, format=entry.format, precision=entry.precision,
                 variant=entry.variant, device=profile.name, input_shape=list(ref.input_shape),
                 threads=threads)
-    try:
-        entry.backend.require()
-        missing = ""
-    except MissingBackend as e:
-        missing = str(e)
+    missing = for_profile(profile).missing(entry)  # what the DEVICE has, not the host
     if missing and not cfg.export_unrunnable:
         return new_record(**base, status="unsupported", reason=missing)
     try:
-        art = export(ref, entry.format, entry.precision, root=cfg.artifacts, log=log,
-                     options=entry.export)
+        with _EXPORT_LOCK:  # several devices at once share the artifact folder
+            art = export(ref, entry.format, entry.precision, root=cfg.artifacts, log=log,
+                         options=entry.export)
     except ExportFailed as e:
         return new_record(**base, status="export-failed", reason=str(e))
     if missing:
@@ -150,11 +129,11 @@ def bench_one(ref: ModelRef, entry: FormatEntry, profile: DeviceProfile, cfg: Be
     policy = cfg.policy or profile.timing
     options = run_options(entry, profile, threads, cfg.cpus)
     if cfg.layers:
-        options = dataclasses.replace(options, layers=int(cfg.layers))
+        options = replace(options, layers=int(cfg.layers))
     log(f"timing {ref.name} on {entry.format} {entry.precision}")
     try:
-        record = run_on_device(profile, art, options, policy, cfg.runner_timeout_s)
-    except RuntimeError as e:
+        record = run_on_device(profile, art, options, policy, cfg.runner_timeout_s, log)
+    except RuntimeError as e:  # ConnectionLost too: what was measured before is kept
         return new_record(**base, status="error", reason=str(e), artifact_dir=str(art))
     record.update(device=profile.name, artifact_dir=str(art), variant=entry.variant)
     return record

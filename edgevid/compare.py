@@ -255,62 +255,23 @@ def parse_threshold(text: Union[str, float, int]) -> float:
     return value / 100.0 if percent or value >= 1 else value
 
 
-# -- rendering ------------------------------------------------------------------------------------
-
-TABLE_COLUMNS = ("model", "format", "precision", "device", "input", "threads", "base p50 ms",
-                 "new p50 ms", "change", "95% CI of ratio", "p", "n base/new", "verdict")
-
-
-def _shape(shape) -> str:
-    return "x".join(str(v) for v in (shape or ())[1:]) or "—"
-
-
-def _pct(ratio: float) -> str:
-    return "—" if ratio is None or math.isnan(ratio) else f"{(ratio - 1) * 100:+.1f}%"
-
-
-def _p(p: float) -> str:
-    if p is None or math.isnan(p):
-        return "—"
-    return f"{p:.1e}" if p < 1e-3 else f"{p:.3f}"
-
-
-def table_rows(pairs: Iterable[Pair]) -> list:
-    rows = []
-    for p in pairs:
-        ci = ("—" if math.isnan(p.ci_low) else f"{p.ci_low:.3f}–{p.ci_high:.3f}")
-        fmt = str(p.format) + (f" [{p.variant}]" if p.variant else "")  # the variant: identity
-        rows.append([str(p.model), fmt, str(p.precision), str(p.device),
-                     _shape(p.input_shape), "—" if p.threads is None else str(p.threads),
-                     f"{p.base_p50:.3f}", f"{p.new_p50:.3f}", _pct(p.ratio), ci,
-                     _p(p.p_value), f"{p.n_base}/{p.n_new}", p.label])
-    return rows
+# -- rendering: through the report model (edgevid.report.tables.compare_table) -------------------
 
 
 def markdown_table(pairs: Iterable[Pair]) -> str:
     """A Markdown table, one row per pair."""
-    lines = ["| " + " | ".join(TABLE_COLUMNS) + " |",
-             "|" + "|".join("---" for _ in TABLE_COLUMNS) + "|"]
-    for row in table_rows(pairs):
-        if row[-1] != NO_CHANGE:
-            row[-1] = f"**{row[-1]}**"
-        lines.append("| " + " | ".join(row) + " |")
-    return "\n".join(lines) + "\n"
+    from edgevid.report import to_markdown
+    from edgevid.report.tables import compare_table
+
+    return to_markdown.table(compare_table(pairs)) + "\n"
 
 
 def rich_table(pairs: Iterable[Pair], title: Optional[str] = None):
-    """A ``rich.table.Table`` for the terminal: slower rows red, faster green."""
-    from rich.table import Table
+    """A ``rich.table.Table`` for the terminal: slower verdicts red, faster green."""
+    from edgevid.report import to_terminal
+    from edgevid.report.tables import compare_table
 
-    table = Table(title=title)
-    for col in TABLE_COLUMNS:
-        table.add_column(col, justify="right" if col not in ("model", "format", "precision",
-                                                              "device", "verdict") else "left")
-    style = {SLOWER: "red", FASTER: "green"}
-    pairs = list(pairs)
-    for p, row in zip(pairs, table_rows(pairs)):
-        table.add_row(*row, style=style.get(p.label))
-    return table
+    return to_terminal.table(compare_table(pairs), title or "")
 
 
 __all__ = ["Pair", "Unpaired", "compare_records", "compare_samples", "gate", "parse_threshold",

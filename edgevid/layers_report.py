@@ -227,3 +227,32 @@ def print_layer_diffs(diffs: list, console) -> None:
                 x["op_class"], f"{x['base_ms']:.3f}", f"{x['new_ms']:.3f}", f"{x['delta_ms']:+.3f}"
             )
         console.print(t)
+
+
+def report_sections(records: list) -> list:
+    """The report model's sections (edgevid.report): between-session spread, op-class shares and
+    each configuration's ten slowest layers; every renderer (markdown, HTML, ...) shows them."""
+    from edgevid.report.model import Cell, Column, Section, Table, Text
+    from edgevid.session_report import SPREAD_COLUMNS, spread_rows
+
+    def table(tid, columns, rows, caption=""):
+        cols = [Column(c.replace(" ", "_"), c) for c in columns]
+        return Table(tid, cols, [[Cell(str(v)) for v in row] for row in rows], caption)
+
+    out = []
+    spread = spread_rows(records)
+    if spread:
+        out.append(Section("Between-session spread", [table("sessions", SPREAD_COLUMNS, spread)],
+                           id="sessions"))
+    recs = with_layers(records)
+    if recs:
+        blocks = [Text(["Second run with the runtime's own profiler, after the timed run. "
+                        "`sum / run`: layers over the same profiled inference (bound ±15%); "
+                        "`sum / unprofiled`: over unprofiled inferences run alternately."]),
+                  table("layer-shares", SHARE_COLUMNS, share_rows(recs))]
+        for i, r in enumerate(recs):
+            if r["layers"].get("available") and r["layers"].get("layers"):
+                blocks.append(Section(f"Ten slowest layers: {' / '.join(_ident(r))}",
+                                      [table(f"slowest-{i}", SLOWEST_COLUMNS, slowest_rows(r))]))
+        out.append(Section("Where the time goes (per layer)", blocks, id="layers"))
+    return out

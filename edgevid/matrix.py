@@ -77,39 +77,15 @@ def run_matrix(refs: list, profile, formats: list, cfg: BenchConfig, **callbacks
     return bench(refs, profile, entries, cfg, **callbacks)
 
 
-SYMBOL = {"ok": "✓", "numerics": "⚠ numerics", "converted": "◐ converted",
-          "unsupported": "– not installed", "export-failed": "✗ export", "run-failed": "✗ run"}
-
-
 def markdown(records: list) -> str:
-    cells = [cell(r) for r in records]
-    from edgevid.backends import names
+    """The op-support grid and its notes as markdown (through the report model)."""
+    from edgevid.report import to_markdown
+    from edgevid.report.tables import LEGEND, matrix_notes, matrix_table
 
-    order = {n: i for i, n in enumerate(names())}
-    cols = sorted({(c["format"], c["precision"]) for c in cells},
-                  key=lambda fp: (order.get(fp[0], len(order)), fp[1]))
-    models = sorted({c["model"] for c in cells})
-    by = {(c["model"], c["format"], c["precision"]): c for c in cells}
-    lines = ["| model | " + " | ".join(f"{f} {p}" for f, p in cols) + " |",
-             "|---|" + "---|" * len(cols)]
-    for m in models:
-        row = []
-        for f, p in cols:
-            c = by.get((m, f, p))
-            if c is None:
-                row.append("")
-                continue
-            text = SYMBOL[c["verdict"]]
-            if c["op"]:
-                text += f" ({c['op']})"
-            row.append(text)
-        lines.append(f"| {m} | " + " | ".join(row) + " |")
-    notes = [c for c in cells if c["verdict"] not in ("ok",)]
-    if notes:
-        lines += ["", "Notes:", ""]
-        lines += [f"- {c['model']} / {c['format']} {c['precision']}: {SYMBOL[c['verdict']]} — "
-                  f"{c['note'].replace('|', '/')}" for c in notes]
-    lines += ["", "✓ converted and numerically matches PyTorch · ⚠ runs, outside tolerance · "
-              "◐ converted and validated, runs on another platform · ✗ failed (op named where "
-              "the message names one)"]
-    return "\n".join(lines)
+    table = matrix_table(records)
+    table.caption = ""
+    notes = matrix_notes(records)
+    parts = [to_markdown.table(table)]
+    if notes.lines:
+        parts += ["Notes:", to_markdown.text(notes)]
+    return "\n\n".join(parts + [LEGEND])

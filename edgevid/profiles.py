@@ -21,10 +21,9 @@ from edgevid.config import checked, export_options
 from edgevid.errors import UserError
 from edgevid.runners.loop import TimingPolicy
 from edgevid.runners.run import RunOptions
+from edgevid.transports.connection import parse_connection
 
 PROFILES_DIR = Path(__file__).resolve().parent.parent / "device_profiles"
-CONNECTIONS = {"local": set(), "ssh": {"host", "user", "port", "python", "workdir", "key"},
-               "adb": {"serial", "python", "workdir"}}
 #: The runtime options a profile's format entry may set: derived from runners.run.RunOptions.
 FORMAT_OPTIONS = RunOptions.names("profile")
 #: A profile's thermal fields and the RunOptions fields they become.
@@ -129,15 +128,7 @@ def load_profile(path: Path) -> DeviceProfile:
         raise bad("name", "must be a non-empty string")
 
     conn = data["connection"]
-    if not isinstance(conn, dict) or conn.get("type") not in CONNECTIONS:
-        raise bad("connection.type", f"must be one of {', '.join(CONNECTIONS)}")
-    for key in conn:
-        if key != "type" and key not in CONNECTIONS[conn["type"]]:
-            raise bad(f"connection.{key}", f"is not valid for a {conn['type']} connection")
-    if conn["type"] == "ssh" and not conn.get("host"):
-        raise bad("connection.host", "is required for an ssh connection")
-    if "port" in conn and not (isinstance(conn["port"], int) and 0 < conn["port"] < 65536):
-        raise bad("connection.port", "must be an integer port number")
+    parse_connection(conn, bad)  # the typed Connection: edgevid/transports/connection.py
 
     if not isinstance(data["formats"], list) or not data["formats"]:
         raise bad("formats", "must be a non-empty list")

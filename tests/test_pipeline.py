@@ -104,7 +104,7 @@ def test_numerics_failure_is_marked_not_hidden(artifacts, tmp_path):
     assert record["status"] == "ok"
     assert record["numerics"]["ok"] is False
     assert record["numerics"]["max_abs_diff"] == pytest.approx(1.0, abs=1e-4)
-    assert "**FAIL**" in markdown([{**record, "device": "here"}])
+    assert "**FAIL (Δ" in markdown([{**record, "device": "here"}])
 
 
 def test_bench_cli_writes_results_sqlite_and_report(workdir):

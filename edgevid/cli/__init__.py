@@ -1,5 +1,14 @@
 """The `edgevid` command line. ``main`` is the console script; commands register on ``app``."""
-from edgevid.cli import bench_cmd, export_cmd, listing, report_cmd  # noqa: F401 - register commands
+from edgevid.cli import (  # noqa: F401 - register commands
+    bench_cmd,
+    devices_cmd,
+    export_cmd,
+    listing,
+    multi_cmd,
+    remote_cmd,
+    report_cmd,
+    study_cmd,
+)
 from edgevid.cli.app import app, main
 
 __all__ = ["app", "main"]

@@ -8,7 +8,6 @@ from typing import List, Optional
 
 import typer
 from rich.markup import escape
-from rich.table import Table
 
 from edgevid.cli.app import _print_json, app, err, out
 from edgevid.errors import UserError
@@ -16,7 +15,10 @@ from edgevid.errors import UserError
 @app.command(help="Benchmark models on a device: every format its profile lists, or --to.")
 def bench(models_: List[str] = typer.Argument(None, metavar="[MODEL]...",
                                               help="zoo names, package.module:callable or .onnx"),
-          device: str = typer.Option("desktop-cpu", help="device profile name or YAML file"),
+          device: str = typer.Option("desktop-cpu", help="device profile name or YAML file; "
+                                                         "several, comma-separated, run at once"),
+          host: Optional[str] = typer.Option(None, help="user@addr[:port]: reach the (ssh) "
+                                                        "device there, not at its profile's"),
           to: List[str] = typer.Option(None, "--to", help="formats to run (repeatable)"),
           precision: Optional[str] = typer.Option(None, help="only this precision"),
           threads: Optional[int] = typer.Option(None, help="intra-op threads (default: profile's)"),
@@ -60,7 +62,15 @@ def bench(models_: List[str] = typer.Argument(None, metavar="[MODEL]...",
     from edgevid.profiles import get_profile
 
     threads = check_threads(threads)
+    if "," in device:
+        from edgevid.cli.multi_cmd import bench_many
+
+        return bench_many(locals())
     profile = get_profile(device)
+    if host:
+        from edgevid.cli.devices_cmd import with_host
+
+        profile = with_host(profile, host)
     policy = timing_policy(profile, dict(warmup_min=warmup_min, warmup_max=warmup_max,
                                          min_iters=min_iters, min_time_s=min_time,
                                          max_time_s=max_time, target_ci=target_ci))
@@ -130,18 +140,10 @@ def _parse_cpus(text: str) -> list:
 
 
 def _results_table(records: list) -> None:
-    from edgevid.report import COLUMNS, row
+    from edgevid.report import to_terminal
+    from edgevid.report.columns import TERMINAL, result_table
 
-    keep = ("model", "format", "precision", "variant", "input", "threads", "status", "p50 ms",
-            "95% CI of p50", "n", "load ms", "peak RSS MB", "numerics")
-    idx = [COLUMNS.index(c) for c in keep]
-    t = Table(title="results")
-    for c in keep:
-        t.add_column(c, overflow="fold")
-    for r in records:
-        cells = row(r)
-        t.add_row(*(cells[i].replace("**", "") for i in idx))
-    out.print(t)
+    out.print(to_terminal.table(result_table(records, TERMINAL, "results"), "results"))
 
 
 @app.command(help="Op-support matrix: convert every model x format, run once, check numerics.")
@@ -185,9 +187,10 @@ def matrix(models_: List[str] = typer.Argument(None, metavar="[MODEL]...",
                              log=lambda m: status.update(f"[{len(done) + 1}/{total}] {m}…"))
     text = markdown(records)
     if md:
-        from edgevid.runners.record import write_atomic
+        from edgevid.report import write
+        from edgevid.report.tables import matrix_report
 
-        write_atomic(md, f"# Op-support matrix ({profile.name})\n\n{text}\n")
+        write(matrix_report(records, f"Op-support matrix ({profile.name})"), md, "md")
     if json_:
         _print_json([cell(r) for r in records])
     else:

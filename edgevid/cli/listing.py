@@ -38,29 +38,6 @@ def models(json_: bool = typer.Option(False, "--json", help="print JSON only"),
     out.print("* the family's default variant (a family name alone means it)")
 
 
-@app.command(help="List device profiles (device_profiles/*.yaml).")
-def devices(json_: bool = typer.Option(False, "--json", help="print JSON only")):
-    from edgevid.profiles import list_profiles
-
-    profs = list_profiles()
-    rows = [{"name": p.name, "description": p.description, "arch": p.arch, "os": p.os,
-             "connection": p.connection, "threads": p.threads,
-             "formats": [f"{e.format}:{e.precision}" for e in p.formats], "path": str(p.path)}
-            for p in profs]
-    if json_:
-        _print_json(rows)
-        return
-    t = Table(title="device profiles")
-    for col in ("name", "connection", "arch", "threads", "formats", "description"):
-        t.add_column(col, overflow="fold")
-    for r in rows:
-        conn = r["connection"]
-        where = conn["type"] + (f" {conn.get('user', '')}@{conn['host']}" if conn.get("host") else "")
-        t.add_row(r["name"], where, r["arch"], str(r["threads"] or "default"),
-                  ", ".join(r["formats"]), r["description"])
-    out.print(t)
-
-
 @app.command(help="List the target formats (the backend table).")
 def formats(json_: bool = typer.Option(False, "--json", help="print JSON only")):
     from edgevid.backends import BACKENDS

@@ -7,26 +7,59 @@ from typing import List, Optional
 
 import typer
 from rich.markup import escape
-from rich.table import Table
 
 from edgevid.cli.app import _print_json, app, err, out
 from edgevid.errors import UserError
 
-@app.command(help="Build a report from result files (never re-runs anything).")
-def report(paths: List[Path] = typer.Argument(..., help="result files or folders"),
+@app.command(help="Build a report from result files (never re-runs anything): markdown on "
+                  "stdout, or --md/--html/--csv files, or --json (the report model).")
+def report(paths: List[Path] = typer.Argument(None, help="result files or folders"),
            md: Optional[Path] = typer.Option(None, "--md", help="write markdown here"),
-           title: str = typer.Option("edgevid report", help="report title")):
-    from edgevid import results
-    from edgevid.report import markdown, write_markdown
+           html: Optional[Path] = typer.Option(None, "--html",
+                                               help="write a self-contained HTML page here"),
+           csv: Optional[Path] = typer.Option(None, "--csv", help="write one row per result here"),
+           db: Optional[Path] = typer.Option(None, "--db", help="also read this SQLite index"),
+           accuracy: Optional[Path] = typer.Option(
+               None, help="JSON or YAML file mapping model -> top-1 % (overrides the zoo's "
+                          "published figures)"),
+           title: str = typer.Option("edgevid report", help="report title"),
+           json_: bool = typer.Option(False, "--json", help="print the report model as JSON")):
+    from edgevid.report import load_records, render, results_report, write
 
-    records = results.load_all(paths)
+    if not paths and not db:
+        raise UserError("give result files or folders (e.g. results/) or --db INDEX")
+    if db and not Path(db).is_file():
+        raise UserError(f"no results index at {db}")
+    records = load_records(paths or [], db)
     if not records:
-        raise UserError(f"no result files under {', '.join(map(str, paths))}")
-    if md:
-        write_markdown(records, md, title)
-        err.print(f"[green]✓[/] {md}: {len(records)} results")
-    else:
-        sys.stdout.write(markdown(records, title))
+        raise UserError(f"no result files under {', '.join(map(str, paths or [db]))}")
+    rep = results_report(records, title, _accuracy_file(accuracy) if accuracy else None)
+    for path, fmt in ((md, "md"), (html, "html"), (csv, "csv")):
+        if path:
+            write(rep, path, fmt)
+            err.print(f"[green]✓[/] {escape(str(path))}: {len(records)} results")
+    if json_:
+        from edgevid.report.to_json import to_obj
+
+        _print_json(to_obj(rep))
+    elif not (md or html or csv):
+        sys.stdout.write(render(rep, "md"))
+
+
+def _accuracy_file(path: Path) -> dict:
+    import json
+
+    import yaml
+
+    try:
+        data = (json.loads(path.read_text()) if path.suffix == ".json"
+                else yaml.safe_load(path.read_text()))
+    except (OSError, ValueError, yaml.YAMLError) as e:
+        raise UserError(f"cannot read --accuracy {path}: {e}") from e
+    if not isinstance(data, dict) or not all(isinstance(v, (int, float)) for v in data.values()):
+        raise UserError(f"--accuracy {path}: give a mapping of model name to top-1 percent, "
+                        f"e.g. {{x3d-xs: 68.5}}")
+    return {str(k): float(v) for k, v in data.items()}
 
 
 @app.command(help="Show the latency history of a model from the SQLite index.")
@@ -60,17 +93,21 @@ def history(model: str = typer.Argument(..., help="model name as in results"),
     if json_:
         _print_json(rows)
         return
-    t = Table(title=f"history of {model}")
-    for c in ("when", "device", "format", "threads", "status", "p50 ms", "95% CI", "revision"):
-        t.add_column(c)
-    for r in rows:
-        ci = (f"{r['ci95_low']:.2f}–{r['ci95_high']:.2f}" if r["ci95_low"] is not None else "—")
-        t.add_row(str(r["created_at"]), r["device"],
-                  f"{r['format']} {r['precision']}" + (f" [{r['variant']}]" if r["variant"] else ""),
-                  str(r["threads"]), r["status"],
-                  f"{r['p50']:.2f}" if r["p50"] is not None else "—", ci,
-                  str(r["git_revision"] or "—"))
-    out.print(t)
+    from edgevid.report import to_terminal
+    from edgevid.report.model import Cell, Column, Table
+
+    cols = [Column("when", "when"), Column("device", "device"), Column("format", "format"),
+            Column("threads", "threads", True), Column("status", "status"),
+            Column("p50", "p50 ms", True), Column("ci", "95% CI"), Column("rev", "revision")]
+    rows = [[Cell(str(r["created_at"]), r["created_at"]), Cell(str(r["device"])),
+             Cell(f"{r['format']} {r['precision']}"
+                  + (f" [{r['variant']}]" if r.get("variant") else "")), Cell.of(r["threads"]),
+             Cell(r["status"], r["status"], None if r["status"] == "ok" else "bad"),
+             Cell.of(r["p50"]),
+             Cell(f"{r['ci95_low']:.2f}–{r['ci95_high']:.2f}" if r["ci95_low"] is not None
+                  else "—", r["ci95_low"]),
+             Cell(str(r["git_revision"] or "—"))] for r in rows]
+    out.print(to_terminal.table(Table("history", cols, rows), f"history of {model}"))
 
 
 @app.command(help="Compare two sets of results: ratio of medians with a bootstrap CI and a "
@@ -82,7 +119,9 @@ def compare(base: Path = typer.Argument(..., help="baseline result file or folde
             fail_above: Optional[str] = typer.Option(None, help="e.g. 5% (a fraction or percent)"),
             json_: bool = typer.Option(False, "--json", help="print JSON only")):
     from edgevid import results
-    from edgevid.compare import compare_records, gate, parse_threshold, rich_table
+    from edgevid.compare import compare_records, gate, parse_threshold
+    from edgevid.report import to_terminal
+    from edgevid.report.tables import compare_table, unpaired_table
 
     from edgevid.layers_report import layer_diffs, print_layer_diffs
     from edgevid.session_report import rich_table as session_table
@@ -109,7 +148,7 @@ def compare(base: Path = typer.Argument(..., help="baseline result file or folde
                      "layers": diffs})
     else:
         if pairs:
-            out.print(rich_table(pairs))
+            out.print(to_terminal.table(compare_table(pairs)))
         if by_session:
             out.print(session_table(by_session))
         single = [p for p in pairs if p.key not in by_session]
@@ -118,10 +157,9 @@ def compare(base: Path = typer.Argument(..., help="baseline result file or folde
                       f"sees within-run noise only (run `edgevid bench --sessions 5` on both "
                       f"sides to compare across fresh processes)")
         print_layer_diffs(diffs, out)
-        for u in unpaired:
-            d = u.to_dict()
-            err.print(f"unpaired ({escape(str(d.get('side')))}): {escape(str(d.get('model')))} "
-                      f"{d.get('format')} {d.get('precision')}: {escape(str(d.get('reason')))}")
+        left = unpaired_table(unpaired)
+        if left:
+            err.print(to_terminal.table(left, "unpaired"))
     if not pairs:
         raise UserError(f"no configuration of {base} matches one of {new} (see the unpaired list)")
     if failing or session_failing:

@@ -1,0 +1,120 @@
+"""`edgevid bench MODEL --device a,b`: several devices at once, a progress line per device."""
+
+from __future__ import annotations
+
+import typer
+from rich.live import Live
+from rich.markup import escape
+from rich.table import Table
+
+from edgevid.cli.app import _print_json, err
+from edgevid.errors import UserError
+
+
+def bench_many(a: dict):
+    """The bench command's arguments (its locals) for a comma-separated --device."""
+    from edgevid.bench import BenchConfig, entries_for
+    from edgevid.cli.bench_cmd import _parse_cpus, _results_table
+    from edgevid.models import list_models
+    from edgevid.modelref import parse_shape, resolve
+    from edgevid.multi import bench_devices
+    from edgevid.profiles import get_profile
+
+    names = [d.strip() for d in a["device"].split(",") if d.strip()]
+    if len(set(names)) != len(names):
+        raise UserError(f"--device names a device twice: {a['device']}")
+    profiles = [get_profile(n) for n in names]
+    names = [p.name for p in profiles]
+    if len(set(names)) != len(names):
+        raise UserError(f"two of the devices have the same profile name: {', '.join(names)}")
+    if a.get("host"):
+        raise UserError("--host applies to one device; give each device its own profile")
+    models = list(a["models_"] or [])
+    if a["all_"]:
+        models += [s.name for s in list_models()]
+    if not models:
+        raise UserError("name a model (see `edgevid models`) or pass --all")
+    from edgevid.config import parse_export_opts, timing_policy
+
+    shape = parse_shape(a["input_shape"]) if a["input_shape"] else None
+    knobs = dict(
+        warmup_min=a["warmup_min"],
+        warmup_max=a["warmup_max"],
+        min_iters=a["min_iters"],
+        min_time_s=a["min_time"],
+        max_time_s=a["max_time"],
+        target_ci=a["target_ci"],
+    )
+    cpus = _parse_cpus(a["pin"]) if a["pin"] else []
+    opts = parse_export_opts(a["export_opt"])
+    entries = {p.name: entries_for(p, a["to"], a["precision"], opts) for p in profiles}
+    # here, not in the threads: the zoo's registry is not thread-safe
+    refs = {
+        p.name: [resolve(m, shape or p.input_shapes.get(m), a["weights"]) for m in models]
+        for p in profiles
+    }
+    cfgs = {
+        p.name: BenchConfig(
+            threads=a["threads"],
+            policy=timing_policy(p, knobs),
+            artifacts=a["artifacts"],
+            results=a["results_dir"],
+            db=a["db"],
+            cpus=cpus,
+        )
+        for p in profiles
+    }
+
+    def cfg_for(p):
+        return cfgs[p.name]
+
+    lines = {p.name: "starting…" for p in profiles}
+    counts = {p.name: 0 for p in profiles}
+    total = {p.name: len(models) * len(entries[p.name]) for p in profiles}
+
+    def table():
+        t = Table.grid(padding=(0, 2))
+        for n in names:
+            t.add_row(f"[bold]{escape(n)}[/]", f"[{counts[n]}/{total[n]}]", escape(lines[n]))
+        return t
+
+    with Live(table(), console=err, refresh_per_second=4, transient=False) as live:
+
+        def progress(dev, msg):
+            lines[dev] = msg[:120]
+            live.update(table())
+
+        def on_result(r):
+            counts[r["device"]] = counts.get(r["device"], 0) + 1
+            s = r.get("summary") or {}
+            lines[r["device"]] = (
+                f"✓ {r['model']} {r['format']} {r['precision']}: p50 {s['p50']:.2f} ms"
+                if r["status"] == "ok"
+                else f"✗ {r['model']} {r['format']}: {r['status']}"
+            )
+            live.update(table())
+
+        records, errors = bench_devices(
+            lambda p: refs[p.name],
+            profiles,
+            lambda p: entries[p.name],
+            cfg_for,
+            on_result,
+            progress,
+        )
+    for dev, msg in errors.items():
+        err.print(f"[red]error:[/] {escape(dev)}: {escape(msg)}", soft_wrap=True)
+    if a["json_"]:
+        _print_json(records)
+    elif records:
+        _results_table(records)
+    if errors and not records:
+        raise UserError(f"no device ran: {', '.join(errors)}")
+    failed = [r for r in records if r["status"] != "ok"]
+    if failed or errors:
+        err.print(
+            f"[red]{len(failed)} of {len(records)} configuration(s) did not run"
+            + (f"; {len(errors)} device(s) failed" if errors else "")
+            + "[/]"
+        )
+        raise typer.Exit(1)

@@ -1,0 +1,133 @@
+"""`edgevid study`: the zoo across each device's formats, resumable, and the study report."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import List, Optional
+
+import typer
+from rich.markup import escape
+
+from edgevid.cli.app import _print_json, app, err
+from edgevid.errors import UserError
+
+
+def _split(values: Optional[List[str]]) -> list:
+    return [v.strip() for text in (values or []) for v in text.split(",") if v.strip()]
+
+
+@app.command(
+    help="The lightweight-transformer study: run the zoo on each device's formats "
+    "(cached artifacts and results reused; a re-run measures only what is "
+    "missing) and write the study report (markdown, HTML, CSV)."
+)
+def study(
+    device: List[str] = typer.Option(["desktop-cpu"], help="device(s): D or D1,D2"),
+    models_: List[str] = typer.Option(None, "--models", help="zoo models (a,b,...)"),
+    class_: List[str] = typer.Option(
+        None, "--class", help="only these classes (cnn,composite,...)"
+    ),
+    formats_: List[str] = typer.Option(
+        None, "--formats", help="only these formats (onnx,openvino,...)"
+    ),
+    precision: Optional[str] = typer.Option(None, help="only this precision"),
+    input_scale: float = typer.Option(
+        1.0, help="scale the input (H and W, else T), e.g. 0.5; flagged in the report"
+    ),
+    threads: Optional[int] = typer.Option(None, help="intra-op threads (default: profile's)"),
+    warmup_min: Optional[int] = typer.Option(None, help="minimum warm-up iterations"),
+    warmup_max: Optional[int] = typer.Option(None, help="maximum warm-up iterations"),
+    min_iters: Optional[int] = typer.Option(None, help="minimum timed iterations"),
+    min_time: Optional[float] = typer.Option(None, help="minimum timed seconds"),
+    max_time: Optional[float] = typer.Option(None, help="cap on timed seconds"),
+    target_ci: Optional[float] = typer.Option(None, help="target CI half-width"),
+    retry_failed: bool = typer.Option(False, help="re-measure failed configurations"),
+    artifacts: Path = typer.Option(Path("artifacts"), help="artifact root folder"),
+    results_dir: Path = typer.Option(Path("results"), "--results", help="results folder"),
+    out_dir: Path = typer.Option(
+        Path("reports/study"), "--out", help="folder for study.md, .html, .csv, .json"
+    ),
+    json_: bool = typer.Option(False, "--json", help="print the report model as JSON"),
+):
+    from edgevid.bench import BenchConfig
+    from edgevid.config import check_threads, timing_policy
+    from edgevid.profiles import get_profile
+    from edgevid.report import write
+    from edgevid.report.study_report import study_report
+    from edgevid.study import plan, run_study, select_models
+
+    if not 0.05 <= input_scale <= 1.0:
+        raise UserError(f"--input-scale {input_scale}: give a factor in [0.05, 1]")
+    threads = check_threads(threads)
+    profiles = [get_profile(d) for d in _split(device)]
+    specs = select_models(_split(models_) or None, _split(class_) or None)
+    configs, reductions, skipped = plan(
+        profiles, specs, _split(formats_) or None, precision, input_scale, threads
+    )
+    if not configs:
+        raise UserError("nothing to run: no device lists the formats asked for")
+    timing: dict = {
+        k: v
+        for k, v in dict(
+            warmup_min=warmup_min,
+            warmup_max=warmup_max,
+            min_iters=min_iters,
+            min_time_s=min_time,
+            max_time_s=max_time,
+            target_ci=target_ci,
+        ).items()
+        if v is not None
+    }
+    for profile in profiles:  # a bad flag (or one against a profile) is refused before running
+        timing_policy(profile, timing)
+    cfg = BenchConfig(artifacts=artifacts, results=results_dir)
+    with err.status("study: looking for results already measured…") as status:
+
+        def on_progress(p, record):
+            status.update(escape(p.line()))
+            if record is not None:
+                s = record.get("summary") or {}
+                mark = "[green]✓[/]" if record["status"] == "ok" else "[red]✗[/]"
+                what = (
+                    f"p50 {s['p50']:.2f} ms"
+                    if record["status"] == "ok"
+                    else f"{record['status']}: {escape((record.get('reason') or '')[:200])}"
+                )
+                err.print(
+                    f"{mark} {escape(record['model'])} × {record['format']} "
+                    f"{record['precision']} on {escape(str(record['device']))}: {what}  "
+                    f"[dim]{escape(p.line())}[/]"
+                )
+
+        records, progress = run_study(
+            configs, cfg, timing, retry_failed, on_progress, log=lambda m: None
+        )
+    err.print(f"study: {progress.line()}")
+    meta = [
+        f"Devices: {', '.join(p.name for p in profiles)}; {len(specs)} models; "
+        f"{len(configs)} configurations ({progress.measured} measured in this run, "
+        f"{progress.reused} reused from earlier runs).",
+        "Timing knobs: "
+        + (", ".join(f"{k}={v}" for k, v in timing.items()) or "the device profiles' policies")
+        + ".",
+    ]
+    rep = study_report(records, reductions, skipped, meta)
+    for name, fmt in (
+        ("study.md", "md"),
+        ("study.html", "html"),
+        ("study.csv", "csv"),
+        ("study.json", "json"),
+    ):
+        path = write(rep, Path(out_dir) / name, fmt)
+        err.print(f"[green]✓[/] {escape(str(path))} ({path.stat().st_size / 1024:.0f} KiB)")
+    if json_:
+        from edgevid.report.to_json import to_obj
+
+        _print_json(to_obj(rep))
+    failed = [r for r in records if r["status"] != "ok"]
+    if failed:
+        err.print(
+            f"[red]{len(failed)} of {len(records)} configuration(s) did not run[/] "
+            f"(see the report's failures)"
+        )
+        raise typer.Exit(1)
