@@ -27,6 +27,9 @@ class ModelRef:
 
     @property
     def shape_tag(self) -> str:
+        """C x T x H x W, with the batch in front when it is not 1 (names of artifact folders)."""
+        if self.input_shape[0] != 1:
+            return "x".join(str(v) for v in self.input_shape)
         return "x".join(str(v) for v in self.input_shape[1:])
 
 
