@@ -21,6 +21,7 @@ from edgevid.errors import MissingBackend, UserError
 from edgevid.export import DEFAULT_ROOT as ARTIFACTS_ROOT
 from edgevid.export import ExportFailed, export
 from edgevid.modelref import ModelRef
+from edgevid.procs import run_tied
 from edgevid.profiles import DeviceProfile, FormatEntry
 from edgevid.runners.loop import TimingPolicy
 from edgevid.runners.record import new_record
@@ -83,8 +84,8 @@ def _run_local(artifact_dir: Path, threads: Optional[int], policy: TimingPolicy,
                "--out", str(out)]
         if threads:
             cmd += ["--threads", str(threads)]
-        try:
-            proc = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout_s)
+        try:  # in its own process group; dies with this process (edgevid/procs.py)
+            proc = run_tied(cmd, timeout_s)
         except subprocess.TimeoutExpired:
             raise RuntimeError(f"runner did not finish within {timeout_s:.0f} s") from None
         if proc.returncode != 0 or not out.is_file():

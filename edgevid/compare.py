@@ -123,6 +123,13 @@ def _unpaired(side: str, record: dict, reason: str) -> Unpaired:
     return Unpaired(side, *key, status=record.get("status"), reason=reason)
 
 
+NUMERICS_REASON = "numerics outside tolerance (FAIL): not compared"
+
+
+def numerics_failed(record: dict) -> bool:
+    return (record.get("numerics") or {}).get("ok") is False
+
+
 def _timed(record: dict) -> bool:
     return record.get("status") == "ok" and bool(record.get("samples_ms"))
 
@@ -138,6 +145,9 @@ def _select(records: Iterable[dict], side: str) -> tuple:
             why = ("not timed (no samples_ms)" if record.get("status") == "ok"
                    else f"status {record.get('status')!r}")
             left_out.append(_unpaired(side, record, why))
+            continue
+        if numerics_failed(record):  # a wrong output is no baseline, and no candidate either
+            left_out.append(_unpaired(side, record, NUMERICS_REASON))
             continue
         key = record_key(record)
         if key in chosen:
@@ -257,7 +267,9 @@ TABLE_COLUMNS = ("model", "format", "precision", "device", "input", "threads", "
 
 
 def _shape(shape) -> str:
-    return "x".join(str(v) for v in (shape or ())[1:]) or "—"
+    from edgevid.results import shape_label
+
+    return shape_label(shape) or "—"
 
 
 def _pct(ratio: float) -> str:

@@ -29,8 +29,12 @@ def _numerics(r: dict) -> str:
 
 def row(r: dict) -> list:
     s = r.get("summary") or {}
-    shape = "x".join(str(v) for v in (r.get("input_shape") or [])[1:])
+    from edgevid.results import shape_label
+
+    shape = shape_label(r.get("input_shape"))
     status = r["status"] if r["status"] == "ok" else f"**{r['status']}**"
+    if r["status"] == "ok" and (r.get("numerics") or {}).get("ok") is False:
+        status += " **numerics FAIL**"
     if r["status"] == "ok" and r.get("stop_reason") not in (None, "converged"):
         status += f" ({r['stop_reason']})"
     if r.get("throttled"):

@@ -14,8 +14,9 @@ from pathlib import Path
 
 from .artifact import ArtifactError
 from .loop import TimingPolicy
-from .record import write_atomic
+from .record import OutputPathError, output_target, write_atomic
 from .run import RunOptions, run_artifact
+from .watchdog import start_parent_watchdog
 
 
 def main(argv=None) -> int:
@@ -32,6 +33,13 @@ def main(argv=None) -> int:
     p.add_argument("--out", default=None, help="write the record here instead of stdout")
     p.add_argument("--quiet", action="store_true")
     a = p.parse_args(argv)
+    start_parent_watchdog()
+    if a.out:
+        try:  # before measuring: a FIFO, a device or a folder is never written
+            output_target(a.out)
+        except (OutputPathError, OSError) as e:
+            print(f"error: --out {a.out}: {e}", file=sys.stderr)
+            return 2
     try:
         policy = TimingPolicy.from_dict(json.loads(a.policy) if a.policy else None)
         kwargs = json.loads(a.options) if a.options else {}
@@ -56,7 +64,11 @@ def main(argv=None) -> int:
     record["device"] = a.device_name or record["env"].get("host")
     text = json.dumps(record, indent=1)
     if a.out:
-        write_atomic(Path(a.out), text)
+        try:
+            write_atomic(Path(a.out), text)
+        except (OutputPathError, OSError) as e:
+            print(f"error: --out {a.out}: {e}", file=sys.stderr)
+            return 2
     else:
         print(text)
     return 0

@@ -8,7 +8,7 @@ import typer
 from rich.markup import escape
 
 from edgevid.cli.app import _print_json, app, err, out
-from edgevid.errors import UserError
+from edgevid.errors import RunFailed, UserError
 
 def _resolve(model: str, input_shape: Optional[str], weights: Optional[str]):
     from edgevid.modelref import parse_shape, resolve
@@ -25,6 +25,9 @@ def export(model: str = typer.Argument(..., help="zoo name, package.module:calla
            artifacts: Path = typer.Option(Path("artifacts"), help="artifact root folder"),
            force: bool = typer.Option(False, help="re-export even if a current artifact exists"),
            json_: bool = typer.Option(False, "--json", help="print the manifest as JSON only")):
+    from edgevid.outputs import check_output_dir
+
+    check_output_dir(artifacts, "--artifacts")
     from edgevid.backends import check_precision, get_backend
     from edgevid.export import ExportFailed
     from edgevid.export import export as do_export
@@ -38,8 +41,8 @@ def export(model: str = typer.Argument(..., help="zoo name, package.module:calla
         try:
             path = do_export(ref, backend.name, precision, root=artifacts, force=force,
                              log=lambda m: err.print(f"[dim]{escape(m)}[/]"))
-        except ExportFailed as e:
-            raise UserError(str(e)) from e
+        except ExportFailed as e:  # conversion failed: 1; converter not installed: 2
+            raise (RunFailed(str(e)) if e.exit_code == 1 else UserError(str(e))) from e
     manifest = load_manifest(path)
     if json_:
         manifest = {k: v for k, v in manifest.items() if k != "reference"}

@@ -16,14 +16,18 @@ from edgevid.errors import UserError
 def report(paths: List[Path] = typer.Argument(..., help="result files or folders"),
            md: Optional[Path] = typer.Option(None, "--md", help="write markdown here"),
            title: str = typer.Option("edgevid report", help="report title")):
+    from edgevid.outputs import check_output_path, write_text_safely
+
+    if md:
+        check_output_path(md, "--md")
     from edgevid import results
-    from edgevid.report import markdown, write_markdown
+    from edgevid.report import markdown
 
     records = results.load_all(paths)
     if not records:
         raise UserError(f"no result files under {', '.join(map(str, paths))}")
     if md:
-        write_markdown(records, md, title)
+        write_text_safely(md, markdown(records, title), "--md")
         err.print(f"[green]✓[/] {md}: {len(records)} results")
     else:
         sys.stdout.write(markdown(records, title))
@@ -42,7 +46,7 @@ def history(model: str = typer.Argument(..., help="model name as in results"),
     path = db or results_dir / results.INDEX_NAME
     if not Path(path).is_file():
         raise UserError(f"no results index at {path}: run `edgevid bench` first or pass --db")
-    with results.Index(path) as index:
+    with results.open_index(path, results_dir) as index:  # rebuilt from the files if corrupt
         records = index.query(model=model, device=device)
     if fmt:
         records = [r for r in records if r["format"] == get_backend(fmt).name]
@@ -80,7 +84,8 @@ def compare(base: Path = typer.Argument(..., help="baseline result file or folde
             fail_above: Optional[str] = typer.Option(None, help="e.g. 5% (a fraction or percent)"),
             json_: bool = typer.Option(False, "--json", help="print JSON only")):
     from edgevid import results
-    from edgevid.compare import compare_records, gate, parse_threshold, rich_table
+    from edgevid.compare import (NUMERICS_REASON, compare_records, gate, parse_threshold,
+                                 rich_table)
 
     threshold = parse_threshold(fail_above) if fail_above is not None else None
     pairs, unpaired = compare_records(results.load_all([base]), results.load_all([new]))
@@ -96,8 +101,15 @@ def compare(base: Path = typer.Argument(..., help="baseline result file or folde
             d = u.to_dict()
             err.print(f"unpaired ({escape(str(d.get('side')))}): {escape(str(d.get('model')))} "
                       f"{d.get('format')} {d.get('precision')}: {escape(str(d.get('reason')))}")
+    wrong = [u for u in unpaired if u.reason == NUMERICS_REASON]
+    for u in wrong:
+        role = "a baseline" if u.side == "base" else "a candidate"
+        err.print(f"[red]refusing {escape(str(u.model))} {u.format} {u.precision} "
+                  f"({u.side}) as {role}: its numerics are outside tolerance (FAIL)[/]")
     if not pairs:
         raise UserError(f"no configuration of {base} matches one of {new} (see the unpaired list)")
+    if threshold is not None and any(u.side == "new" for u in wrong):
+        raise typer.Exit(1)  # the gate fails a new result whose output is wrong
     if failing:
         err.print(f"[red]{len(failing)} configuration(s) slower by more than "
                   f"{threshold:.0%}[/]")
