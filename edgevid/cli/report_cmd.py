@@ -90,7 +90,15 @@ def compare(base: Path = typer.Argument(..., help="baseline result file or folde
     threshold = parse_threshold(fail_above) if fail_above is not None else None
     pairs, unpaired = compare_records(results.load_all([base]), results.load_all([new]))
     failing = gate(pairs, threshold) if threshold is not None else []
+    wrong = [u for u in unpaired if u.reason == NUMERICS_REASON]
+    for u in wrong:
+        role = "a baseline" if u.side == "base" else "a candidate"
+        err.print(f"[red]refusing {escape(str(u.model))} {u.format} {u.precision} "
+                  f"({u.side}) as {role}: its numerics are outside tolerance (FAIL)[/]")
+    no_pairs = f"no configuration of {base} matches one of {new} (see the unpaired list)"
     if json_:
+        if not pairs:  # one JSON document on stdout: the error object
+            raise UserError(no_pairs)
         _print_json({"pairs": [p.to_dict() for p in pairs],
                      "unpaired": [u.to_dict() for u in unpaired],
                      "fail_above": threshold, "failing": [p.to_dict() for p in failing]})
@@ -101,13 +109,8 @@ def compare(base: Path = typer.Argument(..., help="baseline result file or folde
             d = u.to_dict()
             err.print(f"unpaired ({escape(str(d.get('side')))}): {escape(str(d.get('model')))} "
                       f"{d.get('format')} {d.get('precision')}: {escape(str(d.get('reason')))}")
-    wrong = [u for u in unpaired if u.reason == NUMERICS_REASON]
-    for u in wrong:
-        role = "a baseline" if u.side == "base" else "a candidate"
-        err.print(f"[red]refusing {escape(str(u.model))} {u.format} {u.precision} "
-                  f"({u.side}) as {role}: its numerics are outside tolerance (FAIL)[/]")
     if not pairs:
-        raise UserError(f"no configuration of {base} matches one of {new} (see the unpaired list)")
+        raise UserError(no_pairs)
     if threshold is not None and any(u.side == "new" for u in wrong):
         raise typer.Exit(1)  # the gate fails a new result whose output is wrong
     if failing:
