@@ -32,9 +32,17 @@ from edgevid.errors import UserError
 from edgevid.exporters.base import OUTPUT_NAME, ExportJob
 from edgevid.modelref import ModelRef, build_torch_model
 from edgevid.outputs import inside, slug
-from edgevid.runners.artifact import (MANIFEST, MANIFEST_VERSION, ArtifactError, artifact_files,
-                                      changed_files, load_manifest, manifest_digest,
-                                      reference_inputs, sha256_file)
+from edgevid.runners.artifact import (
+    MANIFEST,
+    MANIFEST_VERSION,
+    ArtifactError,
+    artifact_files,
+    changed_files,
+    load_manifest,
+    manifest_digest,
+    reference_inputs,
+    sha256_file,
+)
 
 REFERENCE_SEED = 1234
 #: Relative tolerance of the numerics check, by precision (times max(1, |reference| max)).
@@ -91,11 +99,10 @@ def _excluded_roots() -> list:
     paths |= {sys.prefix, sys.base_prefix, sys.exec_prefix}
     import edgevid
 
-    paths.add(str(Path(edgevid.__file__).parent))
-    for name in ("edgevid.exporters", "edgevid.runners"):
-        mod = sys.modules.get(name)
-        if mod is not None and getattr(mod, "__file__", None):
-            paths.add(str(Path(mod.__file__).parent))
+    for name in ("edgevid", "edgevid.exporters", "edgevid.runners"):
+        mod_file = getattr(sys.modules.get(name), "__file__", None)
+        if mod_file:
+            paths.add(str(Path(mod_file).parent))
     return [os.path.realpath(p) + os.sep for p in paths if p]
 
 
@@ -376,7 +383,8 @@ def _reference(job: ExportJob, manifest: dict, cache: dict) -> dict:
 
         with torch.no_grad():
             out = job.model(*(torch.from_numpy(v) for v in inputs.values()))
-        outs, source = [o.numpy() for o in (out if isinstance(out, (list, tuple)) else [out])], "pytorch"
+        outs = [o.numpy() for o in (out if isinstance(out, (list, tuple)) else [out])]
+        source = "pytorch"
     else:
         import onnxruntime as ort
 

@@ -143,7 +143,8 @@ def build_torch_model(source: dict):
     if kind == "zoo":
         from edgevid.models import create_model
 
-        return create_model(ref, weights=source.get("weights"), num_classes=source.get("num_classes"))
+        return create_model(ref, weights=source.get("weights"),
+                            num_classes=source.get("num_classes"))
     if kind == "callable":
         from edgevid.models.registry import DEFAULT_SEED, load_weights
 

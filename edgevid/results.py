@@ -173,7 +173,7 @@ def iter_files(paths: Iterable) -> list:
 
 def load_all(paths: Iterable) -> list:
     """Load result records from files and folders (recursively); a bad file is a UserError."""
-    out = []
+    out: list = []
     for f in iter_files(paths):
         data = _read_json(f)
         if isinstance(data, list):  # `edgevid bench --json > file.json` output

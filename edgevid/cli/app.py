@@ -29,7 +29,7 @@ out = Console(width=None if sys.stdout.isatty() else 160)  # stdout: tables and 
 # progress, messages: on a duplicate of the terminal's stderr, which converter output (sent to
 # export.log while a converter runs, see edgevid.chatter) does not reach
 err = Console(file=chatter.terminal_stderr(), width=None if sys.stderr.isatty() else 160)
-_state = {"debug": bool(os.environ.get("EDGEVID_DEBUG")), "json_out": None}
+_state: dict = {"debug": bool(os.environ.get("EDGEVID_DEBUG")), "json_out": None}
 
 #: The exit codes (README.md "Exit codes" lists the same).
 EXIT_OK, EXIT_FAILED, EXIT_BAD_INPUT, EXIT_INTERRUPTED = 0, 1, 2, 130
@@ -75,7 +75,7 @@ def _click_exceptions() -> tuple:
     """click's usage-error class, and typer's vendored copy of it (typer >= 0.20 ships one)."""
     import click
 
-    classes = [click.ClickException]
+    classes: list = [click.ClickException]
     try:
         from typer._click.exceptions import ClickException as TyperClickException
 
