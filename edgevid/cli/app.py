@@ -103,7 +103,7 @@ def main() -> None:
             raise
         _fail(str(e), e.exit_code)
     except (typer.Abort, KeyboardInterrupt):
-        _fail("stopped before anything was measured", EXIT_INTERRUPTED)
+        _fail("stopped; nothing was saved", EXIT_INTERRUPTED)
     except Exception as e:  # click usage errors and anything unexpected
         if isinstance(e, _click_exceptions()):
             if _state["json_out"] is None:

@@ -59,7 +59,8 @@ def history(model: str = typer.Argument(..., help="model name as in results"),
              "ci95_low": (r.get("summary") or {}).get("ci95_low"),
              "ci95_high": (r.get("summary") or {}).get("ci95_high"),
              "git_revision": (r.get("env") or {}).get("git_revision"),
-             "throttled": r.get("throttled")} for r in records]
+             "throttled": r.get("throttled"),
+             "numerics_ok": (r.get("numerics") or {}).get("ok")} for r in records]
     if json_:
         _print_json(rows)
         return
@@ -69,7 +70,8 @@ def history(model: str = typer.Argument(..., help="model name as in results"),
     for r in rows:
         ci = (f"{r['ci95_low']:.2f}–{r['ci95_high']:.2f}" if r["ci95_low"] is not None else "—")
         t.add_row(str(r["created_at"]), r["device"], f"{r['format']} {r['precision']}",
-                  str(r["threads"]), r["status"],
+                  str(r["threads"]),
+                  r["status"] + (" (numerics FAIL)" if r["numerics_ok"] is False else ""),
                   f"{r['p50']:.2f}" if r["p50"] is not None else "—", ci,
                   str(r["git_revision"] or "—"))
     out.print(t)
