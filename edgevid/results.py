@@ -86,6 +86,12 @@ def _warn(msg: str) -> None:
     print(f"warning: {msg}", file=sys.stderr, flush=True)
 
 
+def _warn_rebuilt(db, root, n: int, e: Exception) -> None:
+    _warn(f"the results index {db} was unreadable ({e}); kept it as {Path(db).name}.corrupt "
+          f"and rebuilt the index from the {n} result file(s) under {root} (`edgevid index "
+          f"rebuild --results {root}` does this on demand)")
+
+
 def save(record: dict, root: Path = DEFAULT_ROOT, db: Optional[Path] = None) -> Path:
     """Write the record's file (the source of truth), then index it. A corrupt index does not
     lose the record: it is set aside and rebuilt from the result files, with a warning."""
@@ -98,8 +104,7 @@ def save(record: dict, root: Path = DEFAULT_ROOT, db: Optional[Path] = None) -> 
             index.add(path, record)
     except sqlite3.DatabaseError as e:
         n = rebuild_index(root, db, reason=str(e))
-        _warn(f"the results index {db} was unreadable ({e}); set it aside as "
-              f"{db.name}.corrupt and rebuilt it from {n} result file(s) under {root}")
+        _warn_rebuilt(db, root, n, e)
     return path
 
 
@@ -140,8 +145,7 @@ def open_index(db: Path, root: Path) -> "Index":
         return index
     except sqlite3.DatabaseError as e:
         n = rebuild_index(root, db, reason=str(e))
-        _warn(f"the results index {db} was unreadable ({e}); set it aside as "
-              f"{Path(db).name}.corrupt and rebuilt it from {n} result file(s) under {root}")
+        _warn_rebuilt(db, root, n, e)
         return Index(db)
 
 
