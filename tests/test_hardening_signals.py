@@ -143,13 +143,13 @@ def test_killed_export_temporary_folder_is_swept_next_time(workdir):
     assert sorted(d.name for d in model_dir.iterdir()) == ["onnx-fp32-3x2x4x4"]
 
 
-def test_runner_watchdog_exits_when_its_parent_is_not_the_one_it_was_given(workdir):
-    """Where prctl(PR_SET_PDEATHSIG) is missing (macOS), the host passes its pid in
-    EDGEVID_PARENT_PID; a runner whose parent is not that pid (re-parented) exits by itself."""
+def test_runner_exits_when_its_parent_is_not_the_one_it_was_given(workdir):
+    """The host passes its pid in EDGEVID_PARENT_PID; a runner whose parent is not that pid
+    (it was re-parented: its parent died) exits by itself."""
     p = subprocess.run([sys.executable, "-m", "edgevid.runners", str(workdir / "missing")],
                        env={**os.environ, "EDGEVID_PARENT_PID": "1"}, capture_output=True,
                        text=True, timeout=60)
-    assert p.returncode in (2, 143)  # the watchdog, or the missing artifact, whichever first
+    assert p.returncode == 143
     art = workdir / "a"
     ok = subprocess.run([sys.executable, "-m", "edgevid.cli", "export", "x3d-tiny", "--to",
                          "onnx", "--artifacts", str(art)], cwd=workdir, capture_output=True,
@@ -160,4 +160,4 @@ def test_runner_watchdog_exits_when_its_parent_is_not_the_one_it_was_given(workd
                         "--policy", json.dumps({"min_time_s": 60, "max_time_s": 60})],
                        env={**os.environ, "EDGEVID_PARENT_PID": "1"}, capture_output=True,
                        text=True, timeout=120)
-    assert p.returncode == 143 and time.monotonic() - t0 < 40
+    assert p.returncode == 143 and time.monotonic() - t0 < 40, p.stderr
