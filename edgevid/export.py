@@ -203,6 +203,7 @@ def _manifest(job: ExportJob, backend: Backend, files, versions: dict, export_s:
         "edgevid_version": __version__,
         "exported_at": datetime.now(timezone.utc).isoformat(timespec="seconds"),
         "export_s": round(export_s, 3),
+        "options": job.options,
         **files.extra,
     }
     if job.upstream_manifest is not None:

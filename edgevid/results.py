@@ -7,7 +7,6 @@ process leaves either the whole record or none.
 from __future__ import annotations
 
 import json
-import math
 import os
 import re
 import sqlite3
@@ -19,6 +18,7 @@ from typing import Iterable, Optional
 from edgevid.errors import UserError
 from edgevid.outputs import check_output_path, inside, slug, write_text_safely
 from edgevid.runners.record import REQUIRED_KEYS, SCHEMA_VERSION, STATUSES, SUMMARY_KEYS
+from edgevid.runners.settings import strict_dumps
 
 DEFAULT_ROOT = Path("results")
 INDEX_NAME = "index.sqlite"
@@ -67,21 +67,6 @@ def result_path(root: Path, record: dict) -> Path:
     return inside(root, path)
 
 
-def strict_json(obj):
-    """``obj`` with NaN and infinities replaced by None: result files are strict JSON."""
-    if isinstance(obj, float):
-        return obj if math.isfinite(obj) else None
-    if isinstance(obj, dict):
-        return {k: strict_json(v) for k, v in obj.items()}
-    if isinstance(obj, (list, tuple)):
-        return [strict_json(v) for v in obj]
-    return obj
-
-
-def dumps(record: dict) -> str:
-    return json.dumps(strict_json(record), indent=1, allow_nan=False)
-
-
 def _warn(msg: str) -> None:
     print(f"warning: {msg}", file=sys.stderr, flush=True)
 
@@ -97,7 +82,7 @@ def save(record: dict, root: Path = DEFAULT_ROOT, db: Optional[Path] = None) -> 
     lose the record: it is set aside and rebuilt from the result files, with a warning."""
     validate(record)
     path = result_path(root, record)
-    write_text_safely(path, dumps(record), "--results")
+    write_text_safely(path, strict_dumps(record, indent=1), "--results")
     db = Path(db or Path(root) / INDEX_NAME)
     try:
         with Index(db) as index:
@@ -191,7 +176,8 @@ class Index:
     """SQLite index of result files: one row per record, with the whole JSON kept too."""
 
     COLUMNS = ("path", "schema_version", "model", "format", "precision", "device", "input_shape",
-               "threads", "status", "p50", "mean", "ci95_low", "ci95_high", "created_at", "json")
+               "threads", "status", "p50", "mean", "ci95_low", "ci95_high", "created_at", "json",
+               "variant")
 
     def __init__(self, path: Path):
         Path(path).parent.mkdir(parents=True, exist_ok=True)
@@ -207,9 +193,13 @@ class Index:
             "CREATE TABLE IF NOT EXISTS results (id INTEGER PRIMARY KEY, path TEXT UNIQUE, "
             "schema_version INTEGER, model TEXT, format TEXT, precision TEXT, device TEXT, "
             "input_shape TEXT, threads INTEGER, status TEXT, p50 REAL, mean REAL, "
-            "ci95_low REAL, ci95_high REAL, created_at TEXT, json TEXT)")
-        self.conn.execute("CREATE INDEX IF NOT EXISTS by_key ON results "
-                          "(model, device, format, precision, input_shape, threads)")
+            "ci95_low REAL, ci95_high REAL, created_at TEXT, json TEXT, variant TEXT)")
+        have = {r[1] for r in self.conn.execute("PRAGMA table_info(results)")}
+        if "variant" not in have:  # an index made before the variant was part of the identity
+            self.conn.execute("ALTER TABLE results ADD COLUMN variant TEXT")
+            self.conn.execute("DROP INDEX IF EXISTS by_key")
+        self.conn.execute("CREATE INDEX IF NOT EXISTS by_variant_key ON results "
+                          "(model, device, format, precision, variant, input_shape, threads)")
 
     def __enter__(self):
         return self
@@ -224,7 +214,8 @@ class Index:
                record["format"], record["precision"], record["device"],
                "x".join(map(str, record.get("input_shape") or [])), record.get("threads"),
                record["status"], s.get("p50"), s.get("mean"), s.get("ci95_low"),
-               s.get("ci95_high"), record.get("created_at"), json.dumps(strict_json(record)))
+               s.get("ci95_high"), record.get("created_at"), strict_dumps(record),
+               record.get("variant") or "")
         self.conn.execute(f"INSERT OR REPLACE INTO results ({', '.join(self.COLUMNS)}) "
                           f"VALUES ({', '.join('?' * len(self.COLUMNS))})", row)
 

@@ -9,7 +9,6 @@ stack trace only with ``--debug``.
 """
 from __future__ import annotations
 
-import json
 import os
 import signal
 import sys
@@ -37,7 +36,9 @@ EXIT_OK, EXIT_FAILED, EXIT_BAD_INPUT, EXIT_INTERRUPTED = 0, 1, 2, 130
 
 def _print_json(obj) -> None:
     stream = _state["json_out"] or sys.stdout
-    stream.write(json.dumps(obj, indent=1, default=str) + "\n")
+    from edgevid.runners.settings import strict_dumps  # standard JSON: no NaN/Infinity
+
+    stream.write(strict_dumps(obj, indent=1, default=str) + "\n")
     stream.flush()
 
 
