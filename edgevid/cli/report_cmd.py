@@ -25,6 +25,11 @@ def report(paths: List[Path] = typer.Argument(None, help="result files or folder
            title: str = typer.Option("edgevid report", help="report title"),
            json_: bool = typer.Option(False, "--json", help="print the report model as JSON")):
     from edgevid.report import load_records, render, results_report, write
+    from edgevid.outputs import check_output_path
+
+    for path, flag in ((md, "--md"), (html, "--html"), (csv, "--csv")):
+        if path:
+            check_output_path(path, flag)  # before reading anything: bad outputs fail fast
 
     if not paths and not db:
         raise UserError("give result files or folders (e.g. results/) or --db INDEX")
@@ -75,7 +80,7 @@ def history(model: str = typer.Argument(..., help="model name as in results"),
     path = db or results_dir / results.INDEX_NAME
     if not Path(path).is_file():
         raise UserError(f"no results index at {path}: run `edgevid bench` first or pass --db")
-    with results.Index(path) as index:
+    with results.open_index(path, results_dir) as index:  # rebuilt from the files if corrupt
         records = index.query(model=model, device=device)
     if fmt:
         records = [r for r in records if r["format"] == get_backend(fmt).name]
@@ -89,7 +94,8 @@ def history(model: str = typer.Argument(..., help="model name as in results"),
              "ci95_low": (r.get("summary") or {}).get("ci95_low"),
              "ci95_high": (r.get("summary") or {}).get("ci95_high"),
              "git_revision": (r.get("env") or {}).get("git_revision"),
-             "throttled": r.get("throttled")} for r in records]
+             "throttled": r.get("throttled"),
+             "numerics_ok": (r.get("numerics") or {}).get("ok")} for r in records]
     if json_:
         _print_json(rows)
         return
@@ -102,7 +108,9 @@ def history(model: str = typer.Argument(..., help="model name as in results"),
     rows = [[Cell(str(r["created_at"]), r["created_at"]), Cell(str(r["device"])),
              Cell(f"{r['format']} {r['precision']}"
                   + (f" [{r['variant']}]" if r.get("variant") else "")), Cell.of(r["threads"]),
-             Cell(r["status"], r["status"], None if r["status"] == "ok" else "bad"),
+             Cell(r["status"] + (" (numerics FAIL)" if r.get("numerics_ok") is False else ""),
+                  r["status"], None if r["status"] == "ok" and r.get("numerics_ok") is not False
+                  else "bad"),
              Cell.of(r["p50"]),
              Cell(f"{r['ci95_low']:.2f}–{r['ci95_high']:.2f}" if r["ci95_low"] is not None
                   else "—", r["ci95_low"]),
@@ -119,14 +127,22 @@ def compare(base: Path = typer.Argument(..., help="baseline result file or folde
             fail_above: Optional[str] = typer.Option(None, help="e.g. 5% (a fraction or percent)"),
             json_: bool = typer.Option(False, "--json", help="print JSON only")):
     from edgevid import results
-    from edgevid.compare import compare_records, gate, parse_threshold
+    from edgevid.compare import NUMERICS_REASON, compare_records, gate, parse_threshold
     from edgevid.report import to_terminal
     from edgevid.report.tables import compare_table, unpaired_table
 
     threshold = parse_threshold(fail_above) if fail_above is not None else None
     pairs, unpaired = compare_records(results.load_all([base]), results.load_all([new]))
     failing = gate(pairs, threshold) if threshold is not None else []
+    wrong = [u for u in unpaired if u.reason == NUMERICS_REASON]
+    for u in wrong:
+        role = "a baseline" if u.side == "base" else "a candidate"
+        err.print(f"[red]refusing {escape(str(u.model))} {u.format} {u.precision} "
+                  f"({u.side}) as {role}: its numerics are outside tolerance (FAIL)[/]")
+    no_pairs = f"no configuration of {base} matches one of {new} (see the unpaired list)"
     if json_:
+        if not pairs:  # one JSON document on stdout: the error object
+            raise UserError(no_pairs)
         _print_json({"pairs": [p.to_dict() for p in pairs],
                      "unpaired": [u.to_dict() for u in unpaired],
                      "fail_above": threshold, "failing": [p.to_dict() for p in failing]})
@@ -137,7 +153,9 @@ def compare(base: Path = typer.Argument(..., help="baseline result file or folde
         if left:
             err.print(to_terminal.table(left, "unpaired"))
     if not pairs:
-        raise UserError(f"no configuration of {base} matches one of {new} (see the unpaired list)")
+        raise UserError(no_pairs)
+    if threshold is not None and any(u.side == "new" for u in wrong):
+        raise typer.Exit(1)  # the gate fails a new result whose output is wrong
     if failing:
         err.print(f"[red]{len(failing)} configuration(s) slower by more than "
                   f"{threshold:.0%}[/]")
