@@ -69,3 +69,68 @@ def test_timesformer_matches_huggingface():
     diff = (got - want).abs().max().item()
     print(f"timesformer vs transformers.TimesformerModel: max |diff| = {diff:.3g}")
     torch.testing.assert_close(got, want, rtol=1e-4, atol=1e-4)
+
+
+# -- ViViT factorised encoder vs transformers.VivitModel (used piecewise) ------------------------
+
+
+def _hf_vivit(transformers, cfg, frames, layers):
+    hc = transformers.VivitConfig(
+        num_frames=frames, image_size=cfg.img_size, tubelet_size=[cfg.tubelet, cfg.patch_size,
+                                                                  cfg.patch_size],
+        hidden_size=cfg.embed_dim, num_hidden_layers=layers, num_attention_heads=cfg.num_heads,
+        intermediate_size=int(cfg.embed_dim * cfg.mlp_ratio), hidden_act="gelu",
+        layer_norm_eps=1e-6, qkv_bias=True)
+    m = transformers.VivitModel(hc, add_pooling_layer=False).eval()
+    for p in m.parameters():
+        p.normal_(0, 0.2)
+    return m
+
+
+def _vivit_layers_to_ours(enc, hf):
+    for mine, layer in zip(enc.layers, hf.layers):
+        a = layer.attention
+        mine.attn.qkv.weight.copy_(torch.cat([a.q_proj.weight, a.k_proj.weight, a.v_proj.weight]))
+        mine.attn.qkv.bias.copy_(torch.cat([a.q_proj.bias, a.k_proj.bias, a.v_proj.bias]))
+        _copy_linear(mine.attn.proj, a.o_proj.weight, a.o_proj.bias)
+        _copy_linear(mine.norm1, layer.layernorm_before.weight, layer.layernorm_before.bias)
+        _copy_linear(mine.norm2, layer.layernorm_after.weight, layer.layernorm_after.bias)
+        _copy_linear(mine.mlp[0], layer.mlp.fc1.weight, layer.mlp.fc1.bias)
+        _copy_linear(mine.mlp[2], layer.mlp.fc2.weight, layer.mlp.fc2.bias)
+    _copy_linear(enc.norm, hf.layernorm.weight, hf.layernorm.bias)
+
+
+def test_vivit_factorised_encoder_matches_huggingface_piecewise():
+    transformers = pytest.importorskip("transformers")
+    from edgevid.models.vivit import TINY
+
+    torch.manual_seed(2)
+    spatial = _hf_vivit(transformers, TINY, TINY.tubelet, TINY.spatial_depth)
+    temporal = _hf_vivit(transformers, TINY, TINY.tubelet, TINY.temporal_depth)
+    ours = create_model("vivit-tiny")
+    emb = spatial.embeddings
+    ours.tubelet_embed.weight.copy_(emb.patch_embeddings.projection.weight)
+    ours.tubelet_embed.bias.copy_(emb.patch_embeddings.projection.bias)
+    ours.spatial_cls.copy_(emb.cls_token)
+    ours.spatial_pos.copy_(emb.position_embeddings)
+    _vivit_layers_to_ours(ours.spatial, spatial)
+    _vivit_layers_to_ours(ours.temporal, temporal)
+
+    x = torch.randn(2, 3, TINY.num_frames, TINY.img_size, TINY.img_size)
+    got_s = ours.spatial_tokens(x)  # (B, T', d)
+    # HF's VivitModel on each 2-frame slice is the spatial encoder; its class token is the output.
+    slices = x.transpose(1, 2).split(TINY.tubelet, dim=1)
+    want_s = torch.stack([spatial(pixel_values=s).last_hidden_state[:, 0] for s in slices], dim=1)
+    d_s = (got_s - want_s).abs().max().item()
+    torch.testing.assert_close(got_s, want_s, rtol=1e-4, atol=1e-4)
+
+    tokens = torch.cat([ours.temporal_cls.expand(2, -1, -1), got_s], dim=1) + ours.temporal_pos
+    h = tokens
+    for layer in temporal.layers:
+        h = layer(h, None)
+    want_t = temporal.layernorm(h)
+    got_t = ours.temporal_tokens(got_s)
+    d_t = (got_t - want_t).abs().max().item()
+    print(f"vivit vs transformers.VivitModel: spatial max |diff| = {d_s:.3g}, "
+          f"temporal {d_t:.3g}")
+    torch.testing.assert_close(got_t, want_t, rtol=1e-4, atol=1e-4)
