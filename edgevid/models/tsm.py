@@ -81,7 +81,7 @@ class InvertedResidual(nn.Module):
         layers = [] if expand == 1 else [conv_bn_relu(cin, hidden, 1)]
         layers += [conv_bn_relu(hidden, hidden, 3, stride, groups=hidden),
                    nn.Conv2d(hidden, cout, 1, bias=False), nn.BatchNorm2d(cout)]
-        if self.use_res and expand != 1:  # official: len(m.conv) == 8 and m.use_res_connect
+        if self.use_res and expand != 1 and cfg.shift_div:  # official: len(m.conv) == 8 and use_res
             layers[0] = TemporalShift(layers[0], cfg.num_segments, cfg.shift_div)
         self.conv = nn.Sequential(*layers)
 
