@@ -21,6 +21,8 @@ def bench(models_: List[str] = typer.Argument(None, metavar="[MODEL]...",
           precision: Optional[str] = typer.Option(None, help="only this precision"),
           threads: Optional[int] = typer.Option(None, help="intra-op threads (default: profile's)"),
           all_: bool = typer.Option(False, "--all", help="every model in the zoo"),
+          class_: Optional[str] = typer.Option(None, "--class",
+                                               help="with --all: only this study class"),
           input_shape: Optional[str] = typer.Option(None, help="C,T,H,W for every model"),
           weights: Optional[str] = typer.Option(None, help="PyTorch checkpoint (one model)"),
           warmup_min: Optional[int] = typer.Option(None, help="minimum warm-up iterations"),
@@ -48,7 +50,11 @@ def bench(models_: List[str] = typer.Argument(None, metavar="[MODEL]...",
         raise UserError(f"device {profile.name!r} lists no format with precision {precision!r}")
     names = list(models_ or [])
     if all_:
-        names += [s.name for s in list_models()]
+        from edgevid.cli.listing import filter_class
+
+        names += [s.name for s in filter_class(list_models(), class_)]
+    elif class_:
+        raise UserError("--class filters --all: pass --all too")
     if not names:
         raise UserError("name a model (see `edgevid models`) or pass --all")
     if weights and len(names) != 1:
@@ -104,18 +110,29 @@ def _parse_cpus(text: str) -> list:
     return sorted(cpus)
 
 
+def _class_of(model: str) -> str:
+    """The study class of a zoo model (ModelSpec.arch_class); '—' for models outside the zoo."""
+    from edgevid.models import get_spec
+
+    try:
+        return get_spec(model).arch_class
+    except Exception:  # noqa: BLE001 - a .onnx file or package.module:callable
+        return "—"
+
+
 def _results_table(records: list) -> None:
     from edgevid.report import COLUMNS, row
 
-    keep = ("model", "format", "precision", "input", "threads", "status", "p50 ms",
+    keep = ("model", "class", "format", "precision", "input", "threads", "status", "p50 ms",
             "95% CI of p50", "n", "load ms", "peak RSS MB", "numerics")
-    idx = [COLUMNS.index(c) for c in keep]
+    idx = [COLUMNS.index(c) if c in COLUMNS else None for c in keep]
     t = Table(title="results")
     for c in keep:
         t.add_column(c, overflow="fold")
     for r in records:
         cells = row(r)
-        t.add_row(*(cells[i].replace("**", "") for i in idx))
+        t.add_row(*(_class_of(r["model"]) if i is None else cells[i].replace("**", "")
+                    for i in idx))
     out.print(t)
 
 

@@ -64,7 +64,7 @@ class NonLocalBlock(nn.Module):
         self.bn = nn.BatchNorm3d(dim)
 
     def forward(self, x):
-        b, c, t, h, w = x.shape
+        b, _, t, h, w = x.shape
         theta = self.theta(x).flatten(2)  # (B, C', N)
         xp = self.pool(x)
         phi, g = self.phi(xp).flatten(2), self.g(xp).flatten(2)  # (B, C', N')

@@ -148,7 +148,7 @@ class SwinBlock3D(nn.Module):
         self.mlp = Mlp(dim, int(dim * mlp_ratio))
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:  # (B, D, H, W, C)
-        b, d, h, w, c = x.shape
+        b, d, h, w, _ = x.shape
         ws, ss = get_window_size((d, h, w), self.window, self.shift)
         y = self.norm1(x)
         pd, ph, pw = ((ws[i] - s % ws[i]) % ws[i] for i, s in enumerate((d, h, w)))
