@@ -261,3 +261,15 @@ def test_videolightformer_structure():
     torch.testing.assert_close(a[:, :3], b[:, :3])  # per frame: frames 0..2 untouched
     assert not torch.allclose(model(x), model(y))  # the joint stage mixes all frames
     assert model(x).shape == (1, 10)
+
+
+def test_window_partition_equals_the_official_rank8_form():
+    from edgevid.models.swin3d import window_partition, window_reverse
+
+    x = torch.randn(2, 4, 6, 8, 3)
+    ws = (2, 3, 4)
+    b, d, h, w, c = x.shape
+    want = x.reshape(b, d // 2, 2, h // 3, 3, w // 4, 4, c).permute(0, 1, 3, 5, 2, 4, 6, 7)
+    want = want.reshape(-1, 24, c)
+    assert torch.equal(window_partition(x, ws), want)
+    assert torch.equal(window_reverse(want, ws, b, d, h, w), x)

@@ -41,14 +41,21 @@ Counts (edgevid.models.stats; 600 classes)
 =========  ==============  ==============  ============  ============
 variant    params (ours)   paper params    GFLOPs ours   paper GFLOPs
 =========  ==============  ==============  ============  ============
-A0 50x172  see test        3.1 M           see test      2.71
-A1 50x172  see test        4.6 M           see test      6.02
-A2 50x224  see test        4.8 M           see test      10.3
+A0 50x172  3.11 M          3.1 M           2.63          2.71
+A1 50x172  4.69 M          4.6 M           5.87          6.02
+A2 50x224  5.25 M          4.8 M           11.56         10.3
 =========  ==============  ==============  ============  ============
 
-The paper counts FLOPs as multiply-adds over the whole 50-frame clip, as the zoo does; the
-skip-path average pools and the SE element-wise products are not counted by either. The exact
-figures we measure are printed by ``edgevid models`` and asserted by tests/test_models_cnn.py.
+(The causal variants: same params; GFLOPs 2.65 / 5.91 / 11.61, the extra being the zero frames
+the causal padding feeds the first output frames.) The paper counts FLOPs as multiply-adds over
+the whole 50-frame clip, as the zoo does; the skip-path average pools and SE products are counted
+by neither. A0 and A1 match within 3%. A2 does not: built from the released ``BLOCK_SPECS['a2']``
+it is 9% / 12% above the paper's Table 3 figures, while A0/A1 built the same way match, so the
+released A2 spec and the paper's A2 seem to differ; we follow the released code and the test
+marks A2 as a known, strict xfail (tests/test_models_cnn.py).
+
+Independent implementations: none installable (the official one is TensorFlow, not in this
+environment); the causal padding and cumulative SE are tested against their definitions.
 """
 from __future__ import annotations
 

@@ -55,15 +55,25 @@ class SwinConfig:
 
 
 def window_partition(x: torch.Tensor, ws: tuple) -> torch.Tensor:
-    """(B, D, H, W, C) -> (B * nW, ws0*ws1*ws2, C), windows in (d, h, w) raster order."""
+    """(B, D, H, W, C) -> (B * nW, ws0*ws1*ws2, C), windows in (d, h, w) raster order.
+
+    Done one axis at a time so that no intermediate tensor exceeds rank 5 (the official
+    rank-8 reshape becomes a rank-7 FULLY_CONNECTED after LiteRT's conversion, which XNNPack
+    cannot run); the result is the same permutation (tested against the rank-8 form)."""
     b, d, h, w, c = x.shape
-    x = x.reshape(b, d // ws[0], ws[0], h // ws[1], ws[1], w // ws[2], ws[2], c)
-    return x.permute(0, 1, 3, 5, 2, 4, 6, 7).reshape(-1, reduce(mul, ws), c)
+    nd, nh, nw = d // ws[0], h // ws[1], w // ws[2]
+    x = x.reshape(b * nd, ws[0], nh, ws[1], w * c).transpose(1, 2)  # (b nd, nh, wd, wh, w c)
+    x = x.reshape(b * nd * nh, ws[0] * ws[1], nw, ws[2], c).transpose(1, 2)
+    return x.reshape(-1, ws[0] * ws[1] * ws[2], c)  # (b nd nh nw, wd wh ww, c)
 
 
 def window_reverse(windows: torch.Tensor, ws: tuple, b: int, d: int, h: int, w: int):
-    x = windows.reshape(b, d // ws[0], h // ws[1], w // ws[2], ws[0], ws[1], ws[2], -1)
-    return x.permute(0, 1, 4, 2, 5, 3, 6, 7).reshape(b, d, h, w, -1)
+    """Inverse of :func:`window_partition`: (B * nW, N, C) -> (B, D, H, W, C)."""
+    nd, nh, nw = d // ws[0], h // ws[1], w // ws[2]
+    c = windows.shape[-1]
+    x = windows.reshape(b * nd * nh, nw, ws[0] * ws[1], ws[2], c).transpose(1, 2)
+    x = x.reshape(b * nd, nh, ws[0], ws[1], w * c).transpose(1, 2)
+    return x.reshape(b, d, h, w, c)
 
 
 def get_window_size(x_size: tuple, window: tuple, shift: tuple):
