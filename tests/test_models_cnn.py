@@ -137,7 +137,7 @@ def test_movinet_2plus1d_feature_conv():
     assert conv[1].causal and conv[0].conv.stride == (1, 2, 2)
 
 
-# -- R(2+1)D: M_i keeps the 3D conv's parameters -----------------------------------------------------
+# -- R(2+1)D: M_i keeps the 3D conv's parameters ---------------------------------------------------
 
 
 def test_r2plus1d_midplanes_keep_3d_params():
@@ -151,7 +151,7 @@ def test_r2plus1d_midplanes_keep_3d_params():
         assert full - (cin * 9 + 3 * cout) < factored <= full
 
 
-# -- Non-local: the block against its written definition, and where the blocks sit ------------------
+# -- Non-local: the block against its written definition, and where the blocks sit -----------------
 
 
 def test_nonlocal_block_matches_written_definition():

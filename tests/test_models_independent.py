@@ -208,7 +208,8 @@ def test_x3d_xs_matches_pytorchvideo(pytorchvideo):
                      head_activation=None).eval()
     for name, t in ref.state_dict().items():  # random BN statistics too
         if t.is_floating_point():
-            t.copy_(torch.rand_like(t) + 0.5 if "running_var" in name else torch.randn_like(t) * 0.3)
+            t.copy_(torch.rand_like(t) + 0.5 if "running_var" in name
+                    else torch.randn_like(t) * 0.3)
     ours = create_model("x3d-xs")
     names = [(s, j) for s in range(1, 5) for j in range(len(ref.blocks[s].res_blocks))]
     state = {_x3d_key(k, names): v for k, v in ref.state_dict().items()}

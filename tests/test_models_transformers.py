@@ -51,7 +51,7 @@ def _randomise(module, std=0.3):
 def dense_attention(attn_module, x, allowed, bias=None):
     """Multi-head attention over all N tokens of x (N, C) with an (N, N) boolean mask, using
     ``attn_module``'s qkv/proj weights: the written definition softmax(q k^T/sqrt(d) + b) v."""
-    n, c = x.shape
+    c = x.shape[1]
     h = attn_module.heads
     d = c // h
     qkv = x @ attn_module.qkv.weight.T + attn_module.qkv.bias
@@ -67,7 +67,7 @@ def dense_attention(attn_module, x, allowed, bias=None):
     return torch.cat(outs, -1) @ attn_module.proj.weight.T + attn_module.proj.bias
 
 
-# -- TimeSformer: divided space-time attention ------------------------------------------------------
+# -- TimeSformer: divided space-time attention -----------------------------------------------------
 
 
 def test_divided_attention_matches_written_definition():
@@ -101,7 +101,7 @@ def test_divided_attention_matches_written_definition():
     torch.testing.assert_close(got, want, rtol=1e-10, atol=1e-10)
 
 
-# -- Video Swin: shifted 3D windows with their masks ------------------------------------------------
+# -- Video Swin: shifted 3D windows with their masks -----------------------------------------------
 
 
 def swin_reference(blk, x):
@@ -153,7 +153,7 @@ def test_swin_mask_values_and_window_shrink():
     assert get_window_size((16, 7, 7), (8, 7, 7), (4, 3, 3)) == ((8, 7, 7), (4, 0, 0))
 
 
-# -- MViTv2: pooling attention, decomposed relative positions, residual pooling -------------------
+# -- MViTv2: pooling attention, decomposed relative positions, residual pooling --------------------
 
 
 def test_decomposed_rel_pos_matches_loop_definition():

@@ -1,12 +1,11 @@
 """Listings: the zoo, the device profiles, the backend table."""
 from __future__ import annotations
 
+from typing import Optional
 
 import typer
 from rich.markup import escape
 from rich.table import Table
-
-from typing import Optional
 
 from edgevid.cli.app import _print_json, app, out
 from edgevid.errors import UserError
@@ -26,8 +25,8 @@ def filter_class(specs: list, class_: Optional[str]) -> list:
 @app.command(help=f"List the model zoo. {COUNTING_CONVENTION}.")
 def models(json_: bool = typer.Option(False, "--json", help="print JSON only"),
            all_: bool = typer.Option(False, "--all", help="include tiny test configurations"),
-           class_: Optional[str] = typer.Option(None, "--class",
-                                                help="only this class: " + ", ".join(ARCH_CLASSES))):
+           class_: Optional[str] = typer.Option(
+               None, "--class", help="only this class: " + ", ".join(ARCH_CLASSES))):
     from dataclasses import asdict
 
     from edgevid.models import list_models

@@ -124,7 +124,8 @@ def tsm_mobilenetv2(num_classes: int = 400) -> TSMMobileNetV2:
 
 
 @register_model("tsm-tiny", family="tsm", arch_class="cnn", input=(3, 4, 32, 32), num_classes=10,
-                hidden=True, source="edgevid test config: TSM, 4 segments, 3 thin MobileNetV2 stages")
+                hidden=True,
+                source="edgevid test config: TSM, 4 segments, 3 thin MobileNetV2 stages")
 def tsm_tiny(num_classes: int = 10) -> TSMMobileNetV2:
     return TSMMobileNetV2(TSMConfig(num_segments=4, settings=((1, 8, 1, 1), (4, 16, 2, 2),
                                                               (4, 24, 2, 2)),

@@ -93,7 +93,7 @@ class VideoLightFormer(nn.Module):
                 source="Koot & Lu, VideoLightFormer (2021), architecture as its abstract "
                        "describes; sizes are edgevid's (no official config): MobileNetV2 -> "
                        "2 spatial + 2 spatio-temporal layers, d=192",
-                notes="no official code: sizes chosen by edgevid (edgevid/models/videolightformer.py)")
+                notes="no official code: sizes chosen by edgevid (see its docstring)")
 def videolightformer(num_classes: int = 400) -> VideoLightFormer:
     return VideoLightFormer(VLFConfig(num_classes=num_classes))
 

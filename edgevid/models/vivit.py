@@ -2,7 +2,8 @@
 the factorised encoder.
 
 Source followed: the official code, google-research/scenic (``scenic/projects/vivit/model.py``,
-``ViViT`` with ``model: factorized_encoder``; ``configs/kinetics400/vivit_base_factorised_encoder``),
+``ViViT`` with ``model: factorized_encoder``;
+``configs/kinetics400/vivit_base_factorised_encoder``),
 and the paper's Table 2 (model variants, ViViT-B, tubelet 16x2).
 
 - Tubelet embedding: a 2x16x16 conv, stride 2x16x16 (paper Sec. 3.2): 32 frames -> T' = 16
