@@ -91,11 +91,13 @@ def decomposed_rel_pos(q, q_thw, k_thw, rel_t, rel_h, rel_w):
         out = (moved @ rt.transpose(1, 2)).reshape(qn, *[s for i, s in
                                                          enumerate(r.shape[:4]) if i != axis],
                                                    kn)
-        return out.movedim(0, axis)  # (b*n, qt, qh, qw, kn) with kn at the end
+        return out.movedim(0, axis).reshape(-1, kn)  # (b*n*qt*qh*qw, kn)
 
-    t = term(1, rel_t, qt, kt)[..., :, None, None]
-    h = term(2, rel_h, qh, kh)[..., None, :, None]
-    w = term(3, rel_w, qw, kw)[..., None, None, :]
+    # Broadcast in rank 4 (LiteRT legalises ADD up to rank 6; the rank-7 form failed).
+    m = b * n * qt * qh * qw
+    t = term(1, rel_t, qt, kt).reshape(m, kt, 1, 1)
+    h = term(2, rel_h, qh, kh).reshape(m, 1, kh, 1)
+    w = term(3, rel_w, qw, kw).reshape(m, 1, 1, kw)
     return (t + h + w).reshape(b, n, qt * qh * qw, kt * kh * kw)
 
 
