@@ -84,17 +84,21 @@ def decomposed_rel_pos(q, q_thw, k_thw, rel_t, rel_h, rel_w):
     b, n, _, c = q.shape
     (qt, qh, qw), (kt, kh, kw) = q_thw, k_thw
     r = q.reshape(b * n, qt, qh, qw, c)
+    m = b * n * qt * qh * qw
+    # Each term is one batched matmul over its query axis; explicit permutes (no movedim, no
+    # tensor above rank 5) so that LiteRT and Core ML convert it.
+    order = {1: ((1, 0, 2, 3, 4), (1, 0, 2, 3, 4)), 2: ((2, 0, 1, 3, 4), (1, 2, 0, 3, 4)),
+             3: ((3, 0, 1, 2, 4), (1, 2, 3, 0, 4))}
 
     def term(axis: int, table: torch.Tensor, qn: int, kn: int) -> torch.Tensor:
         rt = table[rel_distance(qn, kn)]  # (qn, kn, c)
-        moved = r.movedim(axis, 0).reshape(qn, -1, c)  # batched over the query axis
-        out = (moved @ rt.transpose(1, 2)).reshape(qn, *[s for i, s in
-                                                         enumerate(r.shape[:4]) if i != axis],
-                                                   kn)
-        return out.movedim(0, axis).reshape(-1, kn)  # (b*n*qt*qh*qw, kn)
+        fwd, back = order[axis]
+        moved = r.permute(*fwd)  # the query axis first
+        rest = moved.shape[1:4]
+        out = moved.reshape(qn, -1, c) @ rt.transpose(1, 2)  # (qn, ..., kn)
+        return out.reshape(qn, *rest, kn).permute(*back).reshape(m, kn)
 
-    # Broadcast in rank 4 (LiteRT legalises ADD up to rank 6; the rank-7 form failed).
-    m = b * n * qt * qh * qw
+    # Broadcast in rank 4 (LiteRT legalises ADD up to rank 6; a rank-7 form failed).
     t = term(1, rel_t, qt, kt).reshape(m, kt, 1, 1)
     h = term(2, rel_h, qh, kh).reshape(m, 1, kh, 1)
     w = term(3, rel_w, qw, kw).reshape(m, 1, 1, kw)
