@@ -25,7 +25,9 @@ are checked (tests/test_models_cnn.py) against 35.3 M, the figure the model zoos
 SlowFast) give for I3D-NL R50: ResNet-50 I3D (28.0 M) plus five NL blocks (2C^2 weights each:
 2 x 0.52 M at C=512 in res3, 3 x 2.1 M at C=1024 in res4: 7.3 M).
 The NL paper counts FLOPs as multiply-adds, like the zoo, but at 32 frames; its figures are for
-other inputs, so ``paper_gflops`` is not set.
+other inputs, so ``paper_gflops`` is not set. Independent implementations: none installable
+(SlowFast and mmaction2 are not on the index in a usable form); the NL block is tested against
+its written definition (a loop over positions) and its positions against the config.
 """
 from __future__ import annotations
 

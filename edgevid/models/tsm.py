@@ -14,13 +14,17 @@ Source followed: the official code, mit-han-lab/temporal-shift-module (``ops/tem
   inverted-residual block that has a residual connection and an expansion layer
   (``len(m.conv) == 8 and m.use_res_connect`` in the official code), so the identity path is
   unshifted. 10 of MobileNetV2's 17 blocks.
-- Head: global average pool, dropout 0.5 (official default for Kinetics is 0.5... our decision:
-  kept), linear to the classes per frame, then the average consensus over the 8 segments.
+- Head: global average pool, dropout 0.5 (the official ``--dropout`` for Kinetics), linear to
+  the classes per frame, then the average consensus over the 8 segments.
 
 Counts (edgevid.models.stats, 400 classes, 8x224^2): 2.74 M params (the mmaction2 model zoo
 lists 2.74 M for its TSM-MobileNetV2 1x1x8 Kinetics-400 config; the TSM paper gives none), and
 2.4 GFLOPs (8 frames x 0.30 GMAC of MobileNetV2; mmaction2 lists 3.3G for this config, counted
 by its own tool, so no paper GFLOPs are set). The shift is a slice-and-concatenate: no FLOPs.
+
+Independent implementations: none installable (the official code and mmaction2 are not on the
+index in a usable form here); the shift is tested against the official ``shift`` written out
+with explicit slices, and its placement against the official rule (tests/test_models_cnn.py).
 """
 from __future__ import annotations
 
