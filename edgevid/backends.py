@@ -8,9 +8,11 @@ errors all read this table; nothing lists backends a second time. A row names th
 from __future__ import annotations
 
 import difflib
+import importlib
 import importlib.util
 import shutil
 from dataclasses import dataclass
+from typing import Mapping, Optional
 
 from edgevid.errors import MissingBackend, UserError
 
@@ -42,6 +44,17 @@ class Backend:
     @property
     def file_name(self) -> str:
         return "model" + self.suffix
+
+    def export_options(self) -> dict:
+        """The options this format's exporter declares (``exporters.options.Option`` by name)."""
+        module = importlib.import_module(f"edgevid.exporters.{self.exporter}")
+        return dict(module.OPTIONS)
+
+    def check_export_options(self, given: Mapping, precision: Optional[str] = None) -> dict:
+        """``given`` checked against :meth:`export_options` (ValueError names the option)."""
+        from edgevid.exporters.options import check
+
+        return check(self.name, self.export_options(), given, precision)
 
     def missing_packages(self) -> list:
         return [p for p in self.packages if not any(_available(a) for a in p.split("|"))]

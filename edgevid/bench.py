@@ -10,13 +10,14 @@ import json
 import subprocess
 import sys
 import tempfile
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Callable, Optional
 
 from edgevid import __version__, results
-from edgevid.backends import get_backend
+from edgevid.backends import check_precision, get_backend
+from edgevid.config import cli_export_options, run_options
 from edgevid.errors import MissingBackend, UserError
 from edgevid.export import DEFAULT_ROOT as ARTIFACTS_ROOT
 from edgevid.export import ExportFailed, export
@@ -24,12 +25,14 @@ from edgevid.modelref import ModelRef
 from edgevid.profiles import DeviceProfile, FormatEntry
 from edgevid.runners.loop import TimingPolicy
 from edgevid.runners.record import new_record
+from edgevid.runners.run import RunOptions
+from edgevid.runners.settings import strict_dumps
 
 
 @dataclass
 class BenchConfig:
-    threads: Optional[int] = None
-    timing: dict = field(default_factory=dict)  # overrides on top of the profile's
+    threads: Optional[int] = None  # checked (edgevid.config.check_threads); None: the profile's
+    policy: Optional[TimingPolicy] = None  # the run's timing policy; None: the profile's
     artifacts: Path = ARTIFACTS_ROOT
     results: Path = results.DEFAULT_ROOT
     db: Optional[Path] = None
@@ -55,34 +58,59 @@ def git_revision() -> Optional[str]:
 
 
 def entries_for(profile: DeviceProfile, formats: Optional[list] = None,
-                precision: Optional[str] = None) -> list:
-    """The profile's format entries, narrowed to ``formats`` (in the user's order) if given."""
+                precision: Optional[str] = None, export_opts: Optional[dict] = None) -> list:
+    """The profile's format entries, narrowed to ``formats`` (in the user's order) if given, with
+    ``export_opts`` (``--export-opt`` pairs, checked here) on top of each entry's own."""
     if not formats:
         entries = list(profile.formats)
-        return [FormatEntry(e.format, precision, e.options) for e in entries
-                if precision in get_backend(e.format).precisions] if precision else entries
-    out = []
-    for name in formats:
-        backend = get_backend(name)
-        prec = precision or backend.precisions[0]
-        if prec not in backend.precisions:
-            raise UserError(f"format {backend.name!r} does not support precision {prec!r}; "
-                            f"supported: {', '.join(backend.precisions)}")
-        options = next((e.options for e in profile.formats if e.format == backend.name), {})
-        out.append(FormatEntry(backend.name, prec, options))
-    return out
+        if precision:  # every entry that can run it, at that precision, each identity once
+            seen, entries = set(), []
+            for e in profile.formats:
+                if precision in e.backend.precisions:
+                    declared = e.backend.export_options()
+                    e = replace(e, precision=precision,  # options that apply to it stay
+                                export={k: v for k, v in e.export.items()
+                                        if declared[k].applies(precision)})
+                    if (e.format, e.variant) not in seen:
+                        seen.add((e.format, e.variant))
+                        entries.append(e)
+    else:
+        entries = []
+        for name in formats:
+            backend = get_backend(name)
+            prec = check_precision(backend, precision or backend.precisions[0])
+            same = next((e for e in profile.formats if e.backend == backend), None)
+            entries.append(FormatEntry(backend, prec, same.options if same else {},
+                                       same.export if same else {}))
+    if export_opts:
+        per = cli_export_options(entries, export_opts)
+        entries = [replace(e, export={**e.export, **opts}) for e, opts in zip(entries, per)]
+    return entries
 
 
-def _run_local(artifact_dir: Path, threads: Optional[int], policy: TimingPolicy, options: dict,
+def run_on_device(profile: DeviceProfile, artifact_dir: Path, options: RunOptions,
+                  policy: TimingPolicy, timeout_s: float) -> dict:
+    """Run the runner where the profile's ``connection`` says: the one place it is read."""
+    if not profile.is_local:
+        raise UserError(f"device {profile.name!r} is reached over {profile.connection['type']}; "
+                        f"remote runs are not supported yet (run the runner on the device with "
+                        f"`python -m runners {artifact_dir}`)")
+    return _run_local(artifact_dir, options, policy, timeout_s)
+
+
+def runner_args(options: RunOptions, policy: TimingPolicy) -> list:
+    """Where the typed settings become the runner's JSON command line."""
+    return ["--policy", strict_dumps(policy.to_dict()),
+            "--options", strict_dumps(options.to_dict())]
+
+
+def _run_local(artifact_dir: Path, options: RunOptions, policy: TimingPolicy,
                timeout_s: float) -> dict:
     """Run the runner in a fresh Python process (clean memory, honest peak RSS)."""
     with tempfile.TemporaryDirectory(prefix="edgevid-run-") as tmp:
         out = Path(tmp) / "record.json"
         cmd = [sys.executable, "-m", "edgevid.runners", str(artifact_dir), "--quiet",
-               "--policy", json.dumps(policy.to_dict()), "--options", json.dumps(options),
-               "--out", str(out)]
-        if threads:
-            cmd += ["--threads", str(threads)]
+               *runner_args(options, policy), "--out", str(out)]
         try:
             proc = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout_s)
         except subprocess.TimeoutExpired:
@@ -95,46 +123,35 @@ def _run_local(artifact_dir: Path, threads: Optional[int], policy: TimingPolicy,
 
 def bench_one(ref: ModelRef, entry: FormatEntry, profile: DeviceProfile, cfg: BenchConfig,
               log: Callable[[str], None] = lambda m: None) -> dict:
-    """Export (or reuse) and run one (model, format, precision) on the profile's device."""
+    """Export (or reuse) and run one (model, format, precision, variant) on the profile's device."""
     threads = cfg.threads if cfg.threads is not None else profile.threads
     base = dict(model=ref.name, format=entry.format, precision=entry.precision,
-                device=profile.name, input_shape=list(ref.input_shape), threads=threads)
+                variant=entry.variant, device=profile.name, input_shape=list(ref.input_shape),
+                threads=threads)
     try:
-        get_backend(entry.format).require()
+        entry.backend.require()
         missing = ""
     except MissingBackend as e:
         missing = str(e)
     if missing and not cfg.export_unrunnable:
         return new_record(**base, status="unsupported", reason=missing)
     try:
-        art = export(ref, entry.format, entry.precision, root=cfg.artifacts, log=log)
+        art = export(ref, entry.format, entry.precision, root=cfg.artifacts, log=log,
+                     options=entry.export)
     except ExportFailed as e:
         return new_record(**base, status="export-failed", reason=str(e))
     if missing:
         return new_record(**base, status="unsupported", artifact_dir=str(art),
                           reason=f"converted; {missing}")
-    if not profile.is_local:
-        raise UserError(f"device {profile.name!r} is reached over {profile.connection['type']}; "
-                        f"remote runs are not supported yet (run the runner on the device with "
-                        f"`python -m runners {art}`)")
-    policy = TimingPolicy.from_dict({**profile.timing, **cfg.timing})
-    options = dict(entry.options)
-    thermal = profile.thermal or {}
-    options.update(thermal_zones=list(thermal.get("zones") or []),
-                   clock_paths=list(thermal.get("clocks") or []),
-                   temp_limit_c=thermal.get("limit_c"), cpus=list(cfg.cpus or []))
+    policy = cfg.policy or profile.timing
+    options = run_options(entry, profile, threads, cfg.cpus)
     log(f"timing {ref.name} on {entry.format} {entry.precision}")
     try:
-        record = _run_local(art, threads, policy, options, cfg.runner_timeout_s)
+        record = run_on_device(profile, art, options, policy, cfg.runner_timeout_s)
     except RuntimeError as e:
         return new_record(**base, status="error", reason=str(e), artifact_dir=str(art))
-    record.update(device=profile.name, artifact_dir=str(art), variant=variant_tag(entry.options))
+    record.update(device=profile.name, artifact_dir=str(art), variant=entry.variant)
     return record
-
-
-def variant_tag(options: dict) -> str:
-    """Runtime options that tell two runs of one format apart (e.g. the execution provider)."""
-    return ",".join(f"{k}={v}" for k, v in sorted(options.items()) if v is not None)
 
 
 def bench(refs: list, profile: DeviceProfile, entries: list, cfg: BenchConfig,

@@ -44,7 +44,7 @@ import numpy as np
 
 from edgevid.errors import UserError
 
-KEY_FIELDS = ("model", "format", "precision", "device", "input_shape", "threads")
+KEY_FIELDS = ("model", "format", "precision", "device", "input_shape", "threads", "variant")
 N_RESAMPLES = 2000
 CONFIDENCE = 0.95
 ALPHA = 0.01
@@ -56,11 +56,12 @@ SLOWER, FASTER, NO_CHANGE = "slower", "faster", "no detectable change"
 
 
 def record_key(record: dict) -> tuple:
-    """The pairing key of a record: (model, format, precision, device, input_shape, threads)."""
+    """The pairing key of a record: (model, format, precision, device, input_shape, threads,
+    variant) -- the variant (runtime and exporter options) is part of a result's identity."""
     shape = record.get("input_shape")
     return (record.get("model"), record.get("format"), record.get("precision"),
             record.get("device"), tuple(shape) if shape is not None else None,
-            record.get("threads"))
+            record.get("threads"), record.get("variant") or "")
 
 
 @dataclass
@@ -82,6 +83,7 @@ class Pair:
     label: str
     n_base: int
     n_new: int
+    variant: str = ""  # runtime and exporter options: part of the key (KEY_FIELDS)
 
     @property
     def key(self) -> tuple:
@@ -111,6 +113,7 @@ class Unpaired:
     threads: Optional[int]
     status: Optional[str]
     reason: str
+    variant: str = ""  # part of the key (KEY_FIELDS)
 
     def to_dict(self) -> dict:
         d = asdict(self)
@@ -120,7 +123,8 @@ class Unpaired:
 
 def _unpaired(side: str, record: dict, reason: str) -> Unpaired:
     key = record_key(record)
-    return Unpaired(side, *key, status=record.get("status"), reason=reason)
+    return Unpaired(side, **dict(zip(KEY_FIELDS, key)), status=record.get("status"),
+                    reason=reason)
 
 
 def _timed(record: dict) -> bool:
@@ -129,7 +133,8 @@ def _timed(record: dict) -> bool:
 
 def _select(records: Iterable[dict], side: str) -> tuple:
     """Timed records by key (newest wins) and the records left out."""
-    chosen, left_out = {}, []
+    chosen: dict = {}
+    left_out: list = []
     indexed = list(enumerate(records))
     # Newest last: by created_at where present, then by load order.
     indexed.sort(key=lambda ir: (ir[1].get("created_at") or "", ir[0]))
@@ -197,7 +202,7 @@ def compare_samples(base_ms, new_ms, key: Optional[tuple] = None) -> Pair:
     except ValueError:  # e.g. every value identical
         p_value = float("nan")
     key = key if key is not None else (None,) * len(KEY_FIELDS)
-    return Pair(*key, base_p50=base_p50, new_p50=new_p50, ratio=ratio, ci_low=ci_low,
+    return Pair(**dict(zip(KEY_FIELDS, key)), base_p50=base_p50, new_p50=new_p50, ratio=ratio, ci_low=ci_low,
                 ci_high=ci_high, p_value=p_value, label=label_for(ci_low, ci_high, p_value),
                 n_base=int(base.size), n_new=int(new.size))
 
@@ -274,7 +279,8 @@ def table_rows(pairs: Iterable[Pair]) -> list:
     rows = []
     for p in pairs:
         ci = ("—" if math.isnan(p.ci_low) else f"{p.ci_low:.3f}–{p.ci_high:.3f}")
-        rows.append([str(p.model), str(p.format), str(p.precision), str(p.device),
+        fmt = str(p.format) + (f" [{p.variant}]" if p.variant else "")  # the variant: identity
+        rows.append([str(p.model), fmt, str(p.precision), str(p.device),
                      _shape(p.input_shape), "—" if p.threads is None else str(p.threads),
                      f"{p.base_p50:.3f}", f"{p.new_p50:.3f}", _pct(p.ratio), ci,
                      _p(p.p_value), f"{p.n_base}/{p.n_new}", p.label])

@@ -61,20 +61,26 @@ def source_sha256(ref: ModelRef) -> Optional[str]:
     return sha256_file(path) if path else None
 
 
-def _is_current(out_dir: Path, ref: ModelRef, versions: dict) -> bool:
+def _is_current(out_dir: Path, ref: ModelRef, versions: dict, options: dict) -> bool:
     try:
         m = load_manifest(out_dir)
     except ArtifactError:
         return False
     same_source = m.get("source_model") == json.loads(json.dumps(ref.to_dict()))
     return (same_source and m.get("converters") == versions
+            and m.get("options", {}) == json.loads(json.dumps(options))
             and m.get("source_sha256") == source_sha256(ref))
 
 
 def export(ref: ModelRef, fmt: str, precision: Optional[str] = None,
            root: Path = DEFAULT_ROOT, force: bool = False,
-           log: Callable[[str], None] = lambda msg: None, _model_cache: Optional[dict] = None) -> Path:
-    """Make (or reuse) the artifact of ``ref`` in ``fmt``; return its folder."""
+           log: Callable[[str], None] = lambda msg: None, _model_cache: Optional[dict] = None,
+           options: Optional[dict] = None) -> Path:
+    """Make (or reuse) the artifact of ``ref`` in ``fmt``; return its folder.
+
+    ``options`` are the exporter's options (e.g. the LiteRT conv3d rewrite); they reach the
+    exporter as ``ExportJob.options`` and are part of the cache key."""
+    options = dict(options or {})
     backend = get_backend(fmt)
     precision = check_precision(backend, precision or backend.precisions[0])
     try:
@@ -90,12 +96,13 @@ def export(ref: ModelRef, fmt: str, precision: Optional[str] = None,
         raise ExportFailed(f"the {backend.name} converter is not installed ({e.name}); install "
                            f"it with: pip install 'edgevid[{backend.extra}]'") from e
     out_dir = artifact_dir(root, ref, backend, precision)
-    if not force and _is_current(out_dir, ref, versions):
+    if not force and _is_current(out_dir, ref, versions, options):
         log(f"reusing {out_dir}")
         return out_dir
 
     cache = _model_cache if _model_cache is not None else {}
-    job = ExportJob(ref=ref, precision=precision, out_dir=out_dir, file_name=backend.file_name)
+    job = ExportJob(ref=ref, precision=precision, out_dir=out_dir, file_name=backend.file_name,
+                    options=options)
     if backend.source == "torch":
         if ref.kind != "onnx":
             if "model" not in cache:
@@ -153,6 +160,7 @@ def _manifest(job: ExportJob, backend: Backend, files, versions: dict, export_s:
         "edgevid_version": __version__,
         "exported_at": datetime.now(timezone.utc).isoformat(timespec="seconds"),
         "export_s": round(export_s, 3),
+        "options": job.options,
         **files.extra,
     }
     if job.upstream_manifest is not None:

@@ -8,6 +8,7 @@ from __future__ import annotations
 import re
 from typing import Optional
 
+from edgevid.backends import get_backend
 from edgevid.bench import BenchConfig, bench
 from edgevid.profiles import FormatEntry
 
@@ -64,13 +65,15 @@ def cell(record: dict) -> dict:
 
 def run_matrix(refs: list, profile, formats: list, cfg: BenchConfig, **callbacks) -> list:
     """Check every ref x (format, precision); returns the records (cells via :func:`cell`)."""
-    cfg.timing = {**CHECK_TIMING, **cfg.timing}
+    cfg.policy = (cfg.policy or profile.timing).with_overrides(CHECK_TIMING)
     cfg.export_unrunnable = True
     cfg.kind = "check"
     entries = []
     for fmt, precision in formats:
-        options = next((e.options for e in profile.formats if e.format == fmt), {})
-        entries.append(FormatEntry(fmt, precision, options))
+        backend = get_backend(fmt)
+        same = next((e for e in profile.formats if e.backend == backend), None)
+        entries.append(FormatEntry(backend, precision, same.options if same else {},
+                                   same.export if same else {}))
     return bench(refs, profile, entries, cfg, **callbacks)
 
 

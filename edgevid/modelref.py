@@ -56,7 +56,7 @@ def resolve(ref: str, input_shape: Optional[Sequence[int]] = None,
             raise UserError(f"ONNX file not found: {ref}")
         if weights:
             raise UserError("--weights applies to PyTorch models, not to an .onnx file")
-        shape = shape or _onnx_input_shape(path)
+        shape = _onnx_input_shape(path, shape)
         return ModelRef("onnx", str(path.resolve()), _safe(path.stem), shape, weights=None,
                         default_shape=input_shape is None)
     if ":" in ref and not Path(ref).exists():
@@ -93,7 +93,9 @@ def _load_callable(ref: str):
     return obj
 
 
-def _onnx_input_shape(path: Path) -> tuple:
+def _onnx_input_shape(path: Path, given: Optional[tuple] = None) -> tuple:
+    """The ONNX file's input shape; ``given`` (from --input-shape) fills its dynamic dimensions
+    and must agree with its fixed ones."""
     import onnx
 
     try:
@@ -105,11 +107,27 @@ def _onnx_input_shape(path: Path) -> tuple:
     if len(graph_inputs) != 1:
         raise UserError(f"{path} has {len(graph_inputs)} inputs; edgevid runs single-input "
                         f"video models")
+    name = graph_inputs[0].name
     dims = graph_inputs[0].type.tensor_type.shape.dim
-    shape = tuple(d.dim_value if d.HasField("dim_value") else 0 for d in dims)
-    if not shape or 0 in shape:
-        raise UserError(f"{path} has a dynamic input shape {shape}: give it with --input-shape")
-    return shape
+    fixed = [d.dim_value if d.HasField("dim_value") and d.dim_value > 0 else None for d in dims]
+    dynamic = [f"{d.dim_param or '?'} (axis {i})" for i, d in enumerate(dims) if fixed[i] is None]
+    if given is not None:
+        if len(given) != len(fixed):
+            raise UserError(f"--input-shape {'x'.join(map(str, given))} has {len(given)} "
+                            f"dimensions with the batch; input {name!r} of {path} has "
+                            f"{len(fixed)}")
+        wrong = [f"axis {i} is {f}, not {g}" for i, (f, g) in enumerate(zip(fixed, given))
+                 if f is not None and f != g]
+        if wrong:
+            raise UserError(f"--input-shape {'x'.join(map(str, given))} does not fit input "
+                            f"{name!r} of {path}: {'; '.join(wrong)}")
+        return tuple(given)
+    if not fixed:
+        raise UserError(f"input {name!r} of {path} has no shape: give it with --input-shape")
+    if dynamic:
+        raise UserError(f"input {name!r} of {path} has dynamic dimensions {', '.join(dynamic)}: "
+                        f"give the shape with --input-shape C,T,H,W (or B,C,T,H,W)")
+    return tuple(int(v or 0) for v in fixed)  # every one is set: none is dynamic
 
 
 def build_torch_model(source: dict):

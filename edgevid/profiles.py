@@ -1,6 +1,10 @@
-"""Device profiles: one YAML file per device in device_profiles/, validated on load.
+"""Device profiles: one YAML file per device in device_profiles/, loaded once into typed objects.
 
-A bad field is a UserError that names the file and the field.
+Every field is checked on load, type and range (a bad field is a UserError that names the file
+and the field): the format entries' runtime options and the thermal fields with the checks of
+``runners.run.RunOptions``, ``timing`` with ``runners.loop.TimingPolicy``'s, exporter options
+(a format entry's ``export:`` mapping) against what the exporter declares. ``connection`` is
+checked for its type and keys only; the transport that reaches the device parses it.
 """
 from __future__ import annotations
 
@@ -8,26 +12,54 @@ import difflib
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Optional
+from typing import Callable, Optional
 
 import yaml
 
-from edgevid.backends import get_backend
+from edgevid.backends import Backend, check_precision, get_backend
+from edgevid.config import checked, export_options
 from edgevid.errors import UserError
 from edgevid.runners.loop import TimingPolicy
+from edgevid.runners.run import RunOptions
 
-#: Runtime options a profile's format entry may set (fields of runners.run.RunOptions).
-FORMAT_OPTIONS = {"provider", "device", "xnnpack", "engine_cache", "trtexec"}
 PROFILES_DIR = Path(__file__).resolve().parent.parent / "device_profiles"
 CONNECTIONS = {"local": set(), "ssh": {"host", "user", "port", "python", "workdir", "key"},
                "adb": {"serial", "python", "workdir"}}
+#: The runtime options a profile's format entry may set: derived from runners.run.RunOptions.
+FORMAT_OPTIONS = RunOptions.names("profile")
+#: A profile's thermal fields and the RunOptions fields they become.
+THERMAL_FIELDS = {"zones": "thermal_zones", "clocks": "clock_paths", "limit_c": "temp_limit_c"}
 
 
 @dataclass(frozen=True)
 class FormatEntry:
-    format: str
+    """One format a device runs: backend, precision (checked against it), runtime options
+    (RunOptions fields, checked) and exporter options (checked against the exporter's OPTIONS)."""
+
+    backend: Backend
     precision: str
-    options: dict  # runtime options: provider, device
+    options: dict = field(default_factory=dict)  # runtime options: provider, device, xnnpack...
+    export: dict = field(default_factory=dict)  # exporter options: conv3d, calibration...
+
+    @property
+    def format(self) -> str:
+        return self.backend.name
+
+    @property
+    def variant(self) -> str:
+        """What tells two runs of one format and precision apart: the identity runtime options
+        (provider, device, xnnpack) and the exporter options, as ``k=v,k=v``."""
+        identity = set(RunOptions.names("identity"))
+        parts = {k: v for k, v in self.options.items() if k in identity and v is not None}
+        parts.update(self.export)
+        return ",".join(f"{k}={v}" for k, v in sorted(parts.items()))
+
+
+@dataclass(frozen=True)
+class Thermal:
+    zones: tuple = ()  # sysfs thermal zone folders; empty = every zone
+    clocks: tuple = ()  # scaling_cur_freq files; empty = every CPU's
+    limit_c: Optional[float] = None  # above this a run is flagged throttled
 
 
 @dataclass(frozen=True)
@@ -36,13 +68,14 @@ class DeviceProfile:
     description: str
     arch: str
     os: str
-    connection: dict
-    formats: tuple
+    connection: dict  # validated here; parsed by the transport that reaches the device
+    formats: tuple  # FormatEntry, in order of preference
     threads: Optional[int]
-    input_shapes: dict
-    thermal: dict
-    timing: dict
+    input_shapes: dict  # model name -> (B, C, T, H, W)
+    thermal: Thermal
+    timing: TimingPolicy  # defaults + the profile's overrides, checked
     path: Path = field(compare=False)
+    timing_fields: frozenset = field(default=frozenset(), compare=False)  # set in the file
 
     @property
     def is_local(self) -> bool:
@@ -108,51 +141,72 @@ def load_profile(path: Path) -> DeviceProfile:
 
     if not isinstance(data["formats"], list) or not data["formats"]:
         raise bad("formats", "must be a non-empty list")
-    formats = []
-    for i, entry in enumerate(data["formats"]):
-        where = f"formats[{i}]"
-        if isinstance(entry, str):
-            entry = {"format": entry}
-        if not isinstance(entry, dict) or "format" not in entry:
-            raise bad(where, "must be a format name or a mapping with 'format'")
-        try:
-            backend = get_backend(str(entry["format"]))
-        except UserError as e:
-            raise bad(f"{where}.format", f"is invalid: {e}") from e
-        precision = entry.get("precision", backend.precisions[0])
-        if precision not in backend.precisions:
-            raise bad(f"{where}.precision", f"must be one of {', '.join(backend.precisions)}")
-        options = {k: v for k, v in entry.items() if k not in ("format", "precision")}
-        unknown = set(options) - FORMAT_OPTIONS
-        if unknown:
-            raise bad(f"{where}.{sorted(unknown)[0]}", "is not a format option "
-                      f"(known: {', '.join(sorted(FORMAT_OPTIONS))})")
-        formats.append(FormatEntry(backend.name, precision, options))
+    formats = [_format_entry(entry, f"formats[{i}]", path)
+               for i, entry in enumerate(data["formats"])]
 
-    threads = data.get("threads")
-    if threads is not None and not (isinstance(threads, int) and threads > 0):
-        raise bad("threads", "must be a positive integer or null")
+    def label(prefix: str) -> Callable[[str], str]:
+        return lambda f: f"field '{prefix}{f}'"
+
+    where = f"device profile {path}: "
+    threads = checked(lambda: RunOptions(threads=data.get("threads")).threads, label(""), where)
     shapes = data.get("input_shapes") or {}
     if not isinstance(shapes, dict):
         raise bad("input_shapes", "must be a mapping of model name to C,T,H,W")
     from edgevid.modelref import parse_shape
 
+    parsed = {}
     for model, text in shapes.items():
         try:
-            parse_shape(str(text))
+            parsed[str(model)] = parse_shape(str(text))
         except UserError as e:
             raise bad(f"input_shapes.{model}", f"is invalid: {e}") from e
-    thermal = data.get("thermal") or {}
-    if not isinstance(thermal, dict):
+    raw_thermal = data.get("thermal") or {}
+    if not isinstance(raw_thermal, dict):
         raise bad("thermal", "must be a mapping")
-    timing = data.get("timing") or {}
-    try:
-        TimingPolicy.from_dict(timing)
-    except (ValueError, TypeError) as e:
-        raise bad("timing", f"is invalid: {e}") from e
+    for key in raw_thermal:
+        if key not in THERMAL_FIELDS:
+            raise bad(f"thermal.{key}",
+                      f"is not a thermal field (known: {', '.join(THERMAL_FIELDS)})")
+    names = {v: f"thermal.{k}" for k, v in THERMAL_FIELDS.items()}
+    run = checked(lambda: RunOptions(**{THERMAL_FIELDS[k]: v for k, v in raw_thermal.items()
+                                        if v is not None}),
+                  lambda f: f"field '{names.get(f.split('[')[0], f)}'", where)
+    thermal = Thermal(tuple(run.thermal_zones), tuple(run.clock_paths), run.temp_limit_c)
+    timing_raw = data.get("timing") or {}
+    timing = checked(lambda: TimingPolicy.from_dict(timing_raw), label("timing."), where)
     return DeviceProfile(
         name=data["name"], description=str(data.get("description", "")),
         arch=str(data.get("arch", "")), os=str(data.get("os", "")), connection=conn,
-        formats=tuple(formats), threads=threads, input_shapes=shapes, thermal=thermal,
-        timing=timing, path=path,
+        formats=tuple(formats), threads=threads, input_shapes=parsed, thermal=thermal,
+        timing=timing, path=path, timing_fields=frozenset(timing_raw),
     )
+
+
+def _format_entry(entry, where: str, path: Path) -> FormatEntry:
+    """One ``formats[i]`` item: a format name, or a mapping with format, precision, runtime
+    options and an ``export:`` mapping of exporter options."""
+    prefix = f"device profile {path}: "
+    if isinstance(entry, str):
+        entry = {"format": entry}
+    if not isinstance(entry, dict) or "format" not in entry:
+        raise UserError(f"{prefix}field '{where}' must be a format name or a mapping with 'format'")
+    try:
+        backend = get_backend(str(entry["format"]))
+    except UserError as e:
+        raise UserError(f"{prefix}field '{where}.format' is invalid: {e}") from e
+    precision = entry.get("precision", backend.precisions[0])
+    try:
+        check_precision(backend, str(precision))
+    except UserError as e:
+        raise UserError(f"{prefix}field '{where}.precision': {e}") from e
+    options = {k: v for k, v in entry.items() if k not in ("format", "precision", "export")}
+    unknown = sorted(set(options) - set(FORMAT_OPTIONS))
+    if unknown:
+        raise UserError(f"{prefix}field '{where}.{unknown[0]}' is not a format option (known: "
+                        f"{', '.join(sorted(FORMAT_OPTIONS))}, export)")
+    checked(lambda: RunOptions(**options), lambda f: f"field '{where}.{f}'", prefix)
+    export = entry.get("export") or {}
+    if not isinstance(export, dict):
+        raise UserError(f"{prefix}field '{where}.export' must be a mapping of exporter options")
+    export = export_options(backend, export, f"{prefix}field '{where}.export'", str(precision))
+    return FormatEntry(backend, str(precision), options, export)

@@ -10,7 +10,7 @@ from typing import Optional
 
 from edgevid.models.stats import COUNTING_CONVENTION
 
-COLUMNS = ("model", "format", "precision", "device", "input", "threads", "status", "p50 ms",
+COLUMNS = ("model", "format", "precision", "variant", "device", "input", "threads", "status", "p50 ms",
            "95% CI of p50", "mean ± std", "p90", "n", "warm-up", "load ms", "first ms", "peak RSS MB",
            "size MB", "numerics")
 
@@ -42,7 +42,7 @@ def row(r: dict) -> list:
     used = (r.get("runtime_settings") or {}).get("INFERENCE_PRECISION_HINT")
     if used:
         prec += f" (runs {used})"
-    return [r["model"], r["format"], prec, r.get("device") or "—", shape,
+    return [r["model"], r["format"], prec, r.get("variant") or "—", r.get("device") or "—", shape,
             str(r.get("threads") or "default"), status, _f(s.get("p50")), ci, mean,
             _f(s.get("p90")), str(s.get("n", "—")), str(r.get("warmup_iters", "—")),
             _f(r.get("load_ms"), 1),
@@ -59,7 +59,7 @@ def latest_checks(records: list) -> list:
     latest = {}
     for r in sorted((r for r in records if r.get("kind") == "check"),
                     key=lambda r: r.get("created_at") or ""):
-        latest[(r.get("device"), r["model"], r["format"], r["precision"])] = r
+        latest[(r.get("device"), r["model"], r["format"], r["precision"], r.get("variant"))] = r
     return list(latest.values())
 
 
@@ -81,7 +81,8 @@ def markdown(records: list, title: str = "edgevid report") -> str:
         for r in failures:
             lines.append(f"- **{r['model']} / {r['format']} {r['precision']} on "
                          f"{r.get('device')}** — {r['status']}: {_esc(r.get('reason') or '')}")
-    envs, runtimes = {}, {}
+    envs: dict = {}
+    runtimes: dict = {}
     for r in records:
         env = r.get("env") or {}
         if env.get("host"):

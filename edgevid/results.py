@@ -15,6 +15,7 @@ from typing import Iterable, Optional
 
 from edgevid.errors import UserError
 from edgevid.runners.record import REQUIRED_KEYS, SCHEMA_VERSION, STATUSES, SUMMARY_KEYS, write_atomic
+from edgevid.runners.settings import strict_dumps
 
 DEFAULT_ROOT = Path("results")
 INDEX_NAME = "index.sqlite"
@@ -57,7 +58,7 @@ def result_path(root: Path, record: dict) -> Path:
 def save(record: dict, root: Path = DEFAULT_ROOT, db: Optional[Path] = None) -> Path:
     validate(record)
     path = result_path(root, record)
-    write_atomic(path, json.dumps(record, indent=1))
+    write_atomic(path, strict_dumps(record, indent=1))
     with Index(db or Path(root) / INDEX_NAME) as index:
         index.add(path, record)
     return path
@@ -91,7 +92,7 @@ def iter_files(paths: Iterable) -> list:
 
 def load_all(paths: Iterable) -> list:
     """Load result records from files and folders (recursively); a bad file is a UserError."""
-    out = []
+    out: list = []
     for f in iter_files(paths):
         data = _read_json(f)
         if isinstance(data, list):  # `edgevid bench --json > file.json` output
@@ -105,7 +106,8 @@ class Index:
     """SQLite index of result files: one row per record, with the whole JSON kept too."""
 
     COLUMNS = ("path", "schema_version", "model", "format", "precision", "device", "input_shape",
-               "threads", "status", "p50", "mean", "ci95_low", "ci95_high", "created_at", "json")
+               "threads", "status", "p50", "mean", "ci95_low", "ci95_high", "created_at", "json",
+               "variant")
 
     def __init__(self, path: Path):
         Path(path).parent.mkdir(parents=True, exist_ok=True)
@@ -114,9 +116,13 @@ class Index:
             "CREATE TABLE IF NOT EXISTS results (id INTEGER PRIMARY KEY, path TEXT UNIQUE, "
             "schema_version INTEGER, model TEXT, format TEXT, precision TEXT, device TEXT, "
             "input_shape TEXT, threads INTEGER, status TEXT, p50 REAL, mean REAL, "
-            "ci95_low REAL, ci95_high REAL, created_at TEXT, json TEXT)")
-        self.conn.execute("CREATE INDEX IF NOT EXISTS by_key ON results "
-                          "(model, device, format, precision, input_shape, threads)")
+            "ci95_low REAL, ci95_high REAL, created_at TEXT, json TEXT, variant TEXT)")
+        have = {r[1] for r in self.conn.execute("PRAGMA table_info(results)")}
+        if "variant" not in have:  # an index made before the variant was part of the identity
+            self.conn.execute("ALTER TABLE results ADD COLUMN variant TEXT")
+            self.conn.execute("DROP INDEX IF EXISTS by_key")
+        self.conn.execute("CREATE INDEX IF NOT EXISTS by_variant_key ON results "
+                          "(model, device, format, precision, variant, input_shape, threads)")
 
     def __enter__(self):
         return self
@@ -131,7 +137,8 @@ class Index:
                record["format"], record["precision"], record["device"],
                "x".join(map(str, record.get("input_shape") or [])), record.get("threads"),
                record["status"], s.get("p50"), s.get("mean"), s.get("ci95_low"),
-               s.get("ci95_high"), record.get("created_at"), json.dumps(record))
+               s.get("ci95_high"), record.get("created_at"), strict_dumps(record),
+               record.get("variant") or "")
         self.conn.execute(f"INSERT OR REPLACE INTO results ({', '.join(self.COLUMNS)}) "
                           f"VALUES ({', '.join('?' * len(self.COLUMNS))})", row)
 

@@ -24,10 +24,20 @@ from __future__ import annotations
 import importlib.util
 
 from .base import INPUT_NAME, OUTPUT_NAME, ExportedFiles, ExportJob
+from .options import Option
 
 SOURCE = "torch"
 DEFAULT_TARGET = "iOS16"
 DEFAULT_COMPUTE_UNITS = "ALL"
+OPTIONS = {
+    "compute_units": Option("choice", "compute units the model may use",
+                            choices=("ALL", "CPU_ONLY", "CPU_AND_GPU", "CPU_AND_NE"), upper=True),
+    "deployment_target": Option("choice", "minimum deployment target (mlprogram: iOS15+)",
+                                choices=("iOS15", "iOS16", "iOS17", "iOS18", "macOS12", "macOS13",
+                                         "macOS14", "macOS15")),
+    "coreml_frontend": Option("choice", "auto = torch.export, falling back to torch.jit.trace",
+                              choices=("auto", "export", "trace")),
+}
 _ARRAY_DTYPES = {65568: "float32", 65552: "float16", 65600: "float64", 131104: "int32"}
 
 
@@ -134,7 +144,7 @@ def _convert(model, shape, frontend: str, convert) -> tuple:
     torch.export or of its conversion falls back to torch.jit.trace, and the notes say why."""
     if frontend not in ("auto", "export", "trace"):
         raise ValueError(f"options['coreml_frontend'] must be auto, export or trace, got {frontend!r}")
-    notes = {}
+    notes: dict = {}
     if frontend in ("auto", "export"):
         try:
             return convert(_exported(model, shape)), "torch.export (run_decompositions({}))", notes
@@ -218,7 +228,7 @@ def export(job: ExportJob) -> ExportedFiles:
     outputs = [{"name": n, "shape": [int(v) for v in o.shape], "dtype": "float32"}
                for n, o in zip(out_names, ref_outs)]
     facts = validate(path, inputs, outputs)
-    ops = {}
+    ops: dict = {}
     try:
         for fn in mlmodel._spec.mlProgram.functions.values():  # noqa: SLF001
             for block in fn.block_specializations.values():

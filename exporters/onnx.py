@@ -12,10 +12,12 @@ from __future__ import annotations
 import shutil
 
 from .base import INPUT_NAME, OUTPUT_NAME, ExportedFiles, ExportJob
+from .options import CALIBRATION
 
 SOURCE = "torch"
 OPSET = 17
 N_CALIB = 8  # calibration inputs for int8
+OPTIONS = {"calibration": CALIBRATION}
 
 
 def versions() -> dict:
@@ -50,10 +52,13 @@ def export(job: ExportJob) -> ExportedFiles:
     import onnx
 
     path = job.out_dir / job.file_name
-    extra = {}
+    extra: dict = {}
     if job.ref.kind == "onnx":
         shutil.copyfile(job.ref.ref, path)
         extra["slimmed"] = False
+        fixed = fix_shapes(path, job.ref.input_shape)
+        if fixed:
+            extra["fixed_dimensions"] = fixed
     else:
         import torch
 
@@ -67,7 +72,8 @@ def export(job: ExportJob) -> ExportedFiles:
     onnx.checker.check_model(model)
     inits = {i.name for i in model.graph.initializer}
     if job.precision == "int8":
-        model = _quantize(path, _io([i for i in model.graph.input if i.name not in inits]), extra)
+        model = _quantize(path, _io([i for i in model.graph.input if i.name not in inits]), extra,
+                          job.options.get("calibration"))
     extra["opset"] = max((o.version for o in model.opset_import if o.domain in ("", "ai.onnx")),
                          default=None)
     extra["ops"] = sorted({n.op_type for n in model.graph.node})
@@ -75,11 +81,63 @@ def export(job: ExportJob) -> ExportedFiles:
                          outputs=_io(model.graph.output), extra=extra)
 
 
-def _quantize(path, inputs: list, extra: dict):
+def fix_shapes(path, shape) -> dict:
+    """Give the (single) input of the ONNX file at ``path`` the fixed ``shape`` where its
+    dimensions are dynamic, and its outputs the shapes that follow (shape inference, or one run
+    of ONNX Runtime where inference leaves them symbolic), so that every runtime and converter
+    fed from the artifact sees static shapes. Returns {"input"/"output name": [dims before]}."""
+    import onnx
+
+    model = onnx.load(str(path))
+    inits = {i.name for i in model.graph.initializer}
+    (inp,) = [i for i in model.graph.input if i.name not in inits]
+
+    def dynamic(value) -> bool:
+        return any(not d.HasField("dim_value") or d.dim_value <= 0
+                   for d in value.type.tensor_type.shape.dim)
+
+    changed: dict = {}
+    if not dynamic(inp) and not any(dynamic(o) for o in model.graph.output):
+        return changed
+    before = [d.dim_value if d.HasField("dim_value") else d.dim_param
+              for d in inp.type.tensor_type.shape.dim]
+    if dynamic(inp):
+        changed[inp.name] = before
+    for d, v in zip(inp.type.tensor_type.shape.dim, shape):
+        d.Clear()
+        d.dim_value = int(v)
+    try:
+        inferred = onnx.shape_inference.infer_shapes(model)
+    except Exception:  # noqa: BLE001 - fall back to running the model below
+        inferred = model
+    outputs = {o.name: o for o in inferred.graph.output}
+    if any(dynamic(o) for o in outputs.values()):
+        import numpy as np
+        import onnxruntime as ort
+
+        onnx.save(model, str(path))
+        sess = ort.InferenceSession(str(path), providers=["CPUExecutionProvider"])
+        x = np.zeros(tuple(int(v) for v in shape), dtype=np.float32)
+        shapes = {o.name: v.shape for o, v in zip(sess.get_outputs(), sess.run(None, {inp.name: x}))}
+    else:
+        shapes = {n: [d.dim_value for d in o.type.tensor_type.shape.dim] for n, o in outputs.items()}
+    for out in model.graph.output:
+        if dynamic(out):
+            changed[out.name] = [d.dim_value if d.HasField("dim_value") else d.dim_param
+                                 for d in out.type.tensor_type.shape.dim]
+            dims = out.type.tensor_type.shape.dim
+            del dims[:]
+            for v in shapes[out.name]:
+                dims.add().dim_value = int(v)
+    onnx.save(model, str(path))
+    return changed
+
+
+def _quantize(path, inputs: list, extra: dict, calibration=None):
     """Replace the fp32 file at ``path`` by its int8 QDQ version; return the loaded int8 model."""
     import onnx
 
-    from .quantize import quantize_onnx_int8
+    from .quantize import calibration_option, quantize_onnx_int8
 
     if len(inputs) != 1 or not all(isinstance(d, int) for d in inputs[0]["shape"]):
         raise ValueError(f"int8 calibration needs one input with a fixed shape; the model has "
@@ -87,8 +145,9 @@ def _quantize(path, inputs: list, extra: dict):
     fp32 = path.with_name(path.stem + ".fp32.onnx")
     path.rename(fp32)
     try:
+        n_calib, clips = calibration_option(inputs[0]["shape"], calibration, N_CALIB)
         extra["quantization"] = quantize_onnx_int8(fp32, path, inputs[0]["name"],
-                                                   inputs[0]["shape"], N_CALIB)
+                                                   inputs[0]["shape"], n_calib, calib_inputs=clips)
     finally:
         fp32.unlink(missing_ok=True)
     return onnx.load(str(path))

@@ -8,9 +8,11 @@ calibrated on seeded inputs (``exporters/quantize.py``; needs ``edgevid[quant]``
 from __future__ import annotations
 
 from .base import ExportedFiles, ExportJob
+from .options import CALIBRATION
 
 SOURCE = "onnx"
 N_CALIB = 8  # calibration inputs for int8
+OPTIONS = {"calibration": CALIBRATION}
 
 
 def versions() -> dict:
@@ -37,19 +39,23 @@ def _io(ports) -> list:
 def export(job: ExportJob) -> ExportedFiles:
     import openvino as ov
 
+    assert job.upstream_dir is not None and job.upstream_manifest is not None  # SOURCE = "onnx"
     onnx_path = job.upstream_dir / job.upstream_manifest["file"]
     model = ov.convert_model(str(onnx_path))
     path = job.out_dir / job.file_name
     extra = {"weights_file": path.with_suffix(".bin").name,
              "compressed_to_fp16": job.precision == "fp16"}
     if job.precision == "int8":
-        from .quantize import quantize_openvino_int8
+        from .quantize import calibration_option, quantize_openvino_int8
 
         inputs = _io(model.inputs)
         if len(inputs) != 1:
             raise ValueError(f"int8 calibration supports one input; the model has {len(inputs)}")
+        n_calib, clips = calibration_option(inputs[0]["shape"], job.options.get("calibration"),
+                                            N_CALIB)
         extra["quantization"] = quantize_openvino_int8(onnx_path, path, inputs[0]["name"],
-                                                       inputs[0]["shape"], N_CALIB)
+                                                       inputs[0]["shape"], n_calib,
+                                                       calib_inputs=clips)
         model = ov.Core().read_model(str(path))
     else:
         ov.save_model(model, str(path), compress_to_fp16=(job.precision == "fp16"))

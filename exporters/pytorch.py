@@ -4,6 +4,7 @@ from __future__ import annotations
 from .base import INPUT_NAME, ExportedFiles, ExportJob
 
 SOURCE = "torch"
+OPTIONS: dict = {}  # nothing to choose: the state_dict as it is
 
 
 def versions() -> dict:

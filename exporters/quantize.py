@@ -32,6 +32,52 @@ def calibration_inputs(shape, n_calib: int = DEFAULT_N_CALIB, seed: int = CALIB_
     return [reference_input(shape, seed + i) for i in range(n_calib)]
 
 
+def user_clips(shape, option) -> list:
+    """Calibration clips given by the user: a ``.npy``/``.npz`` file or an array of clips shaped
+    ``(N, C, T, H, W)`` or ``(N, B, C, T, H, W)``, or a list of ``(B, C, T, H, W)`` arrays;
+    each becomes a float32 array of ``shape`` (B, C, T, H, W)."""
+    import numpy as np
+
+    shape = tuple(int(v) for v in shape)
+    if isinstance(option, (str, Path)):
+        data = np.load(Path(option))
+        if hasattr(data, "files"):  # .npz: every array in it
+            data = np.concatenate([np.asarray(data[k]) for k in data.files])
+        option = data
+    arr = option if isinstance(option, (list, tuple)) else np.asarray(option)
+    if isinstance(arr, (list, tuple)) or np.ndim(arr) == len(shape) + 1:
+        items = list(arr)  # clips, or (N, B, C, T, H, W)
+    elif np.ndim(arr) == len(shape) and shape[0] == 1:
+        items = list(arr)  # (N, C, T, H, W) for a batch-1 model
+    else:
+        items = [arr]
+    clips = []
+    for clip in items:
+        clip = np.asarray(clip, dtype=np.float32)
+        if clip.shape == shape[1:]:
+            clip = clip[None]
+        if clip.shape != shape:
+            raise ValueError(f"calibration clip of shape {list(clip.shape)}; the model takes "
+                             f"{list(shape)} (B, C, T, H, W)")
+        clips.append(clip)
+    if not clips:
+        raise ValueError("options['calibration'] holds no clips")
+    return clips
+
+
+def calibration_option(shape, option, n_default: int = DEFAULT_N_CALIB) -> tuple:
+    """``(n_calib, calib_inputs or None)`` for the quantizers from ``job.options["calibration"]``:
+    None (the default count of seeded inputs), a count, or the user's clips (:func:`user_clips`)."""
+    if option is None:
+        return n_default, None
+    if isinstance(option, int) and not isinstance(option, bool):
+        if option < 1:
+            raise ValueError("options['calibration'] asks for 0 calibration clips")
+        return option, None
+    clips = user_clips(shape, option)
+    return len(clips), clips
+
+
 def _ort_reader(input_name: str, arrays: list):
     from onnxruntime.quantization import CalibrationDataReader
 

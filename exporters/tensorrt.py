@@ -24,6 +24,7 @@ import shutil
 from edgevid.runners.trtexec import build_command, command_line
 
 from .base import ExportedFiles, ExportJob
+from .options import CALIBRATION
 
 SOURCE = "onnx"
 #: Bumped when the build settings below change, so cached artifacts are rebuilt.
@@ -32,6 +33,7 @@ WORKSPACE_BYTES = 1 << 30  # 1 GiB: fits a Jetson Orin Nano (8 GB shared) and an
 BUILDER_OPTIMIZATION_LEVEL = 3  # TensorRT's default
 FLAGS = {"fp32": [], "fp16": ["FP16"], "int8": ["INT8", "FP16"]}
 N_CALIB = 8
+OPTIONS = {"calibration": CALIBRATION}
 
 
 def versions() -> dict:
@@ -67,21 +69,26 @@ def build_settings(precision: str, inputs: list, file_name: str = "model.onnx") 
 
 
 def export(job: ExportJob) -> ExportedFiles:
-    src = job.upstream_dir / job.upstream_manifest["file"]
+    assert job.upstream_dir is not None and job.upstream_manifest is not None  # SOURCE = "onnx"
+    upstream = job.upstream_manifest
+    src = job.upstream_dir / upstream["file"]
     dst = job.out_dir / job.file_name
-    inputs = [dict(i) for i in job.upstream_manifest["inputs"]]
-    extra = {}
+    inputs = [dict(i) for i in upstream["inputs"]]
+    extra: dict = {}
     if job.precision == "int8":
-        from .quantize import quantize_onnx_int8
+        from .quantize import calibration_option, quantize_onnx_int8
 
         if len(inputs) != 1:
             raise ValueError(f"int8 calibration supports one input; the model has {len(inputs)}")
+        n_calib, clips = calibration_option(inputs[0]["shape"], job.options.get("calibration"),
+                                            N_CALIB)
         extra["quantization"] = quantize_onnx_int8(
-            src, dst, inputs[0]["name"], inputs[0]["shape"], N_CALIB, symmetric=True)
+            src, dst, inputs[0]["name"], inputs[0]["shape"], n_calib, symmetric=True,
+            calib_inputs=clips)
     else:
         shutil.copyfile(src, dst)
     extra["build"] = build_settings(job.precision, inputs, job.file_name)
-    if "opset" in job.upstream_manifest:
-        extra["opset"] = job.upstream_manifest["opset"]
-    return ExportedFiles(inputs=inputs, outputs=[dict(o) for o in job.upstream_manifest["outputs"]],
+    if "opset" in upstream:
+        extra["opset"] = upstream["opset"]
+    return ExportedFiles(inputs=inputs, outputs=[dict(o) for o in upstream["outputs"]],
                          extra=extra)

@@ -39,8 +39,15 @@ from pathlib import Path
 import numpy as np
 
 from .base import INPUT_NAME, OUTPUT_NAME, ExportedFiles, ExportJob
+from .options import CALIBRATION, Option
 
 SOURCE = "torch"
+OPTIONS = {
+    "conv3d": Option("choice", "Conv3d: conv2d = rewrite every Conv3d as 2-D convolutions over "
+                     "temporal taps (runs on XNNPACK, quantizes); native = keep ungrouped Conv3d "
+                     "as CONV_3D", choices=("conv2d", "native")),
+    "calibration": CALIBRATION,
+}
 SIGNATURE = "serving_default"
 #: Seeds of the default calibration clips (the numerics check uses 1234, not one of these).
 CALIBRATION_SEEDS = tuple(range(100, 108))
@@ -55,7 +62,7 @@ def versions() -> dict:
 
     import torch
 
-    out = {"torch": torch.__version__}
+    out: dict = {"torch": str(torch.__version__)}
     for module, dist in _PACKAGES.items():
         if importlib.util.find_spec(module) is None:
             if module in ("litert_torch", "ai_edge_litert"):
@@ -159,26 +166,10 @@ def calibration_clips(shape, option=None) -> tuple:
         return ([reference_input(shape, s) for s in seeds],
                 {"source": "seeded standard normal (runners.artifact.reference_input)",
                  "seeds": list(seeds), "n": len(seeds)})
-    source = "user arrays"
-    if isinstance(option, (str, Path)):
-        path = Path(option)
-        data = np.load(path)
-        if hasattr(data, "files"):  # .npz: every array in it
-            data = np.concatenate([np.asarray(data[k]) for k in data.files])
-        source = f"file {path.name}"
-        option = data
-    arr = option if isinstance(option, (list, tuple)) else np.asarray(option)
-    clips = []
-    for clip in (arr if isinstance(arr, (list, tuple)) or np.ndim(arr) > len(shape) else [arr]):
-        clip = np.asarray(clip, dtype=np.float32)
-        if clip.shape == shape[1:]:
-            clip = clip[None]
-        if clip.shape != shape:
-            raise ValueError(f"calibration clip of shape {list(clip.shape)}; the model takes "
-                             f"{list(shape)} (B, C, T, H, W)")
-        clips.append(clip)
-    if not clips:
-        raise ValueError("options['calibration'] holds no clips")
+    from .quantize import user_clips
+
+    source = f"file {Path(option).name}" if isinstance(option, (str, Path)) else "user arrays"
+    clips = user_clips(shape, option)
     return clips, {"source": source, "n": len(clips)}
 
 
@@ -285,7 +276,8 @@ def read_io(path: Path) -> tuple:
         raise RuntimeError("the .tflite has no signature")
     runner = it.get_signature_runner(key)
     ins, outs = runner.get_input_details(), runner.get_output_details()
-    specs, tensors = {}, {}
+    specs: dict = {}
+    tensors: dict = {}
     for side, details in (("inputs", ins), ("outputs", outs)):
         specs[side], tensors[side] = [], []
         for name in sigs[key][side]:
@@ -296,7 +288,7 @@ def read_io(path: Path) -> tuple:
                                 else "float32"})
             tensors[side].append({"name": name, "tensor": d.get("name"), "dtype": dtype,
                                   "quantization": _quant(d)})
-    ops = {}
+    ops: dict = {}
     try:  # private API of the Interpreter; op counts are informative only
         for op in it._get_ops_details():  # noqa: SLF001
             ops[op["op_name"]] = ops.get(op["op_name"], 0) + 1

@@ -1,6 +1,8 @@
 """Command line of the device-side runner.
 
-    python -m runners ARTIFACT_DIR [--threads N] [--policy JSON] [--out result.json]
+    python -m runners ARTIFACT_DIR [--threads N] [--policy JSON] [--options JSON] [--out FILE]
+
+Every field of ``RunOptions`` is also a flag (``--provider X``, ``--xnnpack false``, ...).
 
 Prints the result record as JSON on stdout (or writes it to --out). Exit code 0 when a record was
 produced (its status says whether the run succeeded), 2 when the artifact itself is unusable.
@@ -8,38 +10,53 @@ produced (its status says whether the run succeeded), 2 when the artifact itself
 from __future__ import annotations
 
 import argparse
-import json
 import sys
+from dataclasses import fields
 from pathlib import Path
 
 from .artifact import ArtifactError
 from .loop import TimingPolicy
 from .record import write_atomic
 from .run import RunOptions, run_artifact
+from .settings import strict_dumps, strict_loads
+
+
+def _flag_value(kind: str):
+    """argparse ``type`` for a RunOptions field of ``kind`` (the field's own check follows)."""
+    if kind == "bool":
+        def parse_bool(text: str) -> bool:
+            if text.lower() not in ("true", "false", "1", "0", "yes", "no", "on", "off"):
+                raise argparse.ArgumentTypeError(f"expected true or false, got {text!r}")
+            return text.lower() in ("true", "1", "yes", "on")
+        return parse_bool
+    if kind.endswith("-list"):
+        item = int if kind == "int-list" else str
+        return lambda text: [item(v) for v in text.split(",") if v.strip()]
+    return {"int": int, "float": float, "str": str}[kind]
 
 
 def main(argv=None) -> int:
     p = argparse.ArgumentParser(prog="python -m runners", description=__doc__.splitlines()[0])
     p.add_argument("artifact_dir")
-    p.add_argument("--threads", type=int, default=None)
-    p.add_argument("--device", default=None, help="runtime device (e.g. OpenVINO CPU/GPU)")
-    p.add_argument("--provider", default=None, help="ONNX Runtime execution provider")
-    p.add_argument("--no-xnnpack", action="store_true", help="LiteRT: builtin kernels only")
+    for f in fields(RunOptions):  # one flag per run option, from its one definition
+        meta = f.metadata
+        p.add_argument("--" + f.name.replace("_", "-"), dest=f.name, default=None,
+                       type=_flag_value(meta["kind"]), help=meta.get("help"))
     p.add_argument("--policy", default=None, help="timing policy overrides as a JSON object")
-    p.add_argument("--options", default=None, help="RunOptions as a JSON object")
+    p.add_argument("--options", default=None, help="RunOptions as a JSON object (flags override)")
     p.add_argument("--device-name", default=None,
                    help="device name stored in the record (default: this host's name)")
     p.add_argument("--out", default=None, help="write the record here instead of stdout")
     p.add_argument("--quiet", action="store_true")
     a = p.parse_args(argv)
     try:
-        policy = TimingPolicy.from_dict(json.loads(a.policy) if a.policy else None)
-        kwargs = json.loads(a.options) if a.options else {}
-        kwargs.update({k: v for k, v in (("threads", a.threads), ("device", a.device),
-                                          ("provider", a.provider),
-                                          ("xnnpack", False if a.no_xnnpack else None))
-                       if v is not None})
-        options = RunOptions(**kwargs)
+        policy = TimingPolicy.from_dict(strict_loads(a.policy, "--policy") if a.policy else None)
+        kwargs = strict_loads(a.options, "--options") if a.options else {}
+        if not isinstance(kwargs, dict):
+            raise ValueError("--options must be a JSON object")
+        kwargs.update({f.name: getattr(a, f.name) for f in fields(RunOptions)
+                       if getattr(a, f.name) is not None})
+        options = RunOptions.from_dict(kwargs)
     except (ValueError, TypeError) as e:
         print(f"error: {e}", file=sys.stderr)
         return 2
@@ -54,7 +71,7 @@ def main(argv=None) -> int:
         print(f"error: {e}", file=sys.stderr)
         return 2
     record["device"] = a.device_name or record["env"].get("host")
-    text = json.dumps(record, indent=1)
+    text = strict_dumps(record, indent=1)
     if a.out:
         write_atomic(Path(a.out), text)
     else:

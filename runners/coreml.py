@@ -13,6 +13,7 @@ from pathlib import Path
 import numpy as np
 
 from .record import Unsupported
+from .session import Session as BaseSession
 
 NAME = "coreml"
 COMPUTE_UNITS = {"cpu": "CPU_ONLY", "cpu_only": "CPU_ONLY", "gpu": "CPU_AND_GPU",
@@ -29,7 +30,7 @@ def version() -> str:
     return coremltools.__version__
 
 
-class Session:
+class Session(BaseSession):
     def __init__(self, model, input_names: list, output_names: list, settings: dict):
         self._model = model
         self._inputs = input_names

@@ -20,6 +20,8 @@ from pathlib import Path
 
 import numpy as np
 
+from .session import Session as BaseSession
+
 NAME = "litert"
 NO_XNNPACK_DEVICES = ("xnnpack-off", "no-xnnpack", "builtin", "cpu-builtin", "cpu-no-xnnpack")
 
@@ -81,7 +83,7 @@ def _from_tensor(y: np.ndarray, detail: dict) -> np.ndarray:
     return y.astype(np.float32, copy=False)
 
 
-class Session:
+class Session(BaseSession):
     def __init__(self, interpreter, inputs: list, outputs: list, settings: dict):
         self._it = interpreter
         self._inputs = inputs  # [(name, detail)]
@@ -131,7 +133,7 @@ def _io(it, manifest: dict) -> tuple:
 def load(artifact_dir, manifest: dict, options) -> Session:
     Interpreter, OpResolverType, module = _runtime()
     xnnpack = _xnnpack_wanted(options)
-    kwargs = {"model_path": str(Path(artifact_dir) / manifest["file"])}
+    kwargs: dict = {"model_path": str(Path(artifact_dir) / manifest["file"])}
     if options.threads:
         kwargs["num_threads"] = int(options.threads)
     resolver = "AUTO (builtin kernels + default XNNPACK delegate)"

@@ -14,35 +14,48 @@ from __future__ import annotations
 
 import math
 import time
-from dataclasses import asdict, dataclass, field, fields
+from dataclasses import asdict, dataclass, field
 from typing import Callable, Optional
 
 import numpy as np
 
+from .settings import SettingError, check_fields, from_mapping, spec
+
 
 @dataclass
 class TimingPolicy:
-    warmup_min: int = 3
-    warmup_max: int = 50
-    warmup_max_s: float = 10.0
-    warmup_window: int = 3
-    warmup_tolerance: float = 0.05
-    min_iters: int = 10
-    min_time_s: float = 1.0
-    max_iters: int = 100_000
-    max_time_s: float = 30.0
-    target_ci: float = 0.02
-    sample_every_s: float = 1.0
+    """How long to warm up and time; every field is type- and range-checked on construction."""
+
+    warmup_min: int = field(default=3, metadata=spec("int", lo=0, help="min warm-up iterations"))
+    warmup_max: int = field(default=50, metadata=spec("int", lo=0, help="max warm-up iterations"))
+    warmup_max_s: float = field(default=10.0, metadata=spec("float", lo=0, help="warm-up cap (s)"))
+    warmup_window: int = field(default=3, metadata=spec("int", lo=1, help="trend window"))
+    warmup_tolerance: float = field(default=0.05, metadata=spec("float", lo=0, help="tolerance"))
+    min_iters: int = field(default=10, metadata=spec("int", lo=1, help="minimum timed iterations"))
+    min_time_s: float = field(default=1.0, metadata=spec("float", lo=0, help="minimum timed s"))
+    max_iters: int = field(default=100_000, metadata=spec("int", lo=1, help="cap on iterations"))
+    max_time_s: float = field(default=30.0, metadata=spec("float", lo=0, help="cap on timed s"))
+    target_ci: float = field(default=0.02, metadata=spec("float", lo=0, hi=1, lo_open=True,
+                                                         help="target CI half-width (fraction)"))
+    sample_every_s: float = field(default=1.0, metadata=spec("float", lo=0, lo_open=True,
+                                                             help="thermal sampling period (s)"))
+
+    def __post_init__(self) -> None:
+        check_fields(self)
+        for lo, hi in (("warmup_min", "warmup_max"), ("min_iters", "max_iters"),
+                       ("min_time_s", "max_time_s")):
+            if getattr(self, lo) > getattr(self, hi):
+                raise SettingError([lo, hi], "{%s} (%g) must not exceed {%s} (%g)" % (
+                    lo, getattr(self, lo), hi, getattr(self, hi)))
 
     @classmethod
     def from_dict(cls, d: Optional[dict]) -> "TimingPolicy":
-        d = dict(d or {})
-        known = {f.name for f in fields(cls)}
-        unknown = set(d) - known
-        if unknown:
-            raise ValueError(f"unknown timing setting(s): {', '.join(sorted(unknown))}; "
-                             f"known: {', '.join(sorted(known))}")
-        return cls(**d)
+        """A policy from a mapping of overrides; unknown keys and bad values raise SettingError."""
+        return from_mapping(cls, d, "timing")
+
+    def with_overrides(self, overrides: Optional[dict]) -> "TimingPolicy":
+        """This policy with ``overrides`` (checked, together with the result)."""
+        return self.from_dict({**self.to_dict(), **(overrides or {})})
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -70,15 +83,17 @@ def summarize(samples_ms) -> dict:
     if x.size == 0:
         return {}
     p50, p90, p95, p99 = np.percentile(x, [50, 90, 95, 99])
-    lo, hi = median_ci(x)
+    lo, hi = median_ci(x)  # NaN below 3 samples: None in the record (strict JSON)
     q1, q3 = np.percentile(x, [25, 75])
     iqr = q3 - q1
     outliers = int(np.sum((x < q1 - 1.5 * iqr) | (x > q3 + 1.5 * iqr)))
     return {
         "n": int(x.size), "mean": float(x.mean()), "std": float(x.std(ddof=1)) if x.size > 1 else 0.0,
         "min": float(x.min()), "p50": float(p50), "p90": float(p90), "p95": float(p95),
-        "p99": float(p99), "max": float(x.max()), "ci95_low": lo, "ci95_high": hi,
-        "ci95_rel_halfwidth": float((hi - lo) / 2 / p50) if p50 > 0 and not math.isnan(lo) else None,
+        "p99": float(p99), "max": float(x.max()),
+        "ci95_low": None if math.isnan(lo) else lo, "ci95_high": None if math.isnan(hi) else hi,
+        "ci95_rel_halfwidth": (float((hi - lo) / 2 / p50) if p50 > 0 and not math.isnan(lo)
+                               else None),
         "outliers": outliers,
     }
 
@@ -107,8 +122,8 @@ def run_loop(call: Callable[[], object], policy: TimingPolicy,
     ``extra_timer`` (e.g. a GPU runner's CUDA-event time of the call just made) is read after each
     timed iteration, outside the timed region, into ``LoopResult.extra_ms``."""
     clock = time.perf_counter_ns
-    sampled = []
-    warm = []
+    sampled: list = []
+    warm: list = []
     w = max(1, policy.warmup_window)
     start = time.monotonic()
     while len(warm) < policy.warmup_max and time.monotonic() - start < policy.warmup_max_s:
@@ -120,7 +135,8 @@ def run_loop(call: Callable[[], object], policy: TimingPolicy,
             if abs(last - prev) <= policy.warmup_tolerance * prev:
                 break
 
-    samples, extra = [], []
+    samples: list = []
+    extra: list = []
     start = time.monotonic()
     last_sample = start
     next_check = policy.min_iters

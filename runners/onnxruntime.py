@@ -3,6 +3,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from .session import Session as BaseSession
+
 NAME = "onnxruntime"
 
 
@@ -12,7 +14,7 @@ def version() -> str:
     return onnxruntime.__version__
 
 
-class Session:
+class Session(BaseSession):
     def __init__(self, sess, settings: dict):
         self._sess = sess
         self.settings = settings

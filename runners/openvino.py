@@ -8,6 +8,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from .session import Session as BaseSession
+
 NAME = "openvino"
 
 
@@ -17,7 +19,7 @@ def version() -> str:
     return openvino.get_version()
 
 
-class Session:
+class Session(BaseSession):
     def __init__(self, request, settings: dict):
         self._request = request
         self.settings = settings
@@ -32,7 +34,7 @@ def load(artifact_dir, manifest: dict, options) -> Session:
 
     core = ov.Core()
     device = options.device or "CPU"
-    config = {"PERFORMANCE_HINT": "LATENCY", "NUM_STREAMS": "1"}
+    config: dict = {"PERFORMANCE_HINT": "LATENCY", "NUM_STREAMS": "1"}
     if options.threads:
         config["INFERENCE_NUM_THREADS"] = int(options.threads)
     if manifest["precision"] == "fp32":

@@ -5,6 +5,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from .session import Session as BaseSession
+
 NAME = "pytorch"
 
 
@@ -14,7 +16,7 @@ def version() -> str:
     return torch.__version__
 
 
-class Session:
+class Session(BaseSession):
     def __init__(self, model, settings: dict):
         self._model = model
         self.settings = settings

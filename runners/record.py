@@ -23,7 +23,7 @@ class Unsupported(Exception):
 
 def new_record(**fields) -> dict:
     """A record with every required key present (None where not measured), then ``fields``."""
-    record = {key: None for key in REQUIRED_KEYS}
+    record: dict = {key: None for key in REQUIRED_KEYS}
     record.update(schema_version=SCHEMA_VERSION, samples_ms=[], summary={}, numerics={}, env={},
                   reason="")
     unknown_status = fields.get("status") not in (None, *STATUSES)

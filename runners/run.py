@@ -1,7 +1,9 @@
 """Run one artifact: load, cold first inference, numerics check, the shared timing loop, record.
 
-This is the whole device-side job; ``python -m runners`` (or ``python -m edgevid.runners``) calls
-``run_artifact`` and writes the record as JSON.
+The session a backend's ``load`` returns is a ``runners.session.Session``: its optional parts (GPU
+time, timing itself, close) are declared there, not probed. This is the whole device-side job;
+``python -m runners`` (or ``python -m edgevid.runners``) calls ``run_artifact`` and writes the
+record as JSON.
 """
 from __future__ import annotations
 
@@ -9,28 +11,66 @@ import importlib
 import os
 import time
 import traceback
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
 from typing import Optional
 
 from .artifact import ArtifactError, check_numerics, load_manifest, reference_inputs, verify_file
 from .loop import LoopResult, TimingPolicy, run_loop, summarize
 from .record import Unsupported, new_record
+from .session import Session
+from .settings import check_fields, from_mapping, spec
 from .sysinfo import fingerprint, peak_rss_mb, rss_mb, thermal_state
 
 
 @dataclass
 class RunOptions:
-    threads: Optional[int] = None
-    device: Optional[str] = None  # runtime device, e.g. OpenVINO "CPU"/"GPU"
-    provider: Optional[str] = None  # ONNX Runtime execution provider
-    thermal_zones: list = field(default_factory=list)
-    clock_paths: list = field(default_factory=list)
-    temp_limit_c: Optional[float] = None  # above this, the run is flagged as throttled
-    cpus: list = field(default_factory=list)  # pin the runner to these CPUs (Linux)
-    xnnpack: Optional[bool] = None  # LiteRT: False = builtin kernels without the XNNPACK delegate
-    engine_cache: Optional[str] = None  # TensorRT engine cache folder (default ~/.cache/edgevid/engines)
-    trtexec: Optional[str] = None  # TensorRT: the trtexec program, where there are no Python bindings
+    """The runner's options: the one definition. Each field's spec says its type and range
+    (checked on construction), and whether a device profile's format entry may set it
+    (``profile``) and whether it tells two runs of one format apart (``identity``: part of a
+    result's variant). The runner's command line flags are derived from these fields too."""
+
+    threads: Optional[int] = field(default=None, metadata=spec(
+        "int", lo=1, help="intra-op threads (default: the runtime's)"))
+    device: Optional[str] = field(default=None, metadata=spec(
+        "str", profile=True, identity=True,
+        help="runtime device: OpenVINO CPU/GPU, CUDA index, Core ML cpu/gpu/ane/all"))
+    provider: Optional[str] = field(default=None, metadata=spec(
+        "str", profile=True, identity=True, help="ONNX Runtime execution provider"))
+    xnnpack: Optional[bool] = field(default=None, metadata=spec(
+        "bool", profile=True, identity=True,
+        help="LiteRT: false = builtin kernels without the XNNPACK delegate"))
+    engine_cache: Optional[str] = field(default=None, metadata=spec(
+        "str", profile=True, help="TensorRT engine cache (default ~/.cache/edgevid/engines)"))
+    trtexec: Optional[str] = field(default=None, metadata=spec(
+        "str", profile=True, help="TensorRT: the trtexec program, where there are no bindings"))
+    thermal_zones: list = field(default_factory=list, metadata=spec(
+        "str-list", help="sysfs thermal zone folders (default: every zone)"))
+    clock_paths: list = field(default_factory=list, metadata=spec(
+        "str-list", help="scaling_cur_freq files (default: every CPU's)"))
+    temp_limit_c: Optional[float] = field(default=None, metadata=spec(
+        "float", lo=-50, hi=200, help="above this temperature (C) the run is flagged throttled"))
+    cpus: list = field(default_factory=list, metadata=spec(
+        "int-list", lo=0, help="pin the runner to these CPUs (Linux)"))
+
+    def __post_init__(self) -> None:
+        check_fields(self)
+
+    @classmethod
+    def from_dict(cls, d: Optional[dict]) -> "RunOptions":
+        return from_mapping(cls, d, "run option")
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+    @classmethod
+    def spec_of(cls, name: str) -> dict:
+        return dict(next(f.metadata for f in fields(cls) if f.name == name))
+
+    @classmethod
+    def names(cls, flag: str) -> tuple:
+        """Fields whose spec has ``flag`` set: ``profile`` or ``identity``."""
+        return tuple(f.name for f in fields(cls) if f.metadata.get(flag))
 
 
 #: A drop of the mean CPU clock by more than this fraction during the run flags throttling.
@@ -85,12 +125,12 @@ def run_artifact(artifact_dir, options: Optional[RunOptions] = None,
     zones, clocks = options.thermal_zones or None, options.clock_paths or None
     state_before = thermal_state(zones, clocks)
     versions = {}
-    session = None
+    session: Optional[Session] = None
     try:
         backend = backend_module(manifest["runner"])
         versions[backend.NAME] = backend.version()
         t0 = time.perf_counter_ns()
-        session = backend.load(artifact_dir, manifest, options)
+        session = live = backend.load(artifact_dir, manifest, options)
         record["load_ms"] = (time.perf_counter_ns() - t0) / 1e6
         record["runtime_settings"] = session.settings
         inputs = reference_inputs(manifest)
@@ -98,16 +138,16 @@ def run_artifact(artifact_dir, options: Optional[RunOptions] = None,
         outputs = session.infer(inputs)
         record["first_inference_ms"] = (time.perf_counter_ns() - t0) / 1e6
         record["numerics"] = check_numerics(manifest, outputs)
-        external = getattr(session, "external_timing", None)
-        if external is not None:  # trtexec times its own loop; one process per infer() would not
-            ext = external(inputs)
-            record.update(timing_source="trtexec", trtexec=ext["trtexec"],
-                          trtexec_command=ext["command"])
-            loop = LoopResult(ext["samples_ms"], [], "external", [], ext["gpu_ms"])
+        if session.TIMES_ITSELF:  # e.g. trtexec times its own loop, under the same policy
+            ext = session.external_timing(inputs, policy)
+            record.update(timing_source=ext.get("source", type(session).__module__),
+                          **ext.get("record", {}))
+            loop = LoopResult(ext["samples_ms"], ext.get("warmup_ms") or [], ext["stop_reason"],
+                              [], ext.get("gpu_ms") or [])
         else:
-            loop = run_loop(lambda: session.infer(inputs), policy,
+            loop = run_loop(lambda: live.infer(inputs), policy,
                             sampler=lambda: thermal_state(zones, clocks), progress=progress,
-                            extra_timer=getattr(session, "gpu_ms", None))
+                            extra_timer=live.gpu_ms if live.HAS_GPU_TIME else None)
     except ArtifactError:
         raise
     except Unsupported as exc:
@@ -118,13 +158,14 @@ def run_artifact(artifact_dir, options: Optional[RunOptions] = None,
     else:
         record.update(
             status="ok", samples_ms=loop.samples_ms, summary=summarize(loop.samples_ms),
-            warmup_ms=loop.warmup_ms, warmup_iters=len(loop.warmup_ms),
+            warmup_ms=loop.warmup_ms, warmup_iters=record.get("warmup_iters",
+                                                              len(loop.warmup_ms)),
             stop_reason=loop.stop_reason, thermal_during=loop.sampled,
         )
         if loop.extra_ms and all(v is not None for v in loop.extra_ms):
             record.update(gpu_samples_ms=loop.extra_ms, gpu_summary=summarize(loop.extra_ms))
     finally:
-        if session is not None and hasattr(session, "close"):
+        if session is not None:
             session.close()  # GPU runners free device memory here
     record["peak_rss_mb"] = peak_rss_mb()
     record["idle_rss_mb"] = idle_rss

@@ -152,7 +152,8 @@ def parse_times(text: str, warmup_ms: Optional[float] = None) -> dict:
     rows = [t for t in trace if isinstance(t, dict) and "computeMs" in t]
     if warmup_ms is not None:
         rows = [t for t in rows if t.get("startComputeMs", warmup_ms) >= warmup_ms]
-    return {"latency_ms": [float(t.get("latencyMs", t["computeMs"])) for t in rows],
+    return {"latency_ms": [float(t["latencyMs"] if "latencyMs" in t else t["computeMs"])
+                           for t in rows],
             "gpu_ms": [float(t["computeMs"]) for t in rows]}
 
 

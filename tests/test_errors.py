@@ -105,7 +105,7 @@ def test_bad_device_profile_names_file_and_field(workdir):
         "connection: {type: telnet}": "field 'connection.type'",
         "formats: [{format: tflitee}]": "field 'formats[0].format'",
         "formats: [{format: openvino, precision: int4}]": "field 'formats[0].precision'",
-        "timing: {min_itrs: 5}": "field 'timing'",
+        "timing: {min_itrs: 5}": "field 'timing.min_itrs'",
         "colour: blue": "field 'colour'",
     }
     base = {"name": "bad", "connection": {"type": "local"}, "formats": ["onnx"]}

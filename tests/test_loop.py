@@ -60,10 +60,10 @@ def test_loop_converges_on_a_steady_workload(ort_session):
 
 
 def test_loop_reports_the_cap_when_the_target_is_unreachable(ort_session):
-    policy = TimingPolicy(min_iters=5, min_time_s=0.1, max_time_s=0.5, target_ci=0.0)
+    policy = TimingPolicy(min_iters=5, min_time_s=0.1, max_time_s=0.5, target_ci=1e-12)
     r = run_loop(ort_session, policy)
     assert r.stop_reason == "time-cap"
-    policy = TimingPolicy(min_iters=5, min_time_s=0.1, max_time_s=60, max_iters=30, target_ci=0.0)
+    policy = TimingPolicy(min_iters=5, min_time_s=0.1, max_time_s=60, max_iters=30, target_ci=1e-12)
     assert run_loop(ort_session, policy).stop_reason == "iter-cap"
 
 
@@ -83,7 +83,7 @@ def test_runtime_failure_becomes_an_error_record(tmp_path):
     m["runner"] = "onnxruntime"
     m["inputs"][0]["shape"] = [1, 3, 4, 33, 32]  # the runtime rejects the input
     (d / "artifact.json").write_text(json.dumps(m))
-    record = run_artifact(d, RunOptions(threads=1), TimingPolicy(max_time_s=0.2))
+    record = run_artifact(d, RunOptions(threads=1), TimingPolicy(min_time_s=0.1, max_time_s=0.2))
     assert record["status"] == "error"
     assert "INVALID_ARGUMENT" in record["reason"] or "dimension" in record["reason"].lower()
     assert record["samples_ms"] == [] and record["env"]["runtimes"]["onnxruntime"]

@@ -304,7 +304,7 @@ def test_gpu_device_profiles_validate(name, conn, first):
     assert p.connection["type"] == conn and (p.formats[0].format, p.formats[0].precision) == first
     assert any(f.format == "onnx" and f.options.get("provider") == "CUDAExecutionProvider"
                for f in p.formats)
-    assert p.thermal["limit_c"] > 0
+    assert p.thermal.limit_c > 0
     if conn == "ssh":
         assert {"host", "user", "port", "python", "workdir"} <= set(p.connection)
-        assert all(z.startswith("/sys/devices/virtual/thermal/thermal_zone") for z in p.thermal["zones"])
+        assert all(z.startswith("/sys/devices/virtual/thermal/thermal_zone") for z in p.thermal.zones)

@@ -9,7 +9,6 @@ stack trace only with ``--debug``.
 """
 from __future__ import annotations
 
-import json
 import os
 import sys
 
@@ -26,12 +25,14 @@ app = typer.Typer(add_completion=False, no_args_is_help=True, pretty_exceptions_
 # Tables are not squeezed to 80 columns when stdout is a file or a pipe.
 out = Console(width=None if sys.stdout.isatty() else 160)  # stdout: tables and JSON
 err = Console(stderr=True, width=None if sys.stderr.isatty() else 160)  # progress, messages
-_state = {"debug": bool(os.environ.get("EDGEVID_DEBUG")), "json_out": None}
+_state: dict = {"debug": bool(os.environ.get("EDGEVID_DEBUG")), "json_out": None}
 
 
 def _print_json(obj) -> None:
     stream = _state["json_out"] or sys.stdout
-    stream.write(json.dumps(obj, indent=1, default=str) + "\n")
+    from edgevid.runners.settings import strict_dumps  # standard JSON: no NaN/Infinity
+
+    stream.write(strict_dumps(obj, indent=1, default=str) + "\n")
     stream.flush()
 
 

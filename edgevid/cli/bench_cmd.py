@@ -32,20 +32,26 @@ def bench(models_: List[str] = typer.Argument(None, metavar="[MODEL]...",
           max_time: Optional[float] = typer.Option(None, help="cap on timed seconds"),
           target_ci: Optional[float] = typer.Option(None, help="target CI half-width (fraction)"),
           pin: Optional[str] = typer.Option(None, help="pin the runner to CPUs, e.g. 0,1"),
+          export_opt: List[str] = typer.Option(None, "--export-opt", metavar="KEY=VALUE",
+                                               help="exporter option (repeatable), e.g. "
+                                                    "conv3d=native; see `edgevid formats`"),
           artifacts: Path = typer.Option(Path("artifacts"), help="artifact root folder"),
           results_dir: Path = typer.Option(Path("results"), "--results", help="results folder"),
           db: Optional[Path] = typer.Option(None, help="SQLite index (default results/index.sqlite)"),
           json_: bool = typer.Option(False, "--json", help="print the result records as JSON only")):
     from edgevid.bench import BenchConfig, entries_for
+    from edgevid.config import check_threads, parse_export_opts, timing_policy
     from edgevid.bench import bench as run_bench
     from edgevid.models import list_models
     from edgevid.modelref import parse_shape, resolve
     from edgevid.profiles import get_profile
 
-    if threads is not None and threads < 1:
-        raise UserError("--threads must be a positive integer")
+    threads = check_threads(threads)
     profile = get_profile(device)
-    entries = entries_for(profile, to, precision)
+    policy = timing_policy(profile, dict(warmup_min=warmup_min, warmup_max=warmup_max,
+                                         min_iters=min_iters, min_time_s=min_time,
+                                         max_time_s=max_time, target_ci=target_ci))
+    entries = entries_for(profile, to, precision, parse_export_opts(export_opt))
     if not entries:
         raise UserError(f"device {profile.name!r} lists no format with precision {precision!r}")
     names = list(models_ or [])
@@ -62,17 +68,12 @@ def bench(models_: List[str] = typer.Argument(None, metavar="[MODEL]...",
     shape = parse_shape(input_shape) if input_shape else None
     refs = []
     for name in names:
-        override = profile.input_shapes.get(name)
-        refs.append(resolve(name, shape or (parse_shape(str(override)) if override else None),
-                            weights))
-    timing = {k: v for k, v in dict(warmup_min=warmup_min, warmup_max=warmup_max,
-                                     min_iters=min_iters, min_time_s=min_time, max_time_s=max_time,
-                                     target_ci=target_ci).items() if v is not None}
+        refs.append(resolve(name, shape or profile.input_shapes.get(name), weights))
     cpus = _parse_cpus(pin) if pin else []
-    cfg = BenchConfig(threads=threads, timing=timing, artifacts=artifacts, results=results_dir,
+    cfg = BenchConfig(threads=threads, policy=policy, artifacts=artifacts, results=results_dir,
                       db=db, cpus=cpus)
     total = len(refs) * len(entries)
-    done = []
+    done: list = []
     with err.status(f"benchmarking {total} configuration(s) on {profile.name}…") as status:
         def log(msg):
             status.update(f"[{len(done) + 1}/{total}] {msg}…")
@@ -97,7 +98,7 @@ def bench(models_: List[str] = typer.Argument(None, metavar="[MODEL]...",
 
 
 def _parse_cpus(text: str) -> list:
-    cpus = set()
+    cpus: set = set()
     try:
         for part in text.split(","):
             lo, _, hi = part.partition("-")
@@ -123,8 +124,8 @@ def _class_of(model: str) -> str:
 def _results_table(records: list) -> None:
     from edgevid.report import COLUMNS, row
 
-    keep = ("model", "class", "format", "precision", "input", "threads", "status", "p50 ms",
-            "95% CI of p50", "n", "load ms", "peak RSS MB", "numerics")
+    keep = ("model", "class", "format", "precision", "variant", "input", "threads", "status",
+            "p50 ms", "95% CI of p50", "n", "load ms", "peak RSS MB", "numerics")
     idx = [COLUMNS.index(c) if c in COLUMNS else None for c in keep]
     t = Table(title="results")
     for c in keep:
@@ -150,6 +151,7 @@ def matrix(models_: List[str] = typer.Argument(None, metavar="[MODEL]...",
            json_: bool = typer.Option(False, "--json", help="print the cells as JSON only")):
     from edgevid.backends import BACKENDS, check_precision, get_backend
     from edgevid.bench import BenchConfig
+    from edgevid.config import check_threads
     from edgevid.matrix import cell, markdown, run_matrix
     from edgevid.models import list_models
     from edgevid.modelref import parse_shape, resolve
@@ -161,10 +163,10 @@ def matrix(models_: List[str] = typer.Argument(None, metavar="[MODEL]...",
              for b in backends]
     shape = parse_shape(input_shape) if input_shape else None
     refs = [resolve(m, shape) for m in (models_ or [s.name for s in list_models()])]
-    cfg = BenchConfig(threads=threads, artifacts=artifacts, results=results_dir)
+    cfg = BenchConfig(threads=check_threads(threads), artifacts=artifacts, results=results_dir)
     total = len(refs) * len(pairs)
     with err.status(f"checking {total} model x format cell(s)…") as status:
-        done = []
+        done: list = []
 
         def on_result(r):
             done.append(r)

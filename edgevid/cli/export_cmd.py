@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Optional
+from typing import List, Optional
 
 import typer
 from rich.markup import escape
@@ -24,8 +24,12 @@ def export(model: str = typer.Argument(..., help="zoo name, package.module:calla
            weights: Optional[str] = typer.Option(None, help="PyTorch checkpoint to load"),
            artifacts: Path = typer.Option(Path("artifacts"), help="artifact root folder"),
            force: bool = typer.Option(False, help="re-export even if a current artifact exists"),
+           export_opt: List[str] = typer.Option(None, "--export-opt", metavar="KEY=VALUE",
+                                                help="exporter option (repeatable), e.g. "
+                                                     "conv3d=native; see `edgevid formats`"),
            json_: bool = typer.Option(False, "--json", help="print the manifest as JSON only")):
     from edgevid.backends import check_precision, get_backend
+    from edgevid.config import export_options, parse_export_opts
     from edgevid.export import ExportFailed
     from edgevid.export import export as do_export
     from edgevid.runners.artifact import load_manifest
@@ -33,11 +37,13 @@ def export(model: str = typer.Argument(..., help="zoo name, package.module:calla
     backend = get_backend(to)
     if precision:
         check_precision(backend, precision)
+    options = export_options(backend, parse_export_opts(export_opt), "--export-opt",
+                             precision or backend.precisions[0])
     ref = _resolve(model, input_shape, weights)
     with err.status(f"exporting {ref.name} to {backend.name}…"):
         try:
             path = do_export(ref, backend.name, precision, root=artifacts, force=force,
-                             log=lambda m: err.print(f"[dim]{escape(m)}[/]"))
+                             log=lambda m: err.print(f"[dim]{escape(m)}[/]"), options=options)
         except ExportFailed as e:
             raise UserError(str(e)) from e
     manifest = load_manifest(path)

@@ -32,7 +32,7 @@ def models(json_: bool = typer.Option(False, "--json", help="print JSON only"),
     from edgevid.models import list_models
     from edgevid.models.stats import spec_stats
 
-    rows = []
+    rows: list = []
     for spec in filter_class(list_models(include_hidden=all_), class_):
         st = spec_stats(spec)
         rows.append({"name": spec.name, "family": spec.family, "class": spec.arch_class,
@@ -89,15 +89,20 @@ def formats(json_: bool = typer.Option(False, "--json", help="print JSON only"))
     rows = [{"name": b.name, "suffix": b.suffix, "exporter": b.exporter, "from": b.source,
              "runner": b.runner, "extra": b.extra, "precisions": list(b.precisions),
              "devices": list(b.devices), "aliases": list(b.aliases),
-             "installed": not b.missing_packages(), "description": b.description}
+             "installed": not b.missing_packages(), "description": b.description,
+             "export_options": {k: {"kind": o.kind, "choices": list(o.choices), "help": o.help}
+                                for k, o in b.export_options().items()}}
             for b in BACKENDS]
     if json_:
         _print_json(rows)
         return
     t = Table(title="target formats")
-    for col in ("format", "suffix", "from", "runner", "precisions", "extra", "installed"):
+    for col in ("format", "suffix", "from", "runner", "precisions", "extra", "installed",
+                "--export-opt"):
         t.add_column(col)
     for r in rows:
         t.add_row(r["name"], r["suffix"], r["from"], r["runner"], ", ".join(r["precisions"]),
-                  escape(f"edgevid[{r['extra']}]"), "yes" if r["installed"] else "no")
+                  escape(f"edgevid[{r['extra']}]"), "yes" if r["installed"] else "no",
+                  ", ".join(f"{k}=" + ("|".join(o["choices"]) if o["choices"] else o["kind"])
+                            for k, o in r["export_options"].items()))
     out.print(t)

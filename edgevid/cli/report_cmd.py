@@ -49,7 +49,8 @@ def history(model: str = typer.Argument(..., help="model name as in results"),
     if not records:
         raise UserError(f"no results for model {model!r}" + (f" on {device!r}" if device else ""))
     rows = [{"created_at": r.get("created_at"), "device": r["device"], "format": r["format"],
-             "precision": r["precision"], "input_shape": r["input_shape"],
+             "precision": r["precision"], "variant": r.get("variant") or "",
+             "input_shape": r["input_shape"],
              "threads": r["threads"], "status": r["status"],
              "p50": (r.get("summary") or {}).get("p50"),
              "ci95_low": (r.get("summary") or {}).get("ci95_low"),
@@ -64,7 +65,8 @@ def history(model: str = typer.Argument(..., help="model name as in results"),
         t.add_column(c)
     for r in rows:
         ci = (f"{r['ci95_low']:.2f}–{r['ci95_high']:.2f}" if r["ci95_low"] is not None else "—")
-        t.add_row(str(r["created_at"]), r["device"], f"{r['format']} {r['precision']}",
+        t.add_row(str(r["created_at"]), r["device"],
+                  f"{r['format']} {r['precision']}" + (f" [{r['variant']}]" if r["variant"] else ""),
                   str(r["threads"]), r["status"],
                   f"{r['p50']:.2f}" if r["p50"] is not None else "—", ci,
                   str(r["git_revision"] or "—"))

@@ -186,7 +186,7 @@ class VAST(nn.Module):
         self.patch_norm = nn.LayerNorm(widths[0])
         stages = []
         for i, (width, depth) in enumerate(zip(widths, cfg.depths)):
-            layers = [PatchMerging(widths[i - 1])] if i > 0 else []
+            layers: list = [PatchMerging(widths[i - 1])] if i > 0 else []
             layers += [VASTBlock(width, cfg.mlp_ratio) for _ in range(depth)]
             stages.append(nn.Sequential(*layers))
         self.stages = nn.Sequential(*stages)

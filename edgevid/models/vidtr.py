@@ -316,7 +316,7 @@ class VidTr(nn.Module):
             for i, t in enumerate(frames):
                 if i <= last_pool:
                     drop = cfg.pool_drops[cfg.pool_layers.index(i)] if i in cfg.pool_layers else 0
-                    attn = CompactSeparableAttention(d, cfg.num_heads, t, S, drop)
+                    attn: QKVAttention = CompactSeparableAttention(d, cfg.num_heads, t, S, drop)
                 else:
                     attn = JointAttention(d, cfg.num_heads, 1 + t * S)
                 blocks.append(Block(d, cfg.mlp_dim, attn))

@@ -130,7 +130,7 @@ from __future__ import annotations
 
 import dataclasses
 from dataclasses import dataclass, field
-from typing import Optional
+from typing import Optional, Union
 
 import torch
 from torch import nn
@@ -439,6 +439,7 @@ class VTN(nn.Module):
     def __init__(self, cfg: VTNConfig):
         super().__init__()
         self.cfg = cfg
+        self.backbone: Union[ViT, MobileNetV2]
         if cfg.backbone == "vit":
             self.backbone = ViT(cfg.vit)
         elif cfg.backbone == "mobilenetv2":
@@ -455,8 +456,9 @@ class VTN(nn.Module):
         for m in [self.proj, *self.temporal_encoder.modules(), *self.mlp_head.modules()]:
             if isinstance(m, (nn.Linear, nn.Embedding)):
                 nn.init.normal_(m.weight, std=0.02)
-                if getattr(m, "bias", None) is not None:
-                    nn.init.zeros_(m.bias)
+                bias = getattr(m, "bias", None)
+                if bias is not None:
+                    nn.init.zeros_(bias)
 
     def forward(self, x):  # x: (B, C, T, H, W)
         B, C, T, H, W = x.shape
