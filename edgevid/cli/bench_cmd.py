@@ -23,6 +23,8 @@ def bench(models_: List[str] = typer.Argument(None, metavar="[MODEL]...",
           precision: Optional[str] = typer.Option(None, help="only this precision"),
           threads: Optional[int] = typer.Option(None, help="intra-op threads (default: profile's)"),
           all_: bool = typer.Option(False, "--all", help="every model in the zoo"),
+          class_: Optional[str] = typer.Option(None, "--class",
+                                               help="with --all: only this study class"),
           input_shape: Optional[str] = typer.Option(None, help="C,T,H,W for every model"),
           weights: Optional[str] = typer.Option(None, help="PyTorch checkpoint (one model)"),
           warmup_min: Optional[int] = typer.Option(None, help="minimum warm-up iterations"),
@@ -67,7 +69,11 @@ def bench(models_: List[str] = typer.Argument(None, metavar="[MODEL]...",
         raise UserError(f"device {profile.name!r} lists no format with precision {precision!r}")
     names = list(models_ or [])
     if all_:
-        names += [s.name for s in list_models()]
+        from edgevid.cli.listing import filter_class
+
+        names += [s.name for s in filter_class(list_models(), class_)]
+    elif class_:
+        raise UserError("--class filters --all: pass --all too")
     if not names:
         raise UserError("name a model (see `edgevid models`) or pass --all")
     if weights and len(names) != 1:
