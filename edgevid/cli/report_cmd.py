@@ -37,7 +37,8 @@ def report(paths: List[Path] = typer.Argument(None, help="result files or folder
         raise UserError(f"no results index at {db}")
     records = load_records(paths or [], db)
     if not records:
-        raise UserError(f"no result files under {', '.join(map(str, paths or [db]))}")
+        where = [str(p) for p in paths] if paths else [str(db)]
+        raise UserError(f"no result files under {', '.join(where)}")
     rep = results_report(records, title, _accuracy_file(accuracy) if accuracy else None)
     for path, fmt in ((md, "md"), (html, "html"), (csv, "csv")):
         if path:
@@ -105,7 +106,7 @@ def history(model: str = typer.Argument(..., help="model name as in results"),
     cols = [Column("when", "when"), Column("device", "device"), Column("format", "format"),
             Column("threads", "threads", True), Column("status", "status"),
             Column("p50", "p50 ms", True), Column("ci", "95% CI"), Column("rev", "revision")]
-    rows = [[Cell(str(r["created_at"]), r["created_at"]), Cell(str(r["device"])),
+    cells = [[Cell(str(r["created_at"]), r["created_at"]), Cell(str(r["device"])),
              Cell(f"{r['format']} {r['precision']}"
                   + (f" [{r['variant']}]" if r.get("variant") else "")), Cell.of(r["threads"]),
              Cell(r["status"] + (" (numerics FAIL)" if r.get("numerics_ok") is False else ""),
@@ -115,7 +116,7 @@ def history(model: str = typer.Argument(..., help="model name as in results"),
              Cell(f"{r['ci95_low']:.2f}–{r['ci95_high']:.2f}" if r["ci95_low"] is not None
                   else "—", r["ci95_low"]),
              Cell(str(r["git_revision"] or "—"))] for r in rows]
-    out.print(to_terminal.table(Table("history", cols, rows), f"history of {model}"))
+    out.print(to_terminal.table(Table("history", cols, cells), f"history of {model}"))
 
 
 @app.command(help="Compare two sets of results: ratio of medians with a bootstrap CI and a "

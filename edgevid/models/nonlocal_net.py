@@ -105,7 +105,7 @@ class NonLocalI3D(nn.Module):
                                   nn.MaxPool3d((1, 3, 3), (1, 2, 2), (0, 1, 1)))
         stages, cin = [], cfg.stem
         for i, (n, w) in enumerate(zip(cfg.depths, cfg.widths)):
-            blocks = []
+            blocks: list = []
             for j in range(n):
                 kt = cfg.temporal_kernels[i][j % len(cfg.temporal_kernels[i])]
                 blocks.append(Bottleneck(cin, w, kt, 2 if (i > 0 and j == 0) else 1))

@@ -32,6 +32,7 @@ from __future__ import annotations
 from dataclasses import dataclass, replace
 from functools import reduce
 from operator import mul
+from typing import cast
 
 import torch
 import torch.nn.functional as F
@@ -133,7 +134,7 @@ class WindowAttention3D(nn.Module):
         q, k, v = (t.reshape(bw, n, self.heads, self.head_dim).transpose(1, 2)
                    for t in self.qkv(x).chunk(3, dim=-1))
         attn = (q * self.scale) @ k.transpose(-2, -1)  # (B*nW, heads, N, N)
-        idx = self.relative_position_index
+        idx = cast(torch.Tensor, self.relative_position_index)  # a buffer
         if ws != self.window:  # a shrunk window: the official code slices the index the same way
             idx = relative_position_index(self.window)
             sub = torch.arange(reduce(mul, self.window)).reshape(self.window)
@@ -200,7 +201,7 @@ class VideoSwin(nn.Module):
         stages = []
         for i, (depth, heads) in enumerate(zip(cfg.depths, cfg.num_heads)):
             dim = c * 2 ** i
-            blocks = [SwinBlock3D(dim, heads, cfg.window_size,
+            blocks: list = [SwinBlock3D(dim, heads, cfg.window_size,
                                   (0, 0, 0) if j % 2 == 0 else shift, cfg.mlp_ratio)
                       for j in range(depth)]
             if i < len(cfg.depths) - 1:
