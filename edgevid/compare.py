@@ -127,6 +127,13 @@ def _unpaired(side: str, record: dict, reason: str) -> Unpaired:
                     reason=reason)
 
 
+NUMERICS_REASON = "numerics outside tolerance (FAIL): not compared"
+
+
+def numerics_failed(record: dict) -> bool:
+    return (record.get("numerics") or {}).get("ok") is False
+
+
 def _timed(record: dict) -> bool:
     return record.get("status") == "ok" and bool(record.get("samples_ms"))
 
@@ -143,6 +150,9 @@ def _select(records: Iterable[dict], side: str) -> tuple:
             why = ("not timed (no samples_ms)" if record.get("status") == "ok"
                    else f"status {record.get('status')!r}")
             left_out.append(_unpaired(side, record, why))
+            continue
+        if numerics_failed(record):  # a wrong output is no baseline, and no candidate either
+            left_out.append(_unpaired(side, record, NUMERICS_REASON))
             continue
         key = record_key(record)
         if key in chosen:

@@ -16,3 +16,20 @@ class MissingBackend(UserError):
             f"Install it with: pip install 'edgevid[{extra}]'"
         )
         self.format, self.package, self.extra = fmt, package, extra
+
+
+class RunFailed(UserError):
+    """Something ran and failed (a conversion, a configuration, a check): exit code 1."""
+
+    exit_code = 1
+
+
+class Interrupted(UserError):
+    """Ctrl-C or SIGTERM: what was measured is kept; exit code 130. With --json the CLI prints
+    ``json_payload`` (e.g. the records measured so far) instead of an error object."""
+
+    exit_code = 130
+
+    def __init__(self, message: str, json_payload=None):
+        super().__init__(message)
+        self.json_payload = json_payload

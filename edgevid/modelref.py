@@ -27,6 +27,9 @@ class ModelRef:
 
     @property
     def shape_tag(self) -> str:
+        """C x T x H x W, with the batch in front when it is not 1 (names of artifact folders)."""
+        if self.input_shape[0] != 1:
+            return "x".join(str(v) for v in self.input_shape)
         return "x".join(str(v) for v in self.input_shape[1:])
 
 
@@ -40,16 +43,35 @@ def parse_shape(text: str) -> tuple:
     if len(dims) not in (4, 5) or any(d <= 0 for d in dims):
         raise UserError(f"bad --input-shape {text!r}: give C,T,H,W (e.g. 3x8x160x160) or "
                         f"B,C,T,H,W with positive integers")
-    return dims if len(dims) == 5 else (1, *dims)
+    shape = dims if len(dims) == 5 else (1, *dims)
+    check_input_size(shape, f"--input-shape {text!r}")
+    return shape
+
+
+#: One input tensor above this many bytes (float32) is refused before anything is allocated.
+MAX_INPUT_BYTES = 4 * 2**30
+
+
+def check_input_size(shape, what: str = "input shape") -> None:
+    n = 4
+    for d in shape:
+        n *= int(d)
+    if n > MAX_INPUT_BYTES:
+        dims = "x".join(str(d) for d in shape)
+        raise UserError(f"{what}: an input of {dims} is {n / 1e9:,.0f} GB as float32, above the "
+                        f"{MAX_INPUT_BYTES // 2**30} GiB limit for one input; give a smaller "
+                        f"--input-shape")
 
 
 def _safe(name: str) -> str:
-    return re.sub(r"[^A-Za-z0-9._-]+", "-", name).strip("-")
+    return re.sub(r"[^A-Za-z0-9._-]+", "-", name).strip("-.") or "model"
 
 
 def resolve(ref: str, input_shape: Optional[Sequence[int]] = None,
             weights: Optional[str] = None) -> ModelRef:
     shape = tuple(input_shape) if input_shape else None
+    if shape:
+        check_input_size(shape)
     if ref.endswith(".onnx"):
         path = Path(ref)
         if not path.is_file():
@@ -57,6 +79,7 @@ def resolve(ref: str, input_shape: Optional[Sequence[int]] = None,
         if weights:
             raise UserError("--weights applies to PyTorch models, not to an .onnx file")
         shape = _onnx_input_shape(path, shape)
+        check_input_size(shape, str(path))
         return ModelRef("onnx", str(path.resolve()), _safe(path.stem), shape, weights=None,
                         default_shape=input_shape is None)
     if ":" in ref and not Path(ref).exists():
@@ -138,7 +161,8 @@ def build_torch_model(source: dict):
     if kind == "zoo":
         from edgevid.models import create_model
 
-        return create_model(ref, weights=source.get("weights"), num_classes=source.get("num_classes"))
+        return create_model(ref, weights=source.get("weights"),
+                            num_classes=source.get("num_classes"))
     if kind == "callable":
         from edgevid.models.registry import DEFAULT_SEED, load_weights
 

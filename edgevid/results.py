@@ -7,14 +7,17 @@ process leaves either the whole record or none.
 from __future__ import annotations
 
 import json
+import os
 import re
 import sqlite3
+import sys
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Iterable, Optional
 
 from edgevid.errors import UserError
-from edgevid.runners.record import REQUIRED_KEYS, SCHEMA_VERSION, STATUSES, SUMMARY_KEYS, write_atomic
+from edgevid.outputs import check_output_path, inside, slug, write_text_safely
+from edgevid.runners.record import REQUIRED_KEYS, SCHEMA_VERSION, STATUSES, SUMMARY_KEYS
 from edgevid.runners.settings import strict_dumps
 
 DEFAULT_ROOT = Path("results")
@@ -44,24 +47,91 @@ def validate(record: dict, where: str = "record") -> dict:
     return record
 
 
+def shape_label(shape) -> str:
+    """C x T x H x W, with the batch in front when it is not 1 ('2x3x4x32x32')."""
+    shape = list(shape or [])
+    if len(shape) == 5 and shape[0] != 1:
+        return "x".join(map(str, shape))
+    return "x".join(str(v) for v in shape[1:])
+
+
 def result_path(root: Path, record: dict) -> Path:
-    shape = "x".join(str(v) for v in (record.get("input_shape") or [])[1:]) or "na"
+    shape = shape_label(record.get("input_shape")) or "na"
     threads = record.get("threads") or "default"
     stamp = datetime.now(timezone.utc).strftime("%Y%m%dT%H%M%S%fZ")
     kind = "" if record.get("kind", "bench") == "bench" else f"{record['kind']}-"
     variant = re.sub(r"[^A-Za-z0-9]+", "_", record.get("variant") or "").strip("_")
     fmt = record["format"] + (f"-{variant}" if variant else "")
-    name = f"{kind}{fmt}-{record['precision']}-{shape}-t{threads}-{stamp}.json"
-    return Path(root) / str(record["device"]) / str(record["model"]) / name
+    name = slug(f"{kind}{fmt}-{record['precision']}-{shape}-t{threads}-{stamp}") + ".json"
+    path = Path(root) / slug(record["device"]) / slug(record["model"]) / name
+    return inside(root, path)
+
+
+def _warn(msg: str) -> None:
+    print(f"warning: {msg}", file=sys.stderr, flush=True)
+
+
+def _warn_rebuilt(db, root, n: int, e: Exception) -> None:
+    _warn(f"the results index {db} was unreadable ({e}); kept it as {Path(db).name}.corrupt "
+          f"and rebuilt the index from the {n} result file(s) under {root} (`edgevid index "
+          f"rebuild --results {root}` does this on demand)")
 
 
 def save(record: dict, root: Path = DEFAULT_ROOT, db: Optional[Path] = None) -> Path:
+    """Write the record's file (the source of truth), then index it. A corrupt index does not
+    lose the record: it is set aside and rebuilt from the result files, with a warning."""
     validate(record)
     path = result_path(root, record)
-    write_atomic(path, strict_dumps(record, indent=1))
-    with Index(db or Path(root) / INDEX_NAME) as index:
-        index.add(path, record)
+    write_text_safely(path, strict_dumps(record, indent=1), "--results")
+    db = Path(db or Path(root) / INDEX_NAME)
+    try:
+        with Index(db) as index:
+            index.add(path, record)
+    except sqlite3.DatabaseError as e:
+        n = rebuild_index(root, db, reason=str(e))
+        _warn_rebuilt(db, root, n, e)
     return path
+
+
+def rebuild_index(root: Path = DEFAULT_ROOT, db: Optional[Path] = None,
+                  reason: Optional[str] = None) -> int:
+    """Build the SQLite index anew from the result files under ``root``; returns how many were
+    indexed. An existing index file is kept as ``<name>.corrupt`` when ``reason`` is given (it
+    was unreadable), else replaced. Files that are not results are skipped."""
+    db = Path(db or Path(root) / INDEX_NAME)
+    check_output_path(db, "--db")
+    if db.exists():
+        if reason is not None:
+            os.replace(db, db.with_name(db.name + ".corrupt"))
+        else:
+            db.unlink()
+    for extra in ("-journal", "-wal", "-shm"):
+        Path(str(db) + extra).unlink(missing_ok=True)
+    n = 0
+    with Index(db) as index:
+        for f in iter_files([root]) if Path(root).is_dir() else []:
+            try:
+                data = json.loads(f.read_text())
+                if not isinstance(data, dict):
+                    continue
+                validate(data, str(f))
+            except (OSError, ValueError, UserError):
+                continue
+            index.add(f, data)
+            n += 1
+    return n
+
+
+def open_index(db: Path, root: Path) -> "Index":
+    """The index at ``db``, rebuilt from the files under ``root`` (with a warning) if corrupt."""
+    try:
+        index = Index(db)
+        index.conn.execute("SELECT count(*) FROM results").fetchone()
+        return index
+    except sqlite3.DatabaseError as e:
+        n = rebuild_index(root, db, reason=str(e))
+        _warn_rebuilt(db, root, n, e)
+        return Index(db)
 
 
 def _read_json(path: Path):
@@ -112,6 +182,13 @@ class Index:
     def __init__(self, path: Path):
         Path(path).parent.mkdir(parents=True, exist_ok=True)
         self.conn = sqlite3.connect(str(path), timeout=30)
+        try:
+            self._create()
+        except BaseException:
+            self.conn.close()
+            raise
+
+    def _create(self) -> None:
         self.conn.execute(
             "CREATE TABLE IF NOT EXISTS results (id INTEGER PRIMARY KEY, path TEXT UNIQUE, "
             "schema_version INTEGER, model TEXT, format TEXT, precision TEXT, device TEXT, "

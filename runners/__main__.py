@@ -16,9 +16,10 @@ from pathlib import Path
 
 from .artifact import ArtifactError
 from .loop import TimingPolicy
-from .record import write_atomic
+from .record import OutputPathError, output_target, write_atomic
 from .run import RunOptions, run_artifact
 from .settings import strict_dumps, strict_loads
+from .watchdog import start_parent_watchdog
 
 
 def _flag_value(kind: str):
@@ -49,6 +50,13 @@ def main(argv=None) -> int:
     p.add_argument("--out", default=None, help="write the record here instead of stdout")
     p.add_argument("--quiet", action="store_true")
     a = p.parse_args(argv)
+    start_parent_watchdog()
+    if a.out:
+        try:  # before measuring: a FIFO, a device or a folder is never written
+            output_target(a.out)
+        except (OutputPathError, OSError) as e:
+            print(f"error: --out {a.out}: {e}", file=sys.stderr)
+            return 2
     try:
         policy = TimingPolicy.from_dict(strict_loads(a.policy, "--policy") if a.policy else None)
         kwargs = strict_loads(a.options, "--options") if a.options else {}
@@ -73,7 +81,11 @@ def main(argv=None) -> int:
     record["device"] = a.device_name or record["env"].get("host")
     text = strict_dumps(record, indent=1)
     if a.out:
-        write_atomic(Path(a.out), text)
+        try:
+            write_atomic(Path(a.out), text)
+        except (OutputPathError, OSError) as e:
+            print(f"error: --out {a.out}: {e}", file=sys.stderr)
+            return 2
     else:
         print(text)
     return 0

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
 from pathlib import Path
 
 import numpy as np
@@ -26,13 +27,98 @@ def load_manifest(artifact_dir) -> dict:
         manifest = json.loads(path.read_text())
     except (OSError, ValueError) as e:
         raise ArtifactError(f"corrupt {path}: {e}; export the model again") from e
-    for key in ("model", "format", "precision", "file", "inputs", "outputs", "sha256"):
-        if key not in manifest:
-            raise ArtifactError(f"{path} lacks the field {key!r}; export the model again")
+    check_manifest(manifest, path)
     model_file = d / manifest["file"]
     if not model_file.exists():
         raise ArtifactError(f"{path} names {manifest['file']}, which is missing from {d}")
     return manifest
+
+
+def _is_int(v) -> bool:
+    return isinstance(v, int) and not isinstance(v, bool)
+
+
+def _check_io(items, where: str, bad, need_shape: bool) -> None:
+    if not isinstance(items, list) or (need_shape and not items):
+        raise bad(where, "must be a non-empty list" if need_shape else "must be a list")
+    for i, spec in enumerate(items):
+        if not isinstance(spec, dict):
+            raise bad(f"{where}[{i}]", "must be an object with name, shape, dtype")
+        if not isinstance(spec.get("name"), str):
+            raise bad(f"{where}[{i}].name", "must be a string")
+        shape = spec.get("shape")
+        ok = isinstance(shape, list) and all(
+            (_is_int(v) and v > 0) or (not need_shape and isinstance(v, str)) for v in shape)
+        if not ok:
+            raise bad(f"{where}[{i}].shape", f"must be a list of positive integers, got {shape!r}")
+        if "dtype" in spec and not isinstance(spec["dtype"], str):
+            raise bad(f"{where}[{i}].dtype", "must be a string such as 'float32'")
+        if need_shape and spec.get("dtype", "float32") not in _DTYPES:
+            raise bad(f"{where}[{i}].dtype", f"must be one of {', '.join(_DTYPES)}")
+
+
+_DTYPES = ("float32", "float16", "float64", "int8", "uint8", "int32", "int64")
+
+
+def check_manifest(m, path) -> None:
+    """Raise ArtifactError naming the file and the field if the manifest has a wrong type."""
+    def bad(fld: str, why: str) -> ArtifactError:
+        return ArtifactError(f"{path}: field '{fld}' {why}; export the model again")
+
+    if not isinstance(m, dict):
+        raise ArtifactError(f"{path}: not an artifact manifest (a JSON object is expected)")
+    for key in ("model", "format", "precision", "file", "inputs", "outputs", "sha256"):
+        if key not in m:
+            raise ArtifactError(f"{path} lacks the field {key!r}; export the model again")
+    for key in ("model", "format", "precision", "file", "sha256"):
+        if not isinstance(m[key], str) or not m[key]:
+            raise bad(key, f"must be a non-empty string, got {m[key]!r}")
+    if "runner" in m and not (isinstance(m["runner"], str)
+                              and re.fullmatch(r"[a-z_][a-z0-9_]*", m["runner"])):
+        raise bad("runner", f"must be a runner module name, got {m['runner']!r}")
+    f = m["file"]
+    if Path(f).is_absolute() or ".." in Path(f).parts or f in (".", MANIFEST):
+        raise bad("file", f"must name a file inside the artifact folder, got {f!r}")
+    _check_io(m["inputs"], "inputs", bad, need_shape=True)
+    _check_io(m["outputs"], "outputs", bad, need_shape=False)
+    if "bytes" in m and not (m["bytes"] is None or (_is_int(m["bytes"]) and m["bytes"] >= 0)):
+        raise bad("bytes", f"must be a non-negative integer, got {m['bytes']!r}")
+    files = m.get("files")
+    if files is not None:
+        if not isinstance(files, dict) or not all(
+                isinstance(k, str) and isinstance(v, str) for k, v in files.items()):
+            raise bad("files", "must map relative paths to sha256 strings")
+        for rel in files:
+            if Path(rel).is_absolute() or ".." in Path(rel).parts:
+                raise bad("files", f"names a path outside the artifact folder: {rel!r}")
+    ref = m.get("reference")
+    if ref is None:
+        return
+    if not isinstance(ref, dict):
+        raise bad("reference", "must be an object")
+    if "seed" not in ref or not _is_int(ref["seed"]) or ref["seed"] < 0:
+        raise bad("reference.seed", f"must be a non-negative integer, got {ref.get('seed')!r}")
+    if "rtol" in ref and (isinstance(ref["rtol"], bool)
+                          or not isinstance(ref["rtol"], (int, float)) or not ref["rtol"] >= 0):
+        raise bad("reference.rtol", f"must be a non-negative number, got {ref['rtol']!r}")
+    outs = ref.get("outputs", [])
+    if not isinstance(outs, list):
+        raise bad("reference.outputs", "must be a list")
+    for i, o in enumerate(outs):
+        where = f"reference.outputs[{i}]"
+        if not isinstance(o, dict):
+            raise bad(where, "must be an object with shape and values")
+        shape, values = o.get("shape"), o.get("values")
+        if not (isinstance(shape, list) and all(_is_int(v) and v >= 0 for v in shape)):
+            raise bad(f"{where}.shape", f"must be a list of integers, got {shape!r}")
+        if not (isinstance(values, list) and all(
+                isinstance(v, (int, float)) and not isinstance(v, bool) for v in values)):
+            raise bad(f"{where}.values", "must be a list of numbers")
+        n = 1
+        for v in shape:
+            n *= v
+        if n != len(values):
+            raise bad(f"{where}.values", f"holds {len(values)} numbers, shape {shape} needs {n}")
 
 
 def sha256_file(path) -> str:
@@ -50,12 +136,48 @@ def sha256_file(path) -> str:
     return h.hexdigest()
 
 
+#: Files of an artifact folder that are not part of the artifact (not hashed, not checked).
+NOT_HASHED = (MANIFEST, "export.log")
+
+
+def artifact_files(artifact_dir) -> dict:
+    """``{relative path: sha256}`` of every file of the artifact (all but the manifest and log)."""
+    d = Path(artifact_dir)
+    return {p.relative_to(d).as_posix(): sha256_file(p) for p in sorted(d.rglob("*"))
+            if p.is_file() and p.relative_to(d).as_posix() not in NOT_HASHED}
+
+
+def changed_files(artifact_dir, manifest: dict) -> list:
+    """Relative paths of files that differ from the manifest: changed, missing or added."""
+    d = Path(artifact_dir)
+    expected = manifest.get("files")
+    if expected is None:  # manifests before per-file hashes: the main file only
+        main = d / manifest["file"]
+        ok = main.exists() and sha256_file(main) == manifest["sha256"]
+        return [] if ok else [manifest["file"]]
+    now = artifact_files(d)
+    return sorted(rel for rel in set(expected) | set(now) if expected.get(rel) != now.get(rel))
+
+
+def manifest_digest(manifest: dict) -> str:
+    """sha256 of the manifest's own content (all but this digest): build settings, reference."""
+    body = {k: v for k, v in manifest.items() if k != "manifest_sha256"}
+    text = json.dumps(body, sort_keys=True, separators=(",", ":"))
+    return hashlib.sha256(text.encode()).hexdigest()
+
+
 def verify_file(artifact_dir, manifest: dict) -> None:
-    """Raise ArtifactError if the model file is not the one the manifest describes."""
-    path = Path(artifact_dir) / manifest["file"]
-    if sha256_file(path) != manifest["sha256"]:
-        raise ArtifactError(f"{path} does not match the sha256 in its manifest (corrupt or "
-                            f"replaced); export the model again")
+    """Raise ArtifactError if any file of the artifact is not the one the manifest describes."""
+    digest = manifest.get("manifest_sha256")
+    if digest is not None and digest != manifest_digest(manifest):
+        raise ArtifactError(f"{Path(artifact_dir) / MANIFEST} was edited after export (its "
+                            f"content does not match manifest_sha256); export the model again")
+    changed = changed_files(artifact_dir, manifest)
+    if changed:
+        path = Path(artifact_dir) / changed[0]
+        more = f" (and {len(changed) - 1} more)" if len(changed) > 1 else ""
+        raise ArtifactError(f"{path}{more} does not match the sha256 in its manifest (corrupt, "
+                            f"replaced or added); export the model again")
 
 
 def reference_input(shape, seed: int, dtype="float32") -> np.ndarray:

@@ -7,6 +7,7 @@ first_inference_ms, peak_rss_mb, artifact_bytes, numerics, env.
 from __future__ import annotations
 
 import os
+import stat
 from pathlib import Path
 
 SCHEMA_VERSION = 1
@@ -33,13 +34,52 @@ def new_record(**fields) -> dict:
     return record
 
 
-def write_atomic(path, text: str) -> None:
-    """Write ``text`` so that ``path`` is either the old file, the whole new one, or absent."""
+class OutputPathError(ValueError):
+    """An output path that edgevid will not write: not a regular file, or not writable."""
+
+
+def output_target(path) -> Path:
+    """Where writing ``path`` lands: a symlink's final target (so the link is kept), checked to
+    be a regular file or a new path in a folder (or a folder that can be created).
+    Raises OutputPathError otherwise: FIFOs, devices, sockets and folders are never replaced."""
     path = Path(path)
+    target = Path(os.path.realpath(path))
+    if target.exists() or target.is_symlink():
+        mode = target.stat().st_mode
+        if not stat.S_ISREG(mode):
+            kind = ("a folder" if stat.S_ISDIR(mode) else "a FIFO" if stat.S_ISFIFO(mode)
+                    else "a device" if stat.S_ISCHR(mode) or stat.S_ISBLK(mode)
+                    else "a socket" if stat.S_ISSOCK(mode) else "not a regular file")
+            raise OutputPathError(f"{path} is {kind}, not a regular file; give a file path")
+        if not os.access(str(target), os.W_OK):
+            raise OutputPathError(f"{path} is not writable")
+        return target
+    parent = target.parent
+    while not parent.exists():  # the first folder that exists must be a writable folder
+        parent = parent.parent
+    if not parent.is_dir():
+        raise OutputPathError(f"cannot create {path}: {parent} is a file, not a folder")
+    if not os.access(str(parent), os.W_OK | os.X_OK):
+        raise OutputPathError(f"cannot create {path}: {parent} is not writable")
+    return target
+
+
+def write_atomic(path, text: str) -> None:
+    """Write ``text`` so that ``path`` is either the old file, the whole new one, or absent.
+    A symlink is written through (its target is replaced, the link stays); anything that is not
+    a regular file or a new path is refused (OutputPathError)."""
+    path = output_target(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    with open(tmp, "w") as f:
-        f.write(text)
-        f.flush()
-        os.fsync(f.fileno())
-    os.replace(tmp, path)
+    try:
+        with open(tmp, "w") as f:
+            f.write(text)
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        try:
+            os.unlink(tmp)
+        except OSError:
+            pass
+        raise

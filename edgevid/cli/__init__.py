@@ -3,6 +3,7 @@ from edgevid.cli import (  # noqa: F401 - register commands
     bench_cmd,
     devices_cmd,
     export_cmd,
+    index_cmd,
     listing,
     multi_cmd,
     remote_cmd,

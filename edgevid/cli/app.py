@@ -10,22 +10,28 @@ stack trace only with ``--debug``.
 from __future__ import annotations
 
 import os
+import signal
 import sys
 
 import typer
 from rich.console import Console
 from rich.markup import escape
 
-from edgevid import __version__
-from edgevid.errors import UserError
+from edgevid import __version__, chatter
+from edgevid.errors import Interrupted, UserError
 
 app = typer.Typer(add_completion=False, no_args_is_help=True, pretty_exceptions_enable=False,
                   help="Export, benchmark and report video action-recognition models across "
                        "devices and runtimes.")
 # Tables are not squeezed to 80 columns when stdout is a file or a pipe.
 out = Console(width=None if sys.stdout.isatty() else 160)  # stdout: tables and JSON
-err = Console(stderr=True, width=None if sys.stderr.isatty() else 160)  # progress, messages
+# progress, messages: on a duplicate of the terminal's stderr, which converter output (sent to
+# export.log while a converter runs, see edgevid.chatter) does not reach
+err = Console(file=chatter.terminal_stderr(), width=None if sys.stderr.isatty() else 160)
 _state: dict = {"debug": bool(os.environ.get("EDGEVID_DEBUG")), "json_out": None}
+
+#: The exit codes (README.md "Exit codes" lists the same).
+EXIT_OK, EXIT_FAILED, EXIT_BAD_INPUT, EXIT_INTERRUPTED = 0, 1, 2, 130
 
 
 def _print_json(obj) -> None:
@@ -47,39 +53,65 @@ def _reserve_stdout_for_json() -> None:
 
 @app.callback()
 def _root(debug: bool = typer.Option(False, "--debug", help="show stack traces on errors"),
-          version: bool = typer.Option(False, "--version", help="print the version and exit")):
+          version: bool = typer.Option(False, "--version", help="print the version and exit"),
+          verbose: bool = typer.Option(False, "--verbose", "-v",
+                                       help="show converter output (always in export.log)")):
     if version:
         out.print(f"edgevid {__version__}")
         raise typer.Exit(0)
     _state["debug"] = _state["debug"] or debug
+    chatter.settings["verbose"] = chatter.settings["verbose"] or verbose
+
+
+def _fail(message: str, code: int, payload=None) -> None:
+    """One line on stderr; with --json also a JSON object (or ``payload``) on stdout; exit."""
+    err.print(f"[red]error:[/] {escape(message)}" if code != EXIT_INTERRUPTED
+              else f"[yellow]interrupted:[/] {escape(message)}", highlight=False, soft_wrap=True)
+    if _state["json_out"] is not None:
+        _print_json(payload if payload is not None else {"error": message, "exit_code": code})
+    sys.exit(code)
+
+
+def _click_exceptions() -> tuple:
+    """click's usage-error class, and typer's vendored copy of it (typer >= 0.20 ships one)."""
+    import click
+
+    classes: list = [click.ClickException]
+    try:
+        from typer._click.exceptions import ClickException as TyperClickException
+
+        classes.append(TyperClickException)
+    except ImportError:
+        pass
+    return tuple(classes)
+
+
+def _sigterm(signum, frame):
+    raise KeyboardInterrupt  # SIGTERM is handled like Ctrl-C: keep what was measured, exit 130
 
 
 def main() -> None:
     if "--json" in sys.argv[1:]:
         _reserve_stdout_for_json()
+    if hasattr(signal, "SIGTERM"):
+        signal.signal(signal.SIGTERM, _sigterm)
     try:
         rc = app(standalone_mode=False)
+    except Interrupted as e:
+        _fail(str(e), e.exit_code, e.json_payload)
     except UserError as e:
         if _state["debug"]:
             raise
-        err.print(f"[red]error:[/] {escape(str(e))}", highlight=False, soft_wrap=True)
-        sys.exit(e.exit_code)
-    except typer.Abort:
-        err.print("aborted")
-        sys.exit(130)
-    except KeyboardInterrupt:
-        err.print("interrupted")
-        sys.exit(130)
+        _fail(str(e), e.exit_code)
+    except (typer.Abort, KeyboardInterrupt):
+        _fail("stopped; nothing was saved", EXIT_INTERRUPTED)
     except Exception as e:  # click usage errors and anything unexpected
-        import click
-
-        if isinstance(e, click.ClickException):
-            e.show()
-            sys.exit(e.exit_code)
+        if isinstance(e, _click_exceptions()):
+            if _state["json_out"] is None:
+                e.show()
+                sys.exit(e.exit_code)
+            _fail(e.format_message(), e.exit_code)
         if _state["debug"]:
             raise
-        err.print(f"[red]error:[/] {type(e).__name__}: {escape(str(e))} (rerun with --debug "
-                  "for the trace)",
-                  highlight=False, soft_wrap=True)
-        sys.exit(1)
+        _fail(f"{type(e).__name__}: {e} (rerun with --debug for the trace)", EXIT_FAILED)
     sys.exit(rc if isinstance(rc, int) else 0)

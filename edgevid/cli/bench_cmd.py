@@ -23,6 +23,8 @@ def bench(models_: List[str] = typer.Argument(None, metavar="[MODEL]...",
           precision: Optional[str] = typer.Option(None, help="only this precision"),
           threads: Optional[int] = typer.Option(None, help="intra-op threads (default: profile's)"),
           all_: bool = typer.Option(False, "--all", help="every model in the zoo"),
+          class_: Optional[str] = typer.Option(None, "--class",
+                                               help="with --all: only this study class"),
           input_shape: Optional[str] = typer.Option(None, help="C,T,H,W for every model"),
           weights: Optional[str] = typer.Option(None, help="PyTorch checkpoint (one model)"),
           warmup_min: Optional[int] = typer.Option(None, help="minimum warm-up iterations"),
@@ -53,6 +55,7 @@ def bench(models_: List[str] = typer.Argument(None, metavar="[MODEL]...",
                                                                "layer with the runtime's profiler"),
           layer_iters: int = typer.Option(10, help="profiled inferences with --layers"),
           json_: bool = typer.Option(False, "--json", help="print the result records as JSON only")):
+    check_outputs(results_dir, db, artifacts)  # before any export or measurement
     from edgevid.bench import BenchConfig, entries_for
     from edgevid.config import check_threads, parse_export_opts, timing_policy
     from edgevid.sessions import SessionPlan
@@ -71,6 +74,8 @@ def bench(models_: List[str] = typer.Argument(None, metavar="[MODEL]...",
         from edgevid.cli.devices_cmd import with_host
 
         profile = with_host(profile, host)
+    if profile.is_local:
+        warn_threads(threads)
     policy = timing_policy(profile, dict(warmup_min=warmup_min, warmup_max=warmup_max,
                                          min_iters=min_iters, min_time_s=min_time,
                                          max_time_s=max_time, target_ci=target_ci))
@@ -79,7 +84,11 @@ def bench(models_: List[str] = typer.Argument(None, metavar="[MODEL]...",
         raise UserError(f"device {profile.name!r} lists no format with precision {precision!r}")
     names = list(models_ or [])
     if all_:
-        names += [s.name for s in list_models()]
+        from edgevid.cli.listing import filter_class
+
+        names += [s.name for s in filter_class(list_models(), class_)]
+    elif class_:
+        raise UserError("--class filters --all: pass --all too")
     if not names:
         raise UserError("name a model (see `edgevid models`) or pass --all")
     if weights and len(names) != 1:
@@ -104,9 +113,12 @@ def bench(models_: List[str] = typer.Argument(None, metavar="[MODEL]...",
         def on_result(r):
             done.append(r)
             s = r.get("summary") or {}
-            mark = "[green]✓[/]" if r["status"] == "ok" else "[red]✗[/]"
+            bad = bool(numerics_failed([r]))
+            mark = "[green]✓[/]" if r["status"] == "ok" and not bad else "[red]✗[/]"
             detail = (f"p50 {s['p50']:.2f} ms (n={s['n']})" if r["status"] == "ok"
                       else f"{r['status']}: {escape(r.get('reason', '')[:300])}")
+            if bad:
+                detail += " — numerics FAIL (outside tolerance)"
             ss = r.get("session_summary") or {}
             if ss.get("n_sessions", 0) > 1:
                 detail += (f"; {ss['n_sessions']} sessions: median {ss['median']:.2f} ms "
@@ -114,7 +126,10 @@ def bench(models_: List[str] = typer.Argument(None, metavar="[MODEL]...",
                            f"{(ss.get('cv') or 0):.1%}")
             err.print(f"{mark} {r['model']} {r['format']} {r['precision']}: {detail}")
 
-        records = run_bench(refs, profile, entries, cfg, on_result=on_result, log=log)
+        try:
+            records = run_bench(refs, profile, entries, cfg, on_result=on_result, log=log)
+        except KeyboardInterrupt:
+            raise interrupted(done, total, results_dir, json_) from None
     if json_:
         _print_json(records)
     else:
@@ -122,7 +137,46 @@ def bench(models_: List[str] = typer.Argument(None, metavar="[MODEL]...",
     failed = [r for r in records if r["status"] != "ok"]
     if failed:
         err.print(f"[red]{len(failed)} of {len(records)} configuration(s) did not run[/]")
+    wrong = numerics_failed(records)
+    if wrong:
+        err.print(f"[red]{len(wrong)} of {len(records)} configuration(s) ran but their numerics "
+                  f"are outside tolerance (FAIL): "
+                  + ", ".join(f"{r['format']} {r['precision']}" for r in wrong) + "[/]")
+    if failed or wrong:
         raise typer.Exit(1)
+
+
+def check_outputs(results_dir: Path, db: Optional[Path], artifacts: Optional[Path],
+                  md: Optional[Path] = None) -> None:
+    """Every place a bench or matrix writes, checked first: exit 2 in about a second."""
+    from edgevid.outputs import check_output_dir, check_output_path
+
+    check_output_dir(results_dir, "--results")
+    check_output_path(db or Path(results_dir) / "index.sqlite", "--db")
+    if artifacts is not None:
+        check_output_dir(artifacts, "--artifacts")
+    if md is not None:
+        check_output_path(md, "--md")
+
+
+def warn_threads(threads: Optional[int]) -> None:
+    cores = os.cpu_count()
+    if threads and cores and threads > cores:
+        err.print(f"[yellow]warning:[/] --threads {threads} is more than this machine's {cores} "
+                  f"CPU cores; the runtime may oversubscribe them")
+
+
+def numerics_failed(records: list) -> list:
+    """Records that ran but whose output is outside the numerics tolerance."""
+    return [r for r in records
+            if r["status"] == "ok" and (r.get("numerics") or {}).get("ok") is False]
+
+
+def interrupted(done: list, total: int, results_dir: Path, json_: bool):
+    from edgevid.errors import Interrupted
+
+    return Interrupted(f"{len(done)} of {total} configuration(s) measured and saved under "
+                       f"{results_dir}", json_payload=list(done) if json_ else None)
 
 
 def _parse_cpus(text: str) -> list:
@@ -158,6 +212,7 @@ def matrix(models_: List[str] = typer.Argument(None, metavar="[MODEL]...",
            results_dir: Path = typer.Option(Path("results"), "--results", help="results folder"),
            md: Optional[Path] = typer.Option(None, "--md", help="also write the matrix here"),
            json_: bool = typer.Option(False, "--json", help="print the cells as JSON only")):
+    check_outputs(results_dir, None, artifacts, md)  # before any export or check
     from edgevid.backends import BACKENDS, check_precision, get_backend
     from edgevid.bench import BenchConfig
     from edgevid.config import check_threads
@@ -167,6 +222,8 @@ def matrix(models_: List[str] = typer.Argument(None, metavar="[MODEL]...",
     from edgevid.profiles import get_profile
 
     profile = get_profile(device)
+    if profile.is_local:
+        warn_threads(threads)
     backends = [get_backend(f) for f in formats_] if formats_ else list(BACKENDS)
     pairs = [(b.name, check_precision(b, precision) if precision else b.precisions[0])
              for b in backends]
@@ -183,8 +240,11 @@ def matrix(models_: List[str] = typer.Argument(None, metavar="[MODEL]...",
             err.print(f"[{len(done)}/{total}] {c['model']} {c['format']} {c['precision']}: "
                       f"{c['verdict']}" + (f" ({escape(c['op'])})" if c["op"] else ""))
 
-        records = run_matrix(refs, profile, pairs, cfg, on_result=on_result,
-                             log=lambda m: status.update(f"[{len(done) + 1}/{total}] {m}…"))
+        try:
+            records = run_matrix(refs, profile, pairs, cfg, on_result=on_result,
+                                 log=lambda m: status.update(f"[{len(done) + 1}/{total}] {m}…"))
+        except KeyboardInterrupt:
+            raise interrupted(done, total, results_dir, json_) from None
     text = markdown(records)
     if md:
         from edgevid.report import write
@@ -195,5 +255,9 @@ def matrix(models_: List[str] = typer.Argument(None, metavar="[MODEL]...",
         _print_json([cell(r) for r in records])
     else:
         sys.stdout.write(text + "\n")
-    if any(cell(r)["verdict"].endswith("failed") for r in records):
+    if any(cell(r)["verdict"].endswith("failed") or cell(r)["verdict"] == "numerics"
+           for r in records):
+        wrong = [c for c in map(cell, records) if c["verdict"] == "numerics"]
+        if wrong:
+            err.print(f"[red]{len(wrong)} cell(s) outside the numerics tolerance (FAIL)[/]")
         raise typer.Exit(1)

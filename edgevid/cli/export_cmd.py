@@ -8,7 +8,7 @@ import typer
 from rich.markup import escape
 
 from edgevid.cli.app import _print_json, app, err, out
-from edgevid.errors import UserError
+from edgevid.errors import RunFailed, UserError
 
 def _resolve(model: str, input_shape: Optional[str], weights: Optional[str]):
     from edgevid.modelref import parse_shape, resolve
@@ -28,6 +28,9 @@ def export(model: str = typer.Argument(..., help="zoo name, package.module:calla
                                                 help="exporter option (repeatable), e.g. "
                                                      "conv3d=native; see `edgevid formats`"),
            json_: bool = typer.Option(False, "--json", help="print the manifest as JSON only")):
+    from edgevid.outputs import check_output_dir
+
+    check_output_dir(artifacts, "--artifacts")
     from edgevid.backends import check_precision, get_backend
     from edgevid.config import export_options, parse_export_opts
     from edgevid.export import ExportFailed
@@ -44,8 +47,8 @@ def export(model: str = typer.Argument(..., help="zoo name, package.module:calla
         try:
             path = do_export(ref, backend.name, precision, root=artifacts, force=force,
                              log=lambda m: err.print(f"[dim]{escape(m)}[/]"), options=options)
-        except ExportFailed as e:
-            raise UserError(str(e)) from e
+        except ExportFailed as e:  # conversion failed: 1; converter not installed: 2
+            raise (RunFailed(str(e)) if e.exit_code == 1 else UserError(str(e))) from e
     manifest = load_manifest(path)
     if json_:
         manifest = {k: v for k, v in manifest.items() if k != "reference"}

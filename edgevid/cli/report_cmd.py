@@ -25,6 +25,11 @@ def report(paths: List[Path] = typer.Argument(None, help="result files or folder
            title: str = typer.Option("edgevid report", help="report title"),
            json_: bool = typer.Option(False, "--json", help="print the report model as JSON")):
     from edgevid.report import load_records, render, results_report, write
+    from edgevid.outputs import check_output_path
+
+    for path, flag in ((md, "--md"), (html, "--html"), (csv, "--csv")):
+        if path:
+            check_output_path(path, flag)  # before reading anything: bad outputs fail fast
 
     if not paths and not db:
         raise UserError("give result files or folders (e.g. results/) or --db INDEX")
@@ -32,7 +37,8 @@ def report(paths: List[Path] = typer.Argument(None, help="result files or folder
         raise UserError(f"no results index at {db}")
     records = load_records(paths or [], db)
     if not records:
-        raise UserError(f"no result files under {', '.join(map(str, paths or [db]))}")
+        where = [str(p) for p in paths] if paths else [str(db)]
+        raise UserError(f"no result files under {', '.join(where)}")
     rep = results_report(records, title, _accuracy_file(accuracy) if accuracy else None)
     for path, fmt in ((md, "md"), (html, "html"), (csv, "csv")):
         if path:
@@ -75,7 +81,7 @@ def history(model: str = typer.Argument(..., help="model name as in results"),
     path = db or results_dir / results.INDEX_NAME
     if not Path(path).is_file():
         raise UserError(f"no results index at {path}: run `edgevid bench` first or pass --db")
-    with results.Index(path) as index:
+    with results.open_index(path, results_dir) as index:  # rebuilt from the files if corrupt
         records = index.query(model=model, device=device)
     if fmt:
         records = [r for r in records if r["format"] == get_backend(fmt).name]
@@ -89,7 +95,8 @@ def history(model: str = typer.Argument(..., help="model name as in results"),
              "ci95_low": (r.get("summary") or {}).get("ci95_low"),
              "ci95_high": (r.get("summary") or {}).get("ci95_high"),
              "git_revision": (r.get("env") or {}).get("git_revision"),
-             "throttled": r.get("throttled")} for r in records]
+             "throttled": r.get("throttled"),
+             "numerics_ok": (r.get("numerics") or {}).get("ok")} for r in records]
     if json_:
         _print_json(rows)
         return
@@ -99,15 +106,17 @@ def history(model: str = typer.Argument(..., help="model name as in results"),
     cols = [Column("when", "when"), Column("device", "device"), Column("format", "format"),
             Column("threads", "threads", True), Column("status", "status"),
             Column("p50", "p50 ms", True), Column("ci", "95% CI"), Column("rev", "revision")]
-    rows = [[Cell(str(r["created_at"]), r["created_at"]), Cell(str(r["device"])),
+    cells = [[Cell(str(r["created_at"]), r["created_at"]), Cell(str(r["device"])),
              Cell(f"{r['format']} {r['precision']}"
                   + (f" [{r['variant']}]" if r.get("variant") else "")), Cell.of(r["threads"]),
-             Cell(r["status"], r["status"], None if r["status"] == "ok" else "bad"),
+             Cell(r["status"] + (" (numerics FAIL)" if r.get("numerics_ok") is False else ""),
+                  r["status"], None if r["status"] == "ok" and r.get("numerics_ok") is not False
+                  else "bad"),
              Cell.of(r["p50"]),
              Cell(f"{r['ci95_low']:.2f}–{r['ci95_high']:.2f}" if r["ci95_low"] is not None
                   else "—", r["ci95_low"]),
              Cell(str(r["git_revision"] or "—"))] for r in rows]
-    out.print(to_terminal.table(Table("history", cols, rows), f"history of {model}"))
+    out.print(to_terminal.table(Table("history", cols, cells), f"history of {model}"))
 
 
 @app.command(help="Compare two sets of results: ratio of medians with a bootstrap CI and a "
@@ -119,7 +128,7 @@ def compare(base: Path = typer.Argument(..., help="baseline result file or folde
             fail_above: Optional[str] = typer.Option(None, help="e.g. 5% (a fraction or percent)"),
             json_: bool = typer.Option(False, "--json", help="print JSON only")):
     from edgevid import results
-    from edgevid.compare import compare_records, gate, parse_threshold
+    from edgevid.compare import NUMERICS_REASON, compare_records, gate, parse_threshold
     from edgevid.report import to_terminal
     from edgevid.report.tables import compare_table, unpaired_table
 
@@ -130,14 +139,22 @@ def compare(base: Path = typer.Argument(..., help="baseline result file or folde
     threshold = parse_threshold(fail_above) if fail_above is not None else None
     base_records, new_records = results.load_all([base]), results.load_all([new])
     pairs, unpaired = compare_records(base_records, new_records)
+    failing = gate(pairs, threshold) if threshold is not None else []
+    wrong = [u for u in unpaired if u.reason == NUMERICS_REASON]
+    for u in wrong:
+        role = "a baseline" if u.side == "base" else "a candidate"
+        err.print(f"[red]refusing {escape(str(u.model))} {u.format} {u.precision} "
+                  f"({u.side}) as {role}: its numerics are outside tolerance (FAIL)[/]")
+    no_pairs = f"no configuration of {base} matches one of {new} (see the unpaired list)"
     # >= 3 sessions per side: the session method decides; otherwise the within-run gate does
     by_session = compare_session_records(base_records, new_records, threshold)
-    failing = [p for p in (gate(pairs, threshold) if threshold is not None else [])
-               if p.key not in by_session]
+    failing = [p for p in failing if p.key not in by_session]
     session_failing = [k for k, v in by_session.items() if v["verdict"] == "fail"] \
         if threshold is not None else []
     diffs = layer_diffs(base_records, new_records)
     if json_:
+        if not pairs:  # one JSON document on stdout: the error object
+            raise UserError(no_pairs)
         _print_json({"pairs": [dict(p.to_dict(), method="sessions" if p.key in by_session
                                     else "within-run") for p in pairs],
                      "unpaired": [u.to_dict() for u in unpaired],
@@ -161,7 +178,9 @@ def compare(base: Path = typer.Argument(..., help="baseline result file or folde
         if left:
             err.print(to_terminal.table(left, "unpaired"))
     if not pairs:
-        raise UserError(f"no configuration of {base} matches one of {new} (see the unpaired list)")
+        raise UserError(no_pairs)
+    if threshold is not None and any(u.side == "new" for u in wrong):
+        raise typer.Exit(1)  # the gate fails a new result whose output is wrong
     if failing or session_failing:
         err.print(f"[red]{len(failing) + len(session_failing)} configuration(s) slower by more "
                   f"than {threshold:.0%}[/]")

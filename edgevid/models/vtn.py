@@ -136,7 +136,7 @@ import torch
 from torch import nn
 from torch.nn import functional as F
 
-from edgevid.models.registry import register_model
+from edgevid.models.registry import Accuracy, register_model
 
 # --------------------------------------------------------------------------- configs
 
@@ -481,7 +481,9 @@ _SOURCE_MBV2 = (f"edgevid composite variant: VTN recipe ({_PAPER}; VIT_B_VTN.yam
 @register_model("vtn-vit-b", family="vtn", arch_class="attention-only", input=(3, 16, 224, 224),
                 num_classes=400, source=_SOURCE_VIT, default=True, paper_params_m=114.0,
                 notes="paper GFLOPs are for the full 250-frame video (4218 x 1x1 views); none "
-                      "at 16 frames")
+                      "at 16 frames",
+                accuracy=Accuracy(78.6, "Kinetics-400", "1x1",
+                                  "VTN paper, Kinetics-400 results table (ViT-B-VTN, full video)"))
 def vtn_vit_b(num_classes: int = 400) -> VTN:
     return VTN(VTNConfig(num_classes=num_classes))
 

@@ -23,7 +23,7 @@ from dataclasses import dataclass
 import torch
 from torch import nn
 
-from edgevid.models.registry import register_model
+from edgevid.models.registry import Accuracy, register_model
 
 
 @dataclass(frozen=True)
@@ -130,19 +130,22 @@ _SOURCE = "Feichtenhofer, X3D, CVPR 2020, Table 3; SlowFast configs/Kinetics/X3D
 
 
 @register_model("x3d-xs", family="x3d", arch_class="cnn", input=(3, 4, 160, 160), num_classes=400,
-                source=_SOURCE.format("XS"), default=True, paper_params_m=3.8, paper_gflops=0.6)
+                source=_SOURCE.format("XS"), default=True, paper_params_m=3.8, paper_gflops=0.6,
+                accuracy=Accuracy(68.6, "Kinetics-400", "3x10", "X3D paper, Table 4"))
 def x3d_xs(num_classes: int = 400) -> X3D:
     return X3D(X3DConfig(num_classes=num_classes))
 
 
 @register_model("x3d-s", family="x3d", arch_class="cnn", input=(3, 13, 160, 160), num_classes=400,
-                source=_SOURCE.format("S"), paper_params_m=3.8, paper_gflops=2.0)
+                source=_SOURCE.format("S"), paper_params_m=3.8, paper_gflops=2.0,
+                accuracy=Accuracy(72.9, "Kinetics-400", "3x10", "X3D paper, Table 4"))
 def x3d_s(num_classes: int = 400) -> X3D:
     return X3D(X3DConfig(num_classes=num_classes))
 
 
 @register_model("x3d-m", family="x3d", arch_class="cnn", input=(3, 16, 256, 256), num_classes=400,
                 source=_SOURCE.format("M"), paper_params_m=3.8, paper_gflops=6.2,
+                accuracy=Accuracy(76.0, "Kinetics-400", "3x10", "X3D paper, Table 4"),
                 notes="trained at 224, tested (and counted) at 256x256 as in the paper")
 def x3d_m(num_classes: int = 400) -> X3D:
     return X3D(X3DConfig(num_classes=num_classes))

@@ -136,6 +136,14 @@ def _params_m(r: dict):
 
 RESULT_COLUMNS = (
     ResultColumn("model", "model", lambda r: Cell(str(r.get("model")), r.get("model"))),
+    ResultColumn(
+        "class",
+        "class",
+        lambda r: Cell(of_record(r).arch_class or "—", of_record(r).arch_class),
+        False,
+        frozenset({TERMINAL}),
+        "the study class (the markdown and HTML reports group by it)",
+    ),
     ResultColumn("format", "format", lambda r: Cell(str(r.get("format")), r.get("format"))),
     ResultColumn("precision", "precision", precision_cell),
     ResultColumn(

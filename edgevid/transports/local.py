@@ -8,6 +8,8 @@ that process-group and parent-death handling live in one function.
 from __future__ import annotations
 
 import json
+import os
+import signal
 import subprocess
 import sys
 import tempfile
@@ -15,6 +17,7 @@ import threading
 from pathlib import Path
 from typing import Callable
 
+from edgevid.procs import PARENT_ENV, kill_group
 from edgevid.transports.base import RunSpec, Transport, probe_from, stream
 
 
@@ -28,8 +31,11 @@ def spawn(cmd: list, stdin=subprocess.DEVNULL, cwd=None) -> subprocess.Popen:
     """Start a process whose stdout and stderr the caller reads (``base.stream``)."""
     if CANCEL.is_set():
         raise KeyboardInterrupt
+    # Its own process group, told our pid: it dies with us (edgevid/procs.py, runners/watchdog.py)
+    env = {**os.environ, PARENT_ENV: str(os.getpid())}
     proc = subprocess.Popen(
-        [str(c) for c in cmd], stdin=stdin, stdout=subprocess.PIPE, stderr=subprocess.PIPE, cwd=cwd
+        [str(c) for c in cmd], stdin=stdin, stdout=subprocess.PIPE, stderr=subprocess.PIPE, cwd=cwd,
+        env=env, start_new_session=(os.name == "posix"),
     )
     with _active_lock:
         _active.add(proc)
@@ -49,12 +55,14 @@ def stop_all() -> None:
 def stop(proc: subprocess.Popen, grace_s: float = 3.0) -> None:
     """Terminate, then kill, and reap."""
     if proc.poll() is None:
-        proc.terminate()
+        try:
+            os.killpg(proc.pid, signal.SIGTERM) if os.name == "posix" else proc.terminate()
+        except (ProcessLookupError, PermissionError):
+            pass
         try:
             proc.wait(timeout=grace_s)
         except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
+            kill_group(proc)
 
 
 class LocalTransport(Transport):

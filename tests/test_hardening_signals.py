@@ -1,0 +1,163 @@
+"""Issue 9, defect 13: interruptions. Ctrl-C / SIGTERM during a bench say how many
+configurations were measured and saved, exit 130, print the records so far with --json; the
+runner subprocess never outlives the CLI, even when the CLI is SIGKILLed; interrupted or failed
+exports leave no temporary or empty folders. Real signals sent to the real CLI process."""
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+
+import psutil
+import pytest
+
+#: Each runner times for 12 s: a runner still there 4 s after the CLI is gone would be a leak
+#: (it cannot have finished on its own).
+SLOW = ["--min-iters", "5", "--min-time", "12", "--max-time", "12", "--target-ci", "0.0001"]
+SLOWMOD = """
+import os, time, torch
+def build():
+    if os.environ.get("SLOW_BUILD"):
+        open(os.environ["SLOW_BUILD"], "w").close()
+        time.sleep(120)
+    return torch.nn.Sequential(torch.nn.Flatten(), torch.nn.Linear(96, 3))
+"""
+
+
+def _start(workdir, *args, env=None):
+    return subprocess.Popen([sys.executable, "-m", "edgevid.cli", *args], cwd=workdir,
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                            env={**os.environ, **(env or {})})
+
+
+def _runners(pid):
+    try:
+        kids = psutil.Process(pid).children(recursive=True)
+    except psutil.NoSuchProcess:
+        return []
+    out = []
+    for k in kids:
+        try:
+            if "edgevid.runners" in " ".join(k.cmdline()):
+                out.append(k)
+        except psutil.Error:
+            pass
+    return out
+
+
+def _gone(proc, within=4.0):
+    deadline = time.monotonic() + within
+    while time.monotonic() < deadline:
+        try:
+            if proc.status() == psutil.STATUS_ZOMBIE:
+                return True
+        except psutil.NoSuchProcess:
+            return True
+        time.sleep(0.2)
+    return False
+
+
+def _wait_for(cond, timeout=300.0):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        value = cond()
+        if value:
+            return value
+        time.sleep(0.2)
+    raise AssertionError("timed out waiting")
+
+
+def _bench_until_second_runner(workdir, json_=True):
+    """A 3-configuration bench, stopped while the second configuration's runner runs."""
+    args = ["bench", "x3d-tiny", "--to", "onnx", "--to", "openvino", "--to", "pytorch",
+            "--precision", "fp32", *SLOW] + (["--json"] if json_ else [])
+    cli = _start(workdir, *args)
+    _wait_for(lambda: list((workdir / "results").rglob("*.json")) if
+              (workdir / "results").exists() else None)
+    runners = _wait_for(lambda: _runners(cli.pid))
+    return cli, runners
+
+
+@pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGTERM])
+def test_interrupted_bench_reports_what_it_kept(workdir, sig):
+    cli, runners = _bench_until_second_runner(workdir)
+    cli.send_signal(sig)
+    out, err = cli.communicate(timeout=120)
+    assert cli.returncode == 130, err
+    text = " ".join(err.split())
+    assert "interrupted: 1 of 3 configuration(s) measured and saved under results" in text, err
+    assert "Traceback" not in err
+    records = json.loads(out)
+    assert [r["format"] for r in records] == ["onnx"] and records[0]["status"] == "ok"
+    assert len(list((workdir / "results").rglob("*.json"))) == 1
+    assert all(_gone(r) for r in runners), "a runner outlived the CLI"
+
+
+def test_interrupted_bench_without_json(workdir):
+    cli, runners = _bench_until_second_runner(workdir, json_=False)
+    cli.send_signal(signal.SIGINT)
+    out, err = cli.communicate(timeout=120)
+    assert cli.returncode == 130
+    assert "1 of 3 configuration(s) measured and saved" in " ".join(err.split())
+    assert all(_gone(r) for r in runners)
+
+
+def test_sigkilled_cli_takes_its_runner_with_it(workdir):
+    cli, runners = _bench_until_second_runner(workdir)
+    cli.kill()
+    cli.communicate(timeout=60)
+    assert all(_gone(r) for r in runners), "the runner kept running under another parent"
+
+
+def _export_slow(workdir, marker):
+    (workdir / "slowmod.py").write_text(SLOWMOD)
+    env = {"PYTHONPATH": str(workdir), "SLOW_BUILD": str(marker)}
+    cli = _start(workdir, "export", "slowmod:build", "--to", "onnx", "--input-shape", "3x2x4x4",
+                 env=env)
+    _wait_for(marker.exists, timeout=120)
+    return cli
+
+
+def test_interrupted_export_leaves_no_temporary_or_empty_folder(workdir):
+    cli = _export_slow(workdir, workdir / "building")
+    assert list((workdir / "artifacts/slowmod.build").glob(".*.tmp-*"))  # it is mid-export
+    cli.send_signal(signal.SIGINT)
+    _, err = cli.communicate(timeout=60)
+    assert cli.returncode == 130, err
+    assert "Traceback" not in err
+    assert not (workdir / "artifacts/slowmod.build").exists()
+
+
+def test_killed_export_temporary_folder_is_swept_next_time(workdir):
+    cli = _export_slow(workdir, workdir / "building")
+    cli.kill()
+    cli.communicate(timeout=60)
+    model_dir = workdir / "artifacts/slowmod.build"
+    assert list(model_dir.glob(".*.tmp-*"))  # SIGKILL leaves it: nothing can run then
+    p = subprocess.run([sys.executable, "-m", "edgevid.cli", "export", "slowmod:build", "--to",
+                        "onnx", "--input-shape", "3x2x4x4"], cwd=workdir, capture_output=True,
+                       text=True, env={**os.environ, "PYTHONPATH": str(workdir)}, timeout=300)
+    assert p.returncode == 0, p.stderr
+    assert not list(model_dir.glob(".*.tmp-*"))
+    assert sorted(d.name for d in model_dir.iterdir()) == ["onnx-fp32-3x2x4x4"]
+
+
+def test_runner_exits_when_its_parent_is_not_the_one_it_was_given(workdir):
+    """The host passes its pid in EDGEVID_PARENT_PID; a runner whose parent is not that pid
+    (it was re-parented: its parent died) exits by itself."""
+    p = subprocess.run([sys.executable, "-m", "edgevid.runners", str(workdir / "missing")],
+                       env={**os.environ, "EDGEVID_PARENT_PID": "1"}, capture_output=True,
+                       text=True, timeout=60)
+    assert p.returncode == 143
+    art = workdir / "a"
+    ok = subprocess.run([sys.executable, "-m", "edgevid.cli", "export", "x3d-tiny", "--to",
+                         "onnx", "--artifacts", str(art)], cwd=workdir, capture_output=True,
+                        text=True, timeout=300)
+    assert ok.returncode == 0, ok.stderr
+    t0 = time.monotonic()
+    p = subprocess.run([sys.executable, "-m", "edgevid.runners", str(art / "x3d-tiny/onnx-fp32"),
+                        "--policy", json.dumps({"min_time_s": 60, "max_time_s": 60})],
+                       env={**os.environ, "EDGEVID_PARENT_PID": "1"}, capture_output=True,
+                       text=True, timeout=120)
+    assert p.returncode == 143 and time.monotonic() - t0 < 40, p.stderr
