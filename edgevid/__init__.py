@@ -6,6 +6,7 @@ setuptools' strict editable mode, a tree of links that static tools follow). Whe
 this folder in a source checkout instead -- ``python -m ...`` run from the repository root puts
 the root first on ``sys.path`` -- the two packages are found beside it, under the same names.
 """
+
 import os as _os
 
 __version__ = "0.1.0"

@@ -5,6 +5,7 @@ errors all read this table; nothing lists backends a second time. A row names th
 (``edgevid.exporters.<exporter>``) that writes the format and the runner module
 (``edgevid.runners.<runner>``) that loads and calls it.
 """
+
 from __future__ import annotations
 
 import difflib
@@ -62,35 +63,90 @@ class Backend:
     def require(self) -> None:
         missing = self.missing_packages()
         if missing:
-            raise MissingBackend(self.name, missing[0].replace("|", " or ").replace("bin:", ""), self.extra)
+            raise MissingBackend(
+                self.name, missing[0].replace("|", " or ").replace("bin:", ""), self.extra
+            )
 
 
 BACKENDS: tuple = (
-    Backend("pytorch", ".pt", exporter="pytorch", source="torch", runner="pytorch", extra="torch",
-            packages=("torch",), precisions=("fp32",), devices=("cpu",),
-            aliases=("torch", "eager"),
-            description="PyTorch eager on the host: the reference every other format is checked against"),
-    Backend("onnx", ".onnx", exporter="onnx", source="torch", runner="onnxruntime", extra="onnx",
-            packages=("onnxruntime",), precisions=("fp32", "int8"), devices=("cpu",),
-            aliases=("onnxruntime", "ort"),
-            description="ONNX (torch.onnx.export + onnxslim), run by ONNX Runtime"),
-    Backend("openvino", ".xml", exporter="openvino", source="onnx", runner="openvino",
-            extra="openvino", packages=("openvino",), precisions=("fp32", "fp16", "int8"),
-            devices=("cpu",), aliases=("ov",),
-            description="OpenVINO IR converted from the ONNX file, run by OpenVINO Runtime"),
-    Backend("tflite", ".tflite", exporter="tflite", source="torch", runner="litert", extra="tflite",
-            packages=("ai_edge_litert|tflite_runtime",),
-            precisions=("fp32", "fp16", "int8-dynamic", "int8"), devices=("cpu",),
-            aliases=("litert", "tfl"),
-            description="TFLite flatbuffer converted by litert-torch, run by LiteRT (XNNPACK)"),
-    Backend("coreml", ".mlpackage", exporter="coreml", source="torch", runner="coreml",
-            extra="coreml", packages=("coremltools",), precisions=("fp16", "fp32"),
-            devices=("cpu", "gpu", "ane"), aliases=("mlpackage",),
-            description="Core ML mlprogram converted by coremltools; predicts on macOS/iOS only"),
-    Backend("tensorrt", ".onnx", exporter="tensorrt", source="onnx", runner="tensorrt",
-            extra="tensorrt", packages=("tensorrt|bin:trtexec",), precisions=("fp16", "fp32", "int8"),
-            devices=("cuda",), aliases=("trt",),
-            description="ONNX + build settings; the engine is built and cached on the target GPU"),
+    Backend(
+        "pytorch",
+        ".pt",
+        exporter="pytorch",
+        source="torch",
+        runner="pytorch",
+        extra="torch",
+        packages=("torch",),
+        precisions=("fp32",),
+        devices=("cpu",),
+        aliases=("torch", "eager"),
+        description="PyTorch eager on the host: the reference every other format is checked against",
+    ),
+    Backend(
+        "onnx",
+        ".onnx",
+        exporter="onnx",
+        source="torch",
+        runner="onnxruntime",
+        extra="onnx",
+        packages=("onnxruntime",),
+        precisions=("fp32", "int8"),
+        devices=("cpu",),
+        aliases=("onnxruntime", "ort"),
+        description="ONNX (torch.onnx.export + onnxslim), run by ONNX Runtime",
+    ),
+    Backend(
+        "openvino",
+        ".xml",
+        exporter="openvino",
+        source="onnx",
+        runner="openvino",
+        extra="openvino",
+        packages=("openvino",),
+        precisions=("fp32", "fp16", "int8"),
+        devices=("cpu",),
+        aliases=("ov",),
+        description="OpenVINO IR converted from the ONNX file, run by OpenVINO Runtime",
+    ),
+    Backend(
+        "tflite",
+        ".tflite",
+        exporter="tflite",
+        source="torch",
+        runner="litert",
+        extra="tflite",
+        packages=("ai_edge_litert|tflite_runtime",),
+        precisions=("fp32", "fp16", "int8-dynamic", "int8"),
+        devices=("cpu",),
+        aliases=("litert", "tfl"),
+        description="TFLite flatbuffer converted by litert-torch, run by LiteRT (XNNPACK)",
+    ),
+    Backend(
+        "coreml",
+        ".mlpackage",
+        exporter="coreml",
+        source="torch",
+        runner="coreml",
+        extra="coreml",
+        packages=("coremltools",),
+        precisions=("fp16", "fp32"),
+        devices=("cpu", "gpu", "ane"),
+        aliases=("mlpackage",),
+        description="Core ML mlprogram converted by coremltools; predicts on macOS/iOS only",
+    ),
+    Backend(
+        "tensorrt",
+        ".onnx",
+        exporter="tensorrt",
+        source="onnx",
+        runner="tensorrt",
+        extra="tensorrt",
+        packages=("tensorrt|bin:trtexec",),
+        precisions=("fp16", "fp32", "int8"),
+        devices=("cuda",),
+        aliases=("trt",),
+        description="ONNX + build settings; the engine is built and cached on the target GPU",
+    ),
 )
 
 _BY_NAME = {b.name: b for b in BACKENDS}

@@ -4,6 +4,7 @@ the artifact, run the device-side runner in its own process, and store the resul
 One entry failing (package missing, export failing, runner crashing) is recorded with its status
 and reason, and the others go on.
 """
+
 from __future__ import annotations
 
 import subprocess
@@ -49,19 +50,31 @@ class BenchConfig:
 def git_revision() -> Optional[str]:
     root = Path(__file__).resolve().parent.parent
     try:
-        rev = subprocess.run(["git", "-C", str(root), "rev-parse", "--short", "HEAD"],
-                             capture_output=True, text=True, timeout=5)
+        rev = subprocess.run(
+            ["git", "-C", str(root), "rev-parse", "--short", "HEAD"],
+            capture_output=True,
+            text=True,
+            timeout=5,
+        )
         if rev.returncode != 0:
             return None
-        dirty = subprocess.run(["git", "-C", str(root), "status", "--porcelain", "-uno"],
-                               capture_output=True, text=True, timeout=5).stdout.strip()
+        dirty = subprocess.run(
+            ["git", "-C", str(root), "status", "--porcelain", "-uno"],
+            capture_output=True,
+            text=True,
+            timeout=5,
+        ).stdout.strip()
         return rev.stdout.strip() + ("-dirty" if dirty else "")
     except (OSError, subprocess.SubprocessError):
         return None
 
 
-def entries_for(profile: DeviceProfile, formats: Optional[list] = None,
-                precision: Optional[str] = None, export_opts: Optional[dict] = None) -> list:
+def entries_for(
+    profile: DeviceProfile,
+    formats: Optional[list] = None,
+    precision: Optional[str] = None,
+    export_opts: Optional[dict] = None,
+) -> list:
     """The profile's format entries, narrowed to ``formats`` (in the user's order) if given, with
     ``export_opts`` (``--export-opt`` pairs, checked here) on top of each entry's own."""
     if not formats:
@@ -71,9 +84,13 @@ def entries_for(profile: DeviceProfile, formats: Optional[list] = None,
             for e in profile.formats:
                 if precision in e.backend.precisions:
                     declared = e.backend.export_options()
-                    e = replace(e, precision=precision,  # options that apply to it stay
-                                export={k: v for k, v in e.export.items()
-                                        if declared[k].applies(precision)})
+                    e = replace(
+                        e,
+                        precision=precision,  # options that apply to it stay
+                        export={
+                            k: v for k, v in e.export.items() if declared[k].applies(precision)
+                        },
+                    )
                     if (e.format, e.variant) not in seen:
                         seen.add((e.format, e.variant))
                         entries.append(e)
@@ -83,17 +100,25 @@ def entries_for(profile: DeviceProfile, formats: Optional[list] = None,
             backend = get_backend(name)
             prec = check_precision(backend, precision or backend.precisions[0])
             same = next((e for e in profile.formats if e.backend == backend), None)
-            entries.append(FormatEntry(backend, prec, same.options if same else {},
-                                       same.export if same else {}))
+            entries.append(
+                FormatEntry(
+                    backend, prec, same.options if same else {}, same.export if same else {}
+                )
+            )
     if export_opts:
         per = cli_export_options(entries, export_opts)
         entries = [replace(e, export={**e.export, **opts}) for e, opts in zip(entries, per)]
     return entries
 
 
-def run_on_device(profile: DeviceProfile, artifact_dir: Path, options: RunOptions,
-                  policy: TimingPolicy, timeout_s: float,
-                  log: Callable[[str], None] = lambda m: None) -> dict:
+def run_on_device(
+    profile: DeviceProfile,
+    artifact_dir: Path,
+    options: RunOptions,
+    policy: TimingPolicy,
+    timeout_s: float,
+    log: Callable[[str], None] = lambda m: None,
+) -> dict:
     """Run the runner where the profile's ``connection`` says: the one place it is read. The
     transport (edgevid/transports: local, ssh, adb, manual) takes the typed settings to the
     runner's JSON command line on the device."""
@@ -103,29 +128,51 @@ def run_on_device(profile: DeviceProfile, artifact_dir: Path, options: RunOption
 
 def runner_args(options: RunOptions, policy: TimingPolicy) -> list:
     """Where the typed settings become the runner's JSON command line."""
-    return ["--policy", strict_dumps(policy.to_dict()),
-            "--options", strict_dumps(options.to_dict())]
+    return [
+        "--policy",
+        strict_dumps(policy.to_dict()),
+        "--options",
+        strict_dumps(options.to_dict()),
+    ]
 
 
-def bench_one(ref: ModelRef, entry: FormatEntry, profile: DeviceProfile, cfg: BenchConfig,
-              log: Callable[[str], None] = lambda m: None) -> dict:
+def bench_one(
+    ref: ModelRef,
+    entry: FormatEntry,
+    profile: DeviceProfile,
+    cfg: BenchConfig,
+    log: Callable[[str], None] = lambda m: None,
+) -> dict:
     """Export (or reuse) and run one (model, format, precision, variant) on the profile's device."""
     threads = cfg.threads if cfg.threads is not None else profile.threads
-    base = dict(model=ref.name, format=entry.format, precision=entry.precision,
-                variant=entry.variant, device=profile.name, input_shape=list(ref.input_shape),
-                threads=threads)
+    base = dict(
+        model=ref.name,
+        format=entry.format,
+        precision=entry.precision,
+        variant=entry.variant,
+        device=profile.name,
+        input_shape=list(ref.input_shape),
+        threads=threads,
+    )
     missing = for_profile(profile).missing(entry)  # what the DEVICE has, not the host
     if missing and not cfg.export_unrunnable:
         return new_record(**base, status="unsupported", reason=missing)
     try:
         with _EXPORT_LOCK:  # several devices at once share the artifact folder
-            art = export(ref, entry.format, entry.precision, root=cfg.artifacts, log=log,
-                         options=entry.export)
+            art = export(
+                ref,
+                entry.format,
+                entry.precision,
+                root=cfg.artifacts,
+                log=log,
+                options=entry.export,
+            )
     except ExportFailed as e:
         return new_record(**base, status="export-failed", reason=str(e))
     if missing:
-        return new_record(**base, status="unsupported", artifact_dir=str(art),
-                          reason=f"converted; {missing}")
+        return new_record(
+            **base, status="unsupported", artifact_dir=str(art), reason=f"converted; {missing}"
+        )
     policy = cfg.policy or profile.timing
     options = run_options(entry, profile, threads, cfg.cpus)
     if cfg.layers:
@@ -139,17 +186,30 @@ def bench_one(ref: ModelRef, entry: FormatEntry, profile: DeviceProfile, cfg: Be
     return record
 
 
-def bench(refs: list, profile: DeviceProfile, entries: list, cfg: BenchConfig,
-          on_result: Callable[[dict], None] = lambda r: None,
-          log: Callable[[str], None] = lambda m: None) -> list:
+def bench(
+    refs: list,
+    profile: DeviceProfile,
+    entries: list,
+    cfg: BenchConfig,
+    on_result: Callable[[dict], None] = lambda r: None,
+    log: Callable[[str], None] = lambda m: None,
+) -> list:
     out = []
     revision = git_revision()
-    for record in measure(refs, entries, lambda ref, entry: bench_one(ref, entry, profile, cfg,
-                                                                      log=log),
-                          cfg.sessions, profile, log):
+    for record in measure(
+        refs,
+        entries,
+        lambda ref, entry: bench_one(ref, entry, profile, cfg, log=log),
+        cfg.sessions,
+        profile,
+        log,
+    ):
         record["kind"] = cfg.kind
-        record["env"] = {**(record.get("env") or {}), "edgevid_version": __version__,
-                         "git_revision": revision}
+        record["env"] = {
+            **(record.get("env") or {}),
+            "edgevid_version": __version__,
+            "git_revision": revision,
+        }
         record["created_at"] = datetime.now(timezone.utc).isoformat(timespec="seconds")
         if cfg.save:
             record["result_path"] = str(results.save(record, cfg.results, cfg.db))

@@ -4,6 +4,7 @@ user's callable's module pulled in from the user's own package (or the zoo famil
 .onnx file), the exporter options, the converter versions and the upstream artifact; reuse also
 needs every file of the artifact to still have the sha256 its manifest records.
 """
+
 from __future__ import annotations
 
 import importlib
@@ -18,8 +19,14 @@ from typing import Optional
 
 from edgevid.errors import UserError
 from edgevid.modelref import ModelRef
-from edgevid.runners.artifact import (MANIFEST, ArtifactError, changed_files, load_manifest,
-                                      manifest_digest, sha256_file)
+from edgevid.runners.artifact import (
+    MANIFEST,
+    ArtifactError,
+    changed_files,
+    load_manifest,
+    manifest_digest,
+    sha256_file,
+)
 
 
 def _family_file(ref: ModelRef) -> Optional[str]:
@@ -87,11 +94,17 @@ def _jsonable(obj):
     return json.loads(json.dumps(obj, default=str))
 
 
-def cache_key(ref: ModelRef, versions: dict, options: Optional[dict] = None,
-              upstream: Optional[dict] = None) -> dict:
+def cache_key(
+    ref: ModelRef, versions: dict, options: Optional[dict] = None, upstream: Optional[dict] = None
+) -> dict:
     """Everything an artifact is made from; a change to any part makes the artifact stale."""
-    key = {"source_model": _jsonable(ref.to_dict()), "converters": _jsonable(versions),
-           "options": _jsonable(options or {}), "weights_sha256": None, "sources": {}}
+    key = {
+        "source_model": _jsonable(ref.to_dict()),
+        "converters": _jsonable(versions),
+        "options": _jsonable(options or {}),
+        "weights_sha256": None,
+        "sources": {},
+    }
     if ref.weights:
         if not Path(ref.weights).is_file():
             raise UserError(f"--weights {ref.weights}: no such file")
@@ -123,7 +136,8 @@ def stale_reason(out_dir: Path, key: dict) -> Optional[str]:
     changed = changed_files(out_dir, m)
     if changed:
         return f"{changed[0]} changed since export" + (
-            f" (and {len(changed) - 1} more file(s))" if len(changed) > 1 else "")
+            f" (and {len(changed) - 1} more file(s))" if len(changed) > 1 else ""
+        )
     if old.get("source_model") != key["source_model"]:
         return "the model reference changed"
     if old.get("weights_sha256") != key["weights_sha256"]:
@@ -131,8 +145,11 @@ def stale_reason(out_dir: Path, key: dict) -> Optional[str]:
     if old.get("options") != key["options"]:
         return f"the exporter options changed ({old.get('options')} -> {key['options']})"
     if old.get("converters") != key["converters"]:
-        diff = [f"{k} {old['converters'].get(k)} -> {v}" for k, v in key["converters"].items()
-                if (old.get("converters") or {}).get(k) != v]
+        diff = [
+            f"{k} {old['converters'].get(k)} -> {v}"
+            for k, v in key["converters"].items()
+            if (old.get("converters") or {}).get(k) != v
+        ]
         return "converter versions changed (" + (", ".join(diff) or "removed") + ")"
     if old.get("upstream") != key.get("upstream"):
         return f"its {key['upstream']['format']} source artifact changed"

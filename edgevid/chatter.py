@@ -6,6 +6,7 @@ terminal: while a converter runs, file descriptors 1 and 2 point at a log file.
 own consoles write to duplicates of the terminal's descriptors made at start-up, so progress and
 results still reach the terminal while a converter runs.
 """
+
 from __future__ import annotations
 
 import contextlib

@@ -32,6 +32,7 @@ and with thousands of samples such a difference can be labelled ``slower``/``fas
 the gate takes a threshold: set it above the run-to-run spread of your device (a few percent on a
 quiet desktop, more on a shared or thermally limited one).
 """
+
 from __future__ import annotations
 
 import math
@@ -59,9 +60,15 @@ def record_key(record: dict) -> tuple:
     """The pairing key of a record: (model, format, precision, device, input_shape, threads,
     variant) -- the variant (runtime and exporter options) is part of a result's identity."""
     shape = record.get("input_shape")
-    return (record.get("model"), record.get("format"), record.get("precision"),
-            record.get("device"), tuple(shape) if shape is not None else None,
-            record.get("threads"), record.get("variant") or "")
+    return (
+        record.get("model"),
+        record.get("format"),
+        record.get("precision"),
+        record.get("device"),
+        tuple(shape) if shape is not None else None,
+        record.get("threads"),
+        record.get("variant") or "",
+    )
 
 
 @dataclass
@@ -123,8 +130,7 @@ class Unpaired:
 
 def _unpaired(side: str, record: dict, reason: str) -> Unpaired:
     key = record_key(record)
-    return Unpaired(side, **dict(zip(KEY_FIELDS, key)), status=record.get("status"),
-                    reason=reason)
+    return Unpaired(side, **dict(zip(KEY_FIELDS, key)), status=record.get("status"), reason=reason)
 
 
 NUMERICS_REASON = "numerics outside tolerance (FAIL): not compared"
@@ -147,8 +153,11 @@ def _select(records: Iterable[dict], side: str) -> tuple:
     indexed.sort(key=lambda ir: (ir[1].get("created_at") or "", ir[0]))
     for _, record in indexed:
         if not _timed(record):
-            why = ("not timed (no samples_ms)" if record.get("status") == "ok"
-                   else f"status {record.get('status')!r}")
+            why = (
+                "not timed (no samples_ms)"
+                if record.get("status") == "ok"
+                else f"status {record.get('status')!r}"
+            )
             left_out.append(_unpaired(side, record, why))
             continue
         if numerics_failed(record):  # a wrong output is no baseline, and no candidate either
@@ -156,8 +165,9 @@ def _select(records: Iterable[dict], side: str) -> tuple:
             continue
         key = record_key(record)
         if key in chosen:
-            left_out.append(_unpaired(side, chosen[key], "superseded by a newer record "
-                                                          "with the same key"))
+            left_out.append(
+                _unpaired(side, chosen[key], "superseded by a newer record with the same key")
+            )
         chosen[key] = record
     return chosen, left_out
 
@@ -166,8 +176,9 @@ def _ratio_of_medians(base, new, axis=-1):
     return np.median(new, axis=axis) / np.median(base, axis=axis)
 
 
-def ratio_ci(base, new, n_resamples: int = N_RESAMPLES, confidence: float = CONFIDENCE,
-             seed: int = SEED) -> tuple:
+def ratio_ci(
+    base, new, n_resamples: int = N_RESAMPLES, confidence: float = CONFIDENCE, seed: int = SEED
+) -> tuple:
     """Bootstrap CI of median(new)/median(base), resampling the two sets independently."""
     from scipy import stats
 
@@ -177,10 +188,17 @@ def ratio_ci(base, new, n_resamples: int = N_RESAMPLES, confidence: float = CONF
         return (float("nan"), float("nan"))
     batch = max(1, min(n_resamples, _BATCH_VALUES // (base.size + new.size)))
     try:
-        res = stats.bootstrap((base, new), _ratio_of_medians, n_resamples=n_resamples,
-                              batch=batch, vectorized=True, paired=False,
-                              confidence_level=confidence, method="percentile",
-                              rng=np.random.default_rng(seed))
+        res = stats.bootstrap(
+            (base, new),
+            _ratio_of_medians,
+            n_resamples=n_resamples,
+            batch=batch,
+            vectorized=True,
+            paired=False,
+            confidence_level=confidence,
+            method="percentile",
+            rng=np.random.default_rng(seed),
+        )
     except ValueError:
         return (float("nan"), float("nan"))
     return (float(res.confidence_interval.low), float(res.confidence_interval.high))
@@ -212,9 +230,18 @@ def compare_samples(base_ms, new_ms, key: Optional[tuple] = None) -> Pair:
     except ValueError:  # e.g. every value identical
         p_value = float("nan")
     key = key if key is not None else (None,) * len(KEY_FIELDS)
-    return Pair(**dict(zip(KEY_FIELDS, key)), base_p50=base_p50, new_p50=new_p50, ratio=ratio, ci_low=ci_low,
-                ci_high=ci_high, p_value=p_value, label=label_for(ci_low, ci_high, p_value),
-                n_base=int(base.size), n_new=int(new.size))
+    return Pair(
+        **dict(zip(KEY_FIELDS, key)),
+        base_p50=base_p50,
+        new_p50=new_p50,
+        ratio=ratio,
+        ci_low=ci_low,
+        ci_high=ci_high,
+        p_value=p_value,
+        label=label_for(ci_low, ci_high, p_value),
+        n_base=int(base.size),
+        n_new=int(new.size),
+    )
 
 
 def compare_records(base: Iterable[dict], new: Iterable[dict]) -> tuple:
@@ -257,8 +284,10 @@ def parse_threshold(text: Union[str, float, int]) -> float:
     percent = raw.endswith("%")
     body = raw[:-1].strip() if percent else raw
     if not _NUMBER.match(body):
-        raise UserError(f"bad threshold {str(text)!r}: give a slowdown such as 5% (or 0.05 or 5), "
-                        f"a non-negative number")
+        raise UserError(
+            f"bad threshold {str(text)!r}: give a slowdown such as 5% (or 0.05 or 5), "
+            f"a non-negative number"
+        )
     value = float(body)
     if not math.isfinite(value):
         raise UserError(f"bad threshold {str(text)!r}: must be a finite number such as 5%")
@@ -284,6 +313,20 @@ def rich_table(pairs: Iterable[Pair], title: Optional[str] = None):
     return to_terminal.table(compare_table(pairs), title or "")
 
 
-__all__ = ["Pair", "Unpaired", "compare_records", "compare_samples", "gate", "parse_threshold",
-           "markdown_table", "rich_table", "record_key", "ratio_ci", "label_for", "KEY_FIELDS",
-           "SLOWER", "FASTER", "NO_CHANGE"]
+__all__ = [
+    "Pair",
+    "Unpaired",
+    "compare_records",
+    "compare_samples",
+    "gate",
+    "parse_threshold",
+    "markdown_table",
+    "rich_table",
+    "record_key",
+    "ratio_ci",
+    "label_for",
+    "KEY_FIELDS",
+    "SLOWER",
+    "FASTER",
+    "NO_CHANGE",
+]

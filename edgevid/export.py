@@ -9,6 +9,7 @@ a temporary folder that is renamed into place at the end, so a failed or interru
 nothing half-written (and no empty folders). Converter output goes to ``export.log`` beside the
 artifact (see :mod:`edgevid.chatter`).
 """
+
 from __future__ import annotations
 
 import importlib
@@ -30,8 +31,15 @@ from edgevid.errors import UserError
 from edgevid.exporters.base import OUTPUT_NAME, ExportJob
 from edgevid.modelref import ModelRef, build_torch_model
 from edgevid.outputs import inside, slug
-from edgevid.runners.artifact import (MANIFEST, MANIFEST_VERSION, artifact_files, load_manifest,
-                                      manifest_digest, reference_inputs, sha256_file)
+from edgevid.runners.artifact import (
+    MANIFEST,
+    MANIFEST_VERSION,
+    artifact_files,
+    load_manifest,
+    manifest_digest,
+    reference_inputs,
+    sha256_file,
+)
 
 REFERENCE_SEED = 1234
 #: Relative tolerance of the numerics check, by precision (times max(1, |reference| max)).
@@ -68,10 +76,16 @@ def _remove_if_empty(*folders: Path) -> None:
             pass
 
 
-def export(ref: ModelRef, fmt: str, precision: Optional[str] = None,
-           root: Path = DEFAULT_ROOT, force: bool = False,
-           log: Callable[[str], None] = lambda msg: None, _model_cache: Optional[dict] = None,
-           options: Optional[dict] = None) -> Path:
+def export(
+    ref: ModelRef,
+    fmt: str,
+    precision: Optional[str] = None,
+    root: Path = DEFAULT_ROOT,
+    force: bool = False,
+    log: Callable[[str], None] = lambda msg: None,
+    _model_cache: Optional[dict] = None,
+    options: Optional[dict] = None,
+) -> Path:
     """Make (or reuse) the artifact of ``ref`` in ``fmt``; return its folder.
 
     ``options`` are the exporter's options (e.g. the LiteRT conv3d rewrite); they reach the
@@ -90,22 +104,33 @@ def export(ref: ModelRef, fmt: str, precision: Optional[str] = None,
         with chatter.captured(pre_log):
             exporter, versions = _load_exporter(backend)
         if ref.kind == "onnx" and backend.source == "torch" and backend.name != "onnx":
-            raise ExportFailed(f"{ref.ref} is an ONNX file: format {backend.name!r} needs the "
-                               f"PyTorch model", exit_code=2)
+            raise ExportFailed(
+                f"{ref.ref} is an ONNX file: format {backend.name!r} needs the PyTorch model",
+                exit_code=2,
+            )
         cache = _model_cache if _model_cache is not None else {}
-        job = ExportJob(ref=ref, precision=precision, out_dir=out_dir,
-                        file_name=backend.file_name, options=options)
+        job = ExportJob(
+            ref=ref,
+            precision=precision,
+            out_dir=out_dir,
+            file_name=backend.file_name,
+            options=options,
+        )
         if backend.source != "torch":
-            job.upstream_dir = export(ref, backend.source, None, root, force=False, log=log,
-                                      _model_cache=cache)
+            job.upstream_dir = export(
+                ref, backend.source, None, root, force=False, log=log, _model_cache=cache
+            )
             job.upstream_manifest = load_manifest(job.upstream_dir)
         key = cache_key(ref, versions, options, job.upstream_manifest)
         reason = stale_reason(out_dir, key)
         if not force and reason is None and out_dir.is_dir():
             log(f"reusing {out_dir}")
             return out_dir
-        log(f"re-exporting {ref.name} to {backend.name} {precision}: {reason}" if reason else
-            f"exporting {ref.name} to {backend.name} {precision}")
+        log(
+            f"re-exporting {ref.name} to {backend.name} {precision}: {reason}"
+            if reason
+            else f"exporting {ref.name} to {backend.name} {precision}"
+        )
         return _export_into(job, backend, exporter, versions, key, cache, out_dir, pre_log, root)
     except BaseException:
         _remove_if_empty(*reversed(created))
@@ -122,12 +147,24 @@ def _load_exporter(backend: Backend):
     try:
         return exporter, exporter.versions()
     except ImportError as e:
-        raise ExportFailed(f"the {backend.name} converter is not installed ({e.name}); install "
-                           f"it with: pip install 'edgevid[{backend.extra}]'", exit_code=2) from e
+        raise ExportFailed(
+            f"the {backend.name} converter is not installed ({e.name}); install "
+            f"it with: pip install 'edgevid[{backend.extra}]'",
+            exit_code=2,
+        ) from e
 
 
-def _export_into(job: ExportJob, backend: Backend, exporter, versions: dict, key: dict,
-                 cache: dict, out_dir: Path, pre_log: Path, root: Path) -> Path:
+def _export_into(
+    job: ExportJob,
+    backend: Backend,
+    exporter,
+    versions: dict,
+    key: dict,
+    cache: dict,
+    out_dir: Path,
+    pre_log: Path,
+    root: Path,
+) -> Path:
     tmp = out_dir.with_name(f".{out_dir.name}.tmp-{os.getpid()}")
     shutil.rmtree(tmp, ignore_errors=True)
     tmp.mkdir(parents=True)
@@ -158,8 +195,10 @@ def _export_into(job: ExportJob, backend: Backend, exporter, versions: dict, key
             raise  # KeyboardInterrupt / SystemExit: the temporary folder is gone
         first = next((ln for ln in str(e).splitlines() if ln.strip()), "")
         where = f" (converter output: {kept})" if kept else ""
-        raise ExportFailed(f"{backend.name} export of {job.ref.name} failed: "
-                           f"{type(e).__name__}: {first}"[:1500] + where) from e
+        raise ExportFailed(
+            f"{backend.name} export of {job.ref.name} failed: {type(e).__name__}: {first}"[:1500]
+            + where
+        ) from e
     old = out_dir.with_name(f".{out_dir.name}.old-{os.getpid()}")
     if out_dir.exists():
         out_dir.rename(old)
@@ -181,11 +220,13 @@ def _keep_failed_log(log_path: Path, root: Path, out_dir: Path) -> Optional[Path
         return None
 
 
-def _manifest(job: ExportJob, backend: Backend, files, versions: dict, export_s: float,
-              cache: dict) -> dict:
+def _manifest(
+    job: ExportJob, backend: Backend, files, versions: dict, export_s: float, cache: dict
+) -> dict:
     path = job.out_dir / job.file_name
-    size = sum(p.stat().st_size for p in job.out_dir.rglob("*")
-               if p.is_file() and p.name != LOG_NAME)
+    size = sum(
+        p.stat().st_size for p in job.out_dir.rglob("*") if p.is_file() and p.name != LOG_NAME
+    )
     manifest = {
         "manifest_version": MANIFEST_VERSION,
         "model": job.ref.name,
@@ -208,15 +249,19 @@ def _manifest(job: ExportJob, backend: Backend, files, versions: dict, export_s:
     }
     if job.upstream_manifest is not None:
         reference = dict(job.upstream_manifest["reference"])
-        manifest["converted_from"] = {"format": job.upstream_manifest["format"],
-                                      "sha256": job.upstream_manifest["sha256"]}
+        manifest["converted_from"] = {
+            "format": job.upstream_manifest["format"],
+            "sha256": job.upstream_manifest["sha256"],
+        }
     else:
         reference = _reference(job, manifest, cache)
     reference["rtol"] = RTOL[job.precision]
     manifest["reference"] = reference
     if not manifest["outputs"]:
-        manifest["outputs"] = [{"name": o["name"], "shape": o["shape"], "dtype": "float32"}
-                               for o in reference["outputs"]]
+        manifest["outputs"] = [
+            {"name": o["name"], "shape": o["shape"], "dtype": "float32"}
+            for o in reference["outputs"]
+        ]
     return manifest
 
 
@@ -234,16 +279,22 @@ def _reference(job: ExportJob, manifest: dict, cache: dict) -> dict:
     else:
         import onnxruntime as ort
 
-        sess = ort.InferenceSession(str(job.out_dir / job.file_name),
-                                    providers=["CPUExecutionProvider"])
+        sess = ort.InferenceSession(
+            str(job.out_dir / job.file_name), providers=["CPUExecutionProvider"]
+        )
         outs, source = sess.run(None, inputs), "onnxruntime"
     names = [o["name"] for o in manifest["outputs"]] or [OUTPUT_NAME]
     return {
         "seed": REFERENCE_SEED,
         "source": source,
-        "outputs": [{"name": n, "shape": list(np.shape(o)),
-                     "values": np.asarray(o, dtype=np.float32).ravel().tolist()}
-                    for n, o in zip(names, outs)],
+        "outputs": [
+            {
+                "name": n,
+                "shape": list(np.shape(o)),
+                "values": np.asarray(o, dtype=np.float32).ravel().tolist(),
+            }
+            for n, o in zip(names, outs)
+        ],
     }
 
 

@@ -242,17 +242,30 @@ def report_sections(records: list) -> list:
     out = []
     spread = spread_rows(records)
     if spread:
-        out.append(Section("Between-session spread", [table("sessions", SPREAD_COLUMNS, spread)],
-                           id="sessions"))
+        out.append(
+            Section(
+                "Between-session spread", [table("sessions", SPREAD_COLUMNS, spread)], id="sessions"
+            )
+        )
     recs = with_layers(records)
     if recs:
-        blocks = [Text(["Second run with the runtime's own profiler, after the timed run. "
-                        "`sum / run`: layers over the same profiled inference (bound ±15%); "
-                        "`sum / unprofiled`: over unprofiled inferences run alternately."]),
-                  table("layer-shares", SHARE_COLUMNS, share_rows(recs))]
+        blocks = [
+            Text(
+                [
+                    "Second run with the runtime's own profiler, after the timed run. "
+                    "`sum / run`: layers over the same profiled inference (bound ±15%); "
+                    "`sum / unprofiled`: over unprofiled inferences run alternately."
+                ]
+            ),
+            table("layer-shares", SHARE_COLUMNS, share_rows(recs)),
+        ]
         for i, r in enumerate(recs):
             if r["layers"].get("available") and r["layers"].get("layers"):
-                blocks.append(Section(f"Ten slowest layers: {' / '.join(_ident(r))}",
-                                      [table(f"slowest-{i}", SLOWEST_COLUMNS, slowest_rows(r))]))
+                blocks.append(
+                    Section(
+                        f"Ten slowest layers: {' / '.join(_ident(r))}",
+                        [table(f"slowest-{i}", SLOWEST_COLUMNS, slowest_rows(r))],
+                    )
+                )
         out.append(Section("Where the time goes (per layer)", blocks, id="layers"))
     return out

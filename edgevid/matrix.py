@@ -3,6 +3,7 @@ and checked against PyTorch. Each cell is a result record with ``kind: "check"``
 the same status, reason and numerics as a benchmark, so it is stored, indexed and reported like
 any other result.
 """
+
 from __future__ import annotations
 
 import re
@@ -13,8 +14,13 @@ from edgevid.bench import BenchConfig, bench
 from edgevid.profiles import FormatEntry
 
 #: One inference after load: enough for the numerics check, no timing.
-CHECK_TIMING = {"warmup_min": 0, "warmup_max": 0, "min_iters": 1, "min_time_s": 0.0,
-                "max_time_s": 0.0}
+CHECK_TIMING = {
+    "warmup_min": 0,
+    "warmup_max": 0,
+    "min_iters": 1,
+    "min_time_s": 0.0,
+    "max_time_s": 0.0,
+}
 
 # Converter and runtime messages that name the operator that broke, most specific first.
 _OP_PATTERNS = (
@@ -48,8 +54,11 @@ def cell(record: dict) -> dict:
     numerics = record.get("numerics") or {}
     if status == "ok":
         verdict = "ok" if numerics.get("ok") else "numerics"
-        note = (f"Δ {numerics['max_abs_diff']:.1e}, top-1 {numerics.get('top1_agree', 0):.0%}"
-                if numerics.get("max_abs_diff") is not None else "no reference")
+        note = (
+            f"Δ {numerics['max_abs_diff']:.1e}, top-1 {numerics.get('top1_agree', 0):.0%}"
+            if numerics.get("max_abs_diff") is not None
+            else "no reference"
+        )
     elif status == "unsupported" and record.get("artifact_dir"):
         verdict, note = "converted", reason  # converted, but it runs elsewhere (e.g. macOS)
     elif status == "unsupported":
@@ -58,9 +67,14 @@ def cell(record: dict) -> dict:
         verdict = "export-failed" if status == "export-failed" else "run-failed"
         op = failing_op(reason)
         note = (f"op {op}: " if op else "") + reason
-    return {"model": record["model"], "format": record["format"],
-            "precision": record["precision"], "verdict": verdict, "note": note[:400],
-            "op": failing_op(reason) if verdict.endswith("failed") else None}
+    return {
+        "model": record["model"],
+        "format": record["format"],
+        "precision": record["precision"],
+        "verdict": verdict,
+        "note": note[:400],
+        "op": failing_op(reason) if verdict.endswith("failed") else None,
+    }
 
 
 def run_matrix(refs: list, profile, formats: list, cfg: BenchConfig, **callbacks) -> list:
@@ -72,8 +86,11 @@ def run_matrix(refs: list, profile, formats: list, cfg: BenchConfig, **callbacks
     for fmt, precision in formats:
         backend = get_backend(fmt)
         same = next((e for e in profile.formats if e.backend == backend), None)
-        entries.append(FormatEntry(backend, precision, same.options if same else {},
-                                   same.export if same else {}))
+        entries.append(
+            FormatEntry(
+                backend, precision, same.options if same else {}, same.export if same else {}
+            )
+        )
     return bench(refs, profile, entries, cfg, **callbacks)
 
 

@@ -1,6 +1,7 @@
 """What a user can name as a model: a zoo variant or family, ``package.module:callable``, or a
 plain ``.onnx`` file. ``resolve`` turns the name into a :class:`ModelRef` with a fixed input shape.
 """
+
 from __future__ import annotations
 
 import importlib
@@ -41,8 +42,10 @@ def parse_shape(text: str) -> tuple:
     except ValueError:
         dims = ()
     if len(dims) not in (4, 5) or any(d <= 0 for d in dims):
-        raise UserError(f"bad --input-shape {text!r}: give C,T,H,W (e.g. 3x8x160x160) or "
-                        f"B,C,T,H,W with positive integers")
+        raise UserError(
+            f"bad --input-shape {text!r}: give C,T,H,W (e.g. 3x8x160x160) or "
+            f"B,C,T,H,W with positive integers"
+        )
     shape = dims if len(dims) == 5 else (1, *dims)
     check_input_size(shape, f"--input-shape {text!r}")
     return shape
@@ -58,17 +61,20 @@ def check_input_size(shape, what: str = "input shape") -> None:
         n *= int(d)
     if n > MAX_INPUT_BYTES:
         dims = "x".join(str(d) for d in shape)
-        raise UserError(f"{what}: an input of {dims} is {n / 1e9:,.0f} GB as float32, above the "
-                        f"{MAX_INPUT_BYTES // 2**30} GiB limit for one input; give a smaller "
-                        f"--input-shape")
+        raise UserError(
+            f"{what}: an input of {dims} is {n / 1e9:,.0f} GB as float32, above the "
+            f"{MAX_INPUT_BYTES // 2**30} GiB limit for one input; give a smaller "
+            f"--input-shape"
+        )
 
 
 def _safe(name: str) -> str:
     return re.sub(r"[^A-Za-z0-9._-]+", "-", name).strip("-.") or "model"
 
 
-def resolve(ref: str, input_shape: Optional[Sequence[int]] = None,
-            weights: Optional[str] = None) -> ModelRef:
+def resolve(
+    ref: str, input_shape: Optional[Sequence[int]] = None, weights: Optional[str] = None
+) -> ModelRef:
     shape = tuple(input_shape) if input_shape else None
     if shape:
         check_input_size(shape)
@@ -80,25 +86,40 @@ def resolve(ref: str, input_shape: Optional[Sequence[int]] = None,
             raise UserError("--weights applies to PyTorch models, not to an .onnx file")
         shape = _onnx_input_shape(path, shape)
         check_input_size(shape, str(path))
-        return ModelRef("onnx", str(path.resolve()), _safe(path.stem), shape, weights=None,
-                        default_shape=input_shape is None)
+        return ModelRef(
+            "onnx",
+            str(path.resolve()),
+            _safe(path.stem),
+            shape,
+            weights=None,
+            default_shape=input_shape is None,
+        )
     if ":" in ref and not Path(ref).exists():
         module, _, attr = ref.partition(":")
         if not module or not attr:
             raise UserError(f"bad model {ref!r}: a user model is written package.module:callable")
         if shape is None:
-            raise UserError(f"model {ref!r} is a user callable: give its input with --input-shape "
-                            f"C,T,H,W (e.g. 3x8x224x224)")
+            raise UserError(
+                f"model {ref!r} is a user callable: give its input with --input-shape "
+                f"C,T,H,W (e.g. 3x8x224x224)"
+            )
         _load_callable(ref)  # fail early and clearly
-        return ModelRef("callable", ref, _safe(f"{module}.{attr}"), shape, weights=weights,
-                        default_shape=False)
+        return ModelRef(
+            "callable", ref, _safe(f"{module}.{attr}"), shape, weights=weights, default_shape=False
+        )
     from edgevid.models import get_spec
 
     spec = get_spec(ref)
     default = (1, *spec.input)
-    return ModelRef("zoo", spec.name, spec.name, shape or default, num_classes=spec.num_classes,
-                    weights=str(Path(weights).resolve()) if weights else None,
-                    default_shape=(shape or default) == default)
+    return ModelRef(
+        "zoo",
+        spec.name,
+        spec.name,
+        shape or default,
+        num_classes=spec.num_classes,
+        weights=str(Path(weights).resolve()) if weights else None,
+        default_shape=(shape or default) == default,
+    )
 
 
 def _load_callable(ref: str):
@@ -128,28 +149,38 @@ def _onnx_input_shape(path: Path, given: Optional[tuple] = None) -> tuple:
     inits = {i.name for i in model.graph.initializer}
     graph_inputs = [i for i in model.graph.input if i.name not in inits]
     if len(graph_inputs) != 1:
-        raise UserError(f"{path} has {len(graph_inputs)} inputs; edgevid runs single-input "
-                        f"video models")
+        raise UserError(
+            f"{path} has {len(graph_inputs)} inputs; edgevid runs single-input video models"
+        )
     name = graph_inputs[0].name
     dims = graph_inputs[0].type.tensor_type.shape.dim
     fixed = [d.dim_value if d.HasField("dim_value") and d.dim_value > 0 else None for d in dims]
     dynamic = [f"{d.dim_param or '?'} (axis {i})" for i, d in enumerate(dims) if fixed[i] is None]
     if given is not None:
         if len(given) != len(fixed):
-            raise UserError(f"--input-shape {'x'.join(map(str, given))} has {len(given)} "
-                            f"dimensions with the batch; input {name!r} of {path} has "
-                            f"{len(fixed)}")
-        wrong = [f"axis {i} is {f}, not {g}" for i, (f, g) in enumerate(zip(fixed, given))
-                 if f is not None and f != g]
+            raise UserError(
+                f"--input-shape {'x'.join(map(str, given))} has {len(given)} "
+                f"dimensions with the batch; input {name!r} of {path} has "
+                f"{len(fixed)}"
+            )
+        wrong = [
+            f"axis {i} is {f}, not {g}"
+            for i, (f, g) in enumerate(zip(fixed, given))
+            if f is not None and f != g
+        ]
         if wrong:
-            raise UserError(f"--input-shape {'x'.join(map(str, given))} does not fit input "
-                            f"{name!r} of {path}: {'; '.join(wrong)}")
+            raise UserError(
+                f"--input-shape {'x'.join(map(str, given))} does not fit input "
+                f"{name!r} of {path}: {'; '.join(wrong)}"
+            )
         return tuple(given)
     if not fixed:
         raise UserError(f"input {name!r} of {path} has no shape: give it with --input-shape")
     if dynamic:
-        raise UserError(f"input {name!r} of {path} has dynamic dimensions {', '.join(dynamic)}: "
-                        f"give the shape with --input-shape C,T,H,W (or B,C,T,H,W)")
+        raise UserError(
+            f"input {name!r} of {path} has dynamic dimensions {', '.join(dynamic)}: "
+            f"give the shape with --input-shape C,T,H,W (or B,C,T,H,W)"
+        )
     return tuple(int(v or 0) for v in fixed)  # every one is set: none is dynamic
 
 
@@ -161,8 +192,9 @@ def build_torch_model(source: dict):
     if kind == "zoo":
         from edgevid.models import create_model
 
-        return create_model(ref, weights=source.get("weights"),
-                            num_classes=source.get("num_classes"))
+        return create_model(
+            ref, weights=source.get("weights"), num_classes=source.get("num_classes")
+        )
     if kind == "callable":
         from edgevid.models.registry import DEFAULT_SEED, load_weights
 

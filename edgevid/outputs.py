@@ -9,6 +9,7 @@ written without replacing what the path is.
 ``check_output_path`` / ``check_output_dir`` are the early checks (exit 2 in about a second,
 before any export or measurement); ``write_text_safely`` is the write.
 """
+
 from __future__ import annotations
 
 import os

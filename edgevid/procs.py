@@ -8,6 +8,7 @@ the parent pid from a watchdog thread elsewhere (``runners/watchdog.py``). When 
 waiting (timeout, Ctrl-C, SIGTERM turned into KeyboardInterrupt), it kills the child's whole
 process group.
 """
+
 from __future__ import annotations
 
 import os
@@ -33,14 +34,21 @@ def kill_group(proc: subprocess.Popen) -> None:
         pass
 
 
-def run_tied(cmd: list, timeout_s: Optional[float] = None,
-             env: Optional[dict] = None) -> subprocess.CompletedProcess:
+def run_tied(
+    cmd: list, timeout_s: Optional[float] = None, env: Optional[dict] = None
+) -> subprocess.CompletedProcess:
     """``subprocess.run(cmd, capture_output=True, text=True, timeout=...)`` for a child that
     never outlives this process. Raises subprocess.TimeoutExpired after killing it."""
     env = dict(os.environ if env is None else env)
     env[PARENT_ENV] = str(os.getpid())
-    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-                            env=env, start_new_session=(os.name == "posix"))
+    proc = subprocess.Popen(
+        cmd,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env=env,
+        start_new_session=(os.name == "posix"),
+    )
     try:
         out, err = proc.communicate(timeout=timeout_s)
     except BaseException:  # timeout, KeyboardInterrupt, SystemExit: the child goes too

@@ -6,6 +6,7 @@ and the field): the format entries' runtime options and the thermal fields with 
 (a format entry's ``export:`` mapping) against what the exporter declares. ``connection`` is
 checked for its type and keys only; the transport that reaches the device parses it.
 """
+
 from __future__ import annotations
 
 import difflib
@@ -100,8 +101,10 @@ def get_profile(name: str) -> DeviceProfile:
     known = sorted(p.stem for p in profiles_dir().glob("*.yaml"))
     close = difflib.get_close_matches(name, known, n=2, cutoff=0.5)
     hint = f" Did you mean {close[0]!r}?" if close else ""
-    raise UserError(f"unknown device {name!r}.{hint} Valid devices: {', '.join(known)} "
-                    f"(profiles in {profiles_dir()})")
+    raise UserError(
+        f"unknown device {name!r}.{hint} Valid devices: {', '.join(known)} "
+        f"(profiles in {profiles_dir()})"
+    )
 
 
 def load_profile(path: Path) -> DeviceProfile:
@@ -116,8 +119,18 @@ def load_profile(path: Path) -> DeviceProfile:
         raise UserError(f"device profile {path}: not valid YAML: {e}") from e
     if not isinstance(data, dict):
         raise UserError(f"device profile {path}: expected a mapping at the top level")
-    known = {"name", "description", "arch", "os", "connection", "formats", "threads",
-             "input_shapes", "thermal", "timing"}
+    known = {
+        "name",
+        "description",
+        "arch",
+        "os",
+        "connection",
+        "formats",
+        "threads",
+        "input_shapes",
+        "thermal",
+        "timing",
+    }
     for key in data:
         if key not in known:
             raise bad(key, f"is not a profile field (known: {', '.join(sorted(known))})")
@@ -132,8 +145,9 @@ def load_profile(path: Path) -> DeviceProfile:
 
     if not isinstance(data["formats"], list) or not data["formats"]:
         raise bad("formats", "must be a non-empty list")
-    formats = [_format_entry(entry, f"formats[{i}]", path)
-               for i, entry in enumerate(data["formats"])]
+    formats = [
+        _format_entry(entry, f"formats[{i}]", path) for i, entry in enumerate(data["formats"])
+    ]
 
     def label(prefix: str) -> Callable[[str], str]:
         return lambda f: f"field '{prefix}{f}'"
@@ -156,20 +170,33 @@ def load_profile(path: Path) -> DeviceProfile:
         raise bad("thermal", "must be a mapping")
     for key in raw_thermal:
         if key not in THERMAL_FIELDS:
-            raise bad(f"thermal.{key}",
-                      f"is not a thermal field (known: {', '.join(THERMAL_FIELDS)})")
+            raise bad(
+                f"thermal.{key}", f"is not a thermal field (known: {', '.join(THERMAL_FIELDS)})"
+            )
     names = {v: f"thermal.{k}" for k, v in THERMAL_FIELDS.items()}
-    run = checked(lambda: RunOptions(**{THERMAL_FIELDS[k]: v for k, v in raw_thermal.items()
-                                        if v is not None}),
-                  lambda f: f"field '{names.get(f.split('[')[0], f)}'", where)
+    run = checked(
+        lambda: RunOptions(
+            **{THERMAL_FIELDS[k]: v for k, v in raw_thermal.items() if v is not None}
+        ),
+        lambda f: f"field '{names.get(f.split('[')[0], f)}'",
+        where,
+    )
     thermal = Thermal(tuple(run.thermal_zones), tuple(run.clock_paths), run.temp_limit_c)
     timing_raw = data.get("timing") or {}
     timing = checked(lambda: TimingPolicy.from_dict(timing_raw), label("timing."), where)
     return DeviceProfile(
-        name=data["name"], description=str(data.get("description", "")),
-        arch=str(data.get("arch", "")), os=str(data.get("os", "")), connection=conn,
-        formats=tuple(formats), threads=threads, input_shapes=parsed, thermal=thermal,
-        timing=timing, path=path, timing_fields=frozenset(timing_raw),
+        name=data["name"],
+        description=str(data.get("description", "")),
+        arch=str(data.get("arch", "")),
+        os=str(data.get("os", "")),
+        connection=conn,
+        formats=tuple(formats),
+        threads=threads,
+        input_shapes=parsed,
+        thermal=thermal,
+        timing=timing,
+        path=path,
+        timing_fields=frozenset(timing_raw),
     )
 
 
@@ -193,8 +220,10 @@ def _format_entry(entry, where: str, path: Path) -> FormatEntry:
     options = {k: v for k, v in entry.items() if k not in ("format", "precision", "export")}
     unknown = sorted(set(options) - set(FORMAT_OPTIONS))
     if unknown:
-        raise UserError(f"{prefix}field '{where}.{unknown[0]}' is not a format option (known: "
-                        f"{', '.join(sorted(FORMAT_OPTIONS))}, export)")
+        raise UserError(
+            f"{prefix}field '{where}.{unknown[0]}' is not a format option (known: "
+            f"{', '.join(sorted(FORMAT_OPTIONS))}, export)"
+        )
     checked(lambda: RunOptions(**options), lambda f: f"field '{where}.{f}'", prefix)
     export = entry.get("export") or {}
     if not isinstance(export, dict):

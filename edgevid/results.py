@@ -4,6 +4,7 @@ Layout: ``results/<device>/<model>/<format>-<precision>-<CxTxHxW>-t<threads>-<UT
 ``results/index.sqlite``. Every file is written atomically (temp file + fsync + rename), so a killed
 process leaves either the whole record or none.
 """
+
 from __future__ import annotations
 
 import json
@@ -32,18 +33,23 @@ def validate(record: dict, where: str = "record") -> dict:
     if missing:
         raise UserError(f"{where}: not an edgevid result (missing {', '.join(missing)})")
     if not isinstance(record["schema_version"], int):
-        raise UserError(f"{where}: schema_version must be an integer, got "
-                        f"{record['schema_version']!r}")
+        raise UserError(
+            f"{where}: schema_version must be an integer, got {record['schema_version']!r}"
+        )
     if record["schema_version"] > SCHEMA_VERSION:
-        raise UserError(f"{where}: schema_version {record['schema_version']} is newer than this "
-                        f"edgevid ({SCHEMA_VERSION}); upgrade edgevid")
+        raise UserError(
+            f"{where}: schema_version {record['schema_version']} is newer than this "
+            f"edgevid ({SCHEMA_VERSION}); upgrade edgevid"
+        )
     if record["status"] not in STATUSES:
         raise UserError(f"{where}: status {record['status']!r} is not one of {STATUSES}")
     if record["status"] == "ok" and record.get("kind", "bench") == "bench":
         missing = [k for k in SUMMARY_KEYS if k not in record["summary"]]
         if missing or not record["samples_ms"]:
-            raise UserError(f"{where}: an ok result needs samples_ms and summary "
-                            f"({', '.join(missing) or 'samples_ms empty'})")
+            raise UserError(
+                f"{where}: an ok result needs samples_ms and summary "
+                f"({', '.join(missing) or 'samples_ms empty'})"
+            )
     return record
 
 
@@ -72,9 +78,11 @@ def _warn(msg: str) -> None:
 
 
 def _warn_rebuilt(db, root, n: int, e: Exception) -> None:
-    _warn(f"the results index {db} was unreadable ({e}); kept it as {Path(db).name}.corrupt "
-          f"and rebuilt the index from the {n} result file(s) under {root} (`edgevid index "
-          f"rebuild --results {root}` does this on demand)")
+    _warn(
+        f"the results index {db} was unreadable ({e}); kept it as {Path(db).name}.corrupt "
+        f"and rebuilt the index from the {n} result file(s) under {root} (`edgevid index "
+        f"rebuild --results {root}` does this on demand)"
+    )
 
 
 def save(record: dict, root: Path = DEFAULT_ROOT, db: Optional[Path] = None) -> Path:
@@ -93,8 +101,9 @@ def save(record: dict, root: Path = DEFAULT_ROOT, db: Optional[Path] = None) -> 
     return path
 
 
-def rebuild_index(root: Path = DEFAULT_ROOT, db: Optional[Path] = None,
-                  reason: Optional[str] = None) -> int:
+def rebuild_index(
+    root: Path = DEFAULT_ROOT, db: Optional[Path] = None, reason: Optional[str] = None
+) -> int:
     """Build the SQLite index anew from the result files under ``root``; returns how many were
     indexed. An existing index file is kept as ``<name>.corrupt`` when ``reason`` is given (it
     was unreadable), else replaced. Files that are not results are skipped."""
@@ -175,9 +184,24 @@ def load_all(paths: Iterable) -> list:
 class Index:
     """SQLite index of result files: one row per record, with the whole JSON kept too."""
 
-    COLUMNS = ("path", "schema_version", "model", "format", "precision", "device", "input_shape",
-               "threads", "status", "p50", "mean", "ci95_low", "ci95_high", "created_at", "json",
-               "variant")
+    COLUMNS = (
+        "path",
+        "schema_version",
+        "model",
+        "format",
+        "precision",
+        "device",
+        "input_shape",
+        "threads",
+        "status",
+        "p50",
+        "mean",
+        "ci95_low",
+        "ci95_high",
+        "created_at",
+        "json",
+        "variant",
+    )
 
     def __init__(self, path: Path):
         Path(path).parent.mkdir(parents=True, exist_ok=True)
@@ -193,13 +217,16 @@ class Index:
             "CREATE TABLE IF NOT EXISTS results (id INTEGER PRIMARY KEY, path TEXT UNIQUE, "
             "schema_version INTEGER, model TEXT, format TEXT, precision TEXT, device TEXT, "
             "input_shape TEXT, threads INTEGER, status TEXT, p50 REAL, mean REAL, "
-            "ci95_low REAL, ci95_high REAL, created_at TEXT, json TEXT, variant TEXT)")
+            "ci95_low REAL, ci95_high REAL, created_at TEXT, json TEXT, variant TEXT)"
+        )
         have = {r[1] for r in self.conn.execute("PRAGMA table_info(results)")}
         if "variant" not in have:  # an index made before the variant was part of the identity
             self.conn.execute("ALTER TABLE results ADD COLUMN variant TEXT")
             self.conn.execute("DROP INDEX IF EXISTS by_key")
-        self.conn.execute("CREATE INDEX IF NOT EXISTS by_variant_key ON results "
-                          "(model, device, format, precision, variant, input_shape, threads)")
+        self.conn.execute(
+            "CREATE INDEX IF NOT EXISTS by_variant_key ON results "
+            "(model, device, format, precision, variant, input_shape, threads)"
+        )
 
     def __enter__(self):
         return self
@@ -210,14 +237,29 @@ class Index:
 
     def add(self, path: Path, record: dict) -> None:
         s = record.get("summary") or {}
-        row = (str(Path(path).resolve()), record["schema_version"], record["model"],
-               record["format"], record["precision"], record["device"],
-               "x".join(map(str, record.get("input_shape") or [])), record.get("threads"),
-               record["status"], s.get("p50"), s.get("mean"), s.get("ci95_low"),
-               s.get("ci95_high"), record.get("created_at"), strict_dumps(record),
-               record.get("variant") or "")
-        self.conn.execute(f"INSERT OR REPLACE INTO results ({', '.join(self.COLUMNS)}) "
-                          f"VALUES ({', '.join('?' * len(self.COLUMNS))})", row)
+        row = (
+            str(Path(path).resolve()),
+            record["schema_version"],
+            record["model"],
+            record["format"],
+            record["precision"],
+            record["device"],
+            "x".join(map(str, record.get("input_shape") or [])),
+            record.get("threads"),
+            record["status"],
+            s.get("p50"),
+            s.get("mean"),
+            s.get("ci95_low"),
+            s.get("ci95_high"),
+            record.get("created_at"),
+            strict_dumps(record),
+            record.get("variant") or "",
+        )
+        self.conn.execute(
+            f"INSERT OR REPLACE INTO results ({', '.join(self.COLUMNS)}) "
+            f"VALUES ({', '.join('?' * len(self.COLUMNS))})",
+            row,
+        )
 
     def query(self, model: Optional[str] = None, device: Optional[str] = None) -> list:
         sql, args = "SELECT json FROM results WHERE 1=1", []

@@ -1,4 +1,5 @@
 """What an exporter gets and returns."""
+
 from __future__ import annotations
 
 from dataclasses import dataclass, field

@@ -19,6 +19,7 @@ coremltools 9 has no converter for ``adaptive_avg_pool3d`` (X3D's and SE's globa
 when missing (global pool -> ``reduce_mean``, evenly divisible -> ``avg_pool``; boolean ``|`` ->
 ``logical_or``) and listed in the manifest (``converters_supplied_by_edgevid``).
 """
+
 from __future__ import annotations
 
 import importlib.util
@@ -30,13 +31,22 @@ SOURCE = "torch"
 DEFAULT_TARGET = "iOS16"
 DEFAULT_COMPUTE_UNITS = "ALL"
 OPTIONS = {
-    "compute_units": Option("choice", "compute units the model may use",
-                            choices=("ALL", "CPU_ONLY", "CPU_AND_GPU", "CPU_AND_NE"), upper=True),
-    "deployment_target": Option("choice", "minimum deployment target (mlprogram: iOS15+)",
-                                choices=("iOS15", "iOS16", "iOS17", "iOS18", "macOS12", "macOS13",
-                                         "macOS14", "macOS15")),
-    "coreml_frontend": Option("choice", "auto = torch.export, falling back to torch.jit.trace",
-                              choices=("auto", "export", "trace")),
+    "compute_units": Option(
+        "choice",
+        "compute units the model may use",
+        choices=("ALL", "CPU_ONLY", "CPU_AND_GPU", "CPU_AND_NE"),
+        upper=True,
+    ),
+    "deployment_target": Option(
+        "choice",
+        "minimum deployment target (mlprogram: iOS15+)",
+        choices=("iOS15", "iOS16", "iOS17", "iOS18", "macOS12", "macOS13", "macOS14", "macOS15"),
+    ),
+    "coreml_frontend": Option(
+        "choice",
+        "auto = torch.export, falling back to torch.jit.trace",
+        choices=("auto", "export", "trace"),
+    ),
 }
 _ARRAY_DTYPES = {65568: "float32", 65552: "float16", 65600: "float64", 131104: "int32"}
 
@@ -59,7 +69,9 @@ def _register_missing_ops() -> list:
     from coremltools.converters.mil import Builder as mb
     from coremltools.converters.mil.frontend.torch.ops import _get_inputs
     from coremltools.converters.mil.frontend.torch.torch_op_registry import (
-        _TORCH_OPS_REGISTRY, register_torch_op)
+        _TORCH_OPS_REGISTRY,
+        register_torch_op,
+    )
     from coremltools.converters.mil.mil import types
 
     def adaptive_avg_pool3d(context, node):
@@ -73,22 +85,27 @@ def _register_missing_ops() -> list:
             k = [d // o for d, o in zip(dims, out)]
             res = mb.avg_pool(x=x, kernel_sizes=k, strides=k, pad_type="valid", name=node.name)
         else:
-            raise NotImplementedError(f"adaptive_avg_pool3d from {dims} to {out}: sizes not "
-                                      f"evenly divisible")
+            raise NotImplementedError(
+                f"adaptive_avg_pool3d from {dims} to {out}: sizes not evenly divisible"
+            )
         context.add(res)
 
     def _logical(op):
         def convert(context, node):
             x, y = _get_inputs(context, node, expected=2)
             if not (types.is_bool(x.dtype) and types.is_bool(y.dtype)):
-                raise NotImplementedError(f"{node.kind} of non-boolean tensors "
-                                          f"({x.dtype}, {y.dtype})")
+                raise NotImplementedError(
+                    f"{node.kind} of non-boolean tensors ({x.dtype}, {y.dtype})"
+                )
             context.add(op(x=x, y=y, name=node.name))
+
         return convert
 
-    wanted = {"adaptive_avg_pool3d": (adaptive_avg_pool3d, ["_adaptive_avg_pool3d"]),
-              # torch's `a | b` is looked up as "or" (coremltools strips the dunder)
-              "bitwise_or": (_logical(mb.logical_or), ["or"])}
+    wanted = {
+        "adaptive_avg_pool3d": (adaptive_avg_pool3d, ["_adaptive_avg_pool3d"]),
+        # torch's `a | b` is looked up as "or" (coremltools strips the dunder)
+        "bitwise_or": (_logical(mb.logical_or), ["or"]),
+    }
     for name, (func, aliases) in wanted.items():
         if name in _TORCH_OPS_REGISTRY:
             continue
@@ -131,8 +148,9 @@ def _traced(model, shape, notes: dict):
 
     x = torch.zeros(shape)
     if _has_mha(model):
-        notes["trace_grad_enabled"] = ("nn.MultiheadAttention: traced with gradients enabled to "
-                                       "avoid the fused fast path")
+        notes["trace_grad_enabled"] = (
+            "nn.MultiheadAttention: traced with gradients enabled to avoid the fused fast path"
+        )
         with torch.enable_grad():
             return torch.jit.trace(model, x, check_trace=False)
     with torch.no_grad():
@@ -143,7 +161,9 @@ def _convert(model, shape, frontend: str, convert) -> tuple:
     """(MLModel, frontend used, notes): torch.export first; with ``frontend="auto"`` a failure of
     torch.export or of its conversion falls back to torch.jit.trace, and the notes say why."""
     if frontend not in ("auto", "export", "trace"):
-        raise ValueError(f"options['coreml_frontend'] must be auto, export or trace, got {frontend!r}")
+        raise ValueError(
+            f"options['coreml_frontend'] must be auto, export or trace, got {frontend!r}"
+        )
     notes: dict = {}
     if frontend in ("auto", "export"):
         try:
@@ -159,16 +179,23 @@ def _convert(model, shape, frontend: str, convert) -> tuple:
         if "export_path_failed" not in notes:
             raise
         first = next((ln for ln in str(e).splitlines() if ln.strip()), "")
-        raise RuntimeError(f"torch.export path: {notes['export_path_failed']}; torch.jit.trace "
-                           f"path: {type(e).__name__}: {first}") from e
+        raise RuntimeError(
+            f"torch.export path: {notes['export_path_failed']}; torch.jit.trace "
+            f"path: {type(e).__name__}: {first}"
+        ) from e
 
 
 def _io(descriptions) -> list:
     out = []
     for d in descriptions:
         arr = d.type.multiArrayType
-        out.append({"name": d.name, "shape": [int(v) for v in arr.shape],
-                    "dtype": _ARRAY_DTYPES.get(int(arr.dataType), str(arr.dataType))})
+        out.append(
+            {
+                "name": d.name,
+                "shape": [int(v) for v in arr.shape],
+                "dtype": _ARRAY_DTYPES.get(int(arr.dataType), str(arr.dataType)),
+            }
+        )
     return out
 
 
@@ -218,15 +245,18 @@ def export(job: ExportJob) -> ExportedFiles:
             skip_model_load=True,  # no Core ML framework off Apple platforms; validated below
         )
 
-    mlmodel, frontend, notes = _convert(job.model, shape, job.options.get("coreml_frontend", "auto"),
-                                        convert)
+    mlmodel, frontend, notes = _convert(
+        job.model, shape, job.options.get("coreml_frontend", "auto"), convert
+    )
     mlmodel.short_description = f"{job.ref.name} ({job.precision}) exported by edgevid"
     path = job.out_dir / job.file_name
     mlmodel.save(str(path))
 
     inputs = [{"name": INPUT_NAME, "shape": list(shape), "dtype": "float32"}]
-    outputs = [{"name": n, "shape": [int(v) for v in o.shape], "dtype": "float32"}
-               for n, o in zip(out_names, ref_outs)]
+    outputs = [
+        {"name": n, "shape": [int(v) for v in o.shape], "dtype": "float32"}
+        for n, o in zip(out_names, ref_outs)
+    ]
     facts = validate(path, inputs, outputs)
     ops: dict = {}
     try:
@@ -243,8 +273,11 @@ def export(job: ExportJob) -> ExportedFiles:
         "compute_precision": job.precision,
         "compute_units": units_name,
         "minimum_deployment_target": target_name,
-        "validated": {"how": "ct.utils.load_spec: spec read back, I/O names/shapes/dtypes "
-                             "checked; prediction needs macOS", **facts},
+        "validated": {
+            "how": "ct.utils.load_spec: spec read back, I/O names/shapes/dtypes "
+            "checked; prediction needs macOS",
+            **facts,
+        },
         "ops": dict(sorted(ops.items())),
         **({"converters_supplied_by_edgevid": registered} if registered else {}),
         "package_files": sorted(str(p.relative_to(path)) for p in path.rglob("*") if p.is_file()),

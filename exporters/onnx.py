@@ -7,6 +7,7 @@ recorded in the manifest.
 int8: the fp32 export is quantized statically by ONNX Runtime (QDQ, per-channel weights, calibrated
 on seeded inputs; ``exporters/quantize.py``); the reference output stays PyTorch's fp32 one.
 """
+
 from __future__ import annotations
 
 import shutil
@@ -40,11 +41,15 @@ def _io(values) -> list:
     out = []
     for v in values:
         t = v.type.tensor_type
-        out.append({
-            "name": v.name,
-            "shape": [d.dim_value if d.HasField("dim_value") else d.dim_param for d in t.shape.dim],
-            "dtype": onnx.helper.tensor_dtype_to_np_dtype(t.elem_type).name,
-        })
+        out.append(
+            {
+                "name": v.name,
+                "shape": [
+                    d.dim_value if d.HasField("dim_value") else d.dim_param for d in t.shape.dim
+                ],
+                "dtype": onnx.helper.tensor_dtype_to_np_dtype(t.elem_type).name,
+            }
+        )
     return out
 
 
@@ -64,21 +69,36 @@ def export(job: ExportJob) -> ExportedFiles:
 
         x = torch.zeros(job.ref.input_shape)
         with torch.no_grad():
-            torch.onnx.export(job.model, (x,), str(path), dynamo=False, opset_version=OPSET,
-                              input_names=[INPUT_NAME], output_names=[OUTPUT_NAME],
-                              do_constant_folding=True)
+            torch.onnx.export(
+                job.model,
+                (x,),
+                str(path),
+                dynamo=False,
+                opset_version=OPSET,
+                input_names=[INPUT_NAME],
+                output_names=[OUTPUT_NAME],
+                do_constant_folding=True,
+            )
         extra["slimmed"] = _slim(path, extra)
     model = onnx.load(str(path))
     onnx.checker.check_model(model)
     inits = {i.name for i in model.graph.initializer}
     if job.precision == "int8":
-        model = _quantize(path, _io([i for i in model.graph.input if i.name not in inits]), extra,
-                          job.options.get("calibration"))
-    extra["opset"] = max((o.version for o in model.opset_import if o.domain in ("", "ai.onnx")),
-                         default=None)
+        model = _quantize(
+            path,
+            _io([i for i in model.graph.input if i.name not in inits]),
+            extra,
+            job.options.get("calibration"),
+        )
+    extra["opset"] = max(
+        (o.version for o in model.opset_import if o.domain in ("", "ai.onnx")), default=None
+    )
     extra["ops"] = sorted({n.op_type for n in model.graph.node})
-    return ExportedFiles(inputs=_io([i for i in model.graph.input if i.name not in inits]),
-                         outputs=_io(model.graph.output), extra=extra)
+    return ExportedFiles(
+        inputs=_io([i for i in model.graph.input if i.name not in inits]),
+        outputs=_io(model.graph.output),
+        extra=extra,
+    )
 
 
 def fix_shapes(path, shape) -> dict:
@@ -93,14 +113,18 @@ def fix_shapes(path, shape) -> dict:
     (inp,) = [i for i in model.graph.input if i.name not in inits]
 
     def dynamic(value) -> bool:
-        return any(not d.HasField("dim_value") or d.dim_value <= 0
-                   for d in value.type.tensor_type.shape.dim)
+        return any(
+            not d.HasField("dim_value") or d.dim_value <= 0
+            for d in value.type.tensor_type.shape.dim
+        )
 
     changed: dict = {}
     if not dynamic(inp) and not any(dynamic(o) for o in model.graph.output):
         return changed
-    before = [d.dim_value if d.HasField("dim_value") else d.dim_param
-              for d in inp.type.tensor_type.shape.dim]
+    before = [
+        d.dim_value if d.HasField("dim_value") else d.dim_param
+        for d in inp.type.tensor_type.shape.dim
+    ]
     if dynamic(inp):
         changed[inp.name] = before
     for d, v in zip(inp.type.tensor_type.shape.dim, shape):
@@ -118,13 +142,19 @@ def fix_shapes(path, shape) -> dict:
         onnx.save(model, str(path))
         sess = ort.InferenceSession(str(path), providers=["CPUExecutionProvider"])
         x = np.zeros(tuple(int(v) for v in shape), dtype=np.float32)
-        shapes = {o.name: v.shape for o, v in zip(sess.get_outputs(), sess.run(None, {inp.name: x}))}
+        shapes = {
+            o.name: v.shape for o, v in zip(sess.get_outputs(), sess.run(None, {inp.name: x}))
+        }
     else:
-        shapes = {n: [d.dim_value for d in o.type.tensor_type.shape.dim] for n, o in outputs.items()}
+        shapes = {
+            n: [d.dim_value for d in o.type.tensor_type.shape.dim] for n, o in outputs.items()
+        }
     for out in model.graph.output:
         if dynamic(out):
-            changed[out.name] = [d.dim_value if d.HasField("dim_value") else d.dim_param
-                                 for d in out.type.tensor_type.shape.dim]
+            changed[out.name] = [
+                d.dim_value if d.HasField("dim_value") else d.dim_param
+                for d in out.type.tensor_type.shape.dim
+            ]
             dims = out.type.tensor_type.shape.dim
             del dims[:]
             for v in shapes[out.name]:
@@ -140,14 +170,17 @@ def _quantize(path, inputs: list, extra: dict, calibration=None):
     from .quantize import calibration_option, quantize_onnx_int8
 
     if len(inputs) != 1 or not all(isinstance(d, int) for d in inputs[0]["shape"]):
-        raise ValueError(f"int8 calibration needs one input with a fixed shape; the model has "
-                         f"{[(i['name'], i['shape']) for i in inputs]}")
+        raise ValueError(
+            f"int8 calibration needs one input with a fixed shape; the model has "
+            f"{[(i['name'], i['shape']) for i in inputs]}"
+        )
     fp32 = path.with_name(path.stem + ".fp32.onnx")
     path.rename(fp32)
     try:
         n_calib, clips = calibration_option(inputs[0]["shape"], calibration, N_CALIB)
-        extra["quantization"] = quantize_onnx_int8(fp32, path, inputs[0]["name"],
-                                                   inputs[0]["shape"], n_calib, calib_inputs=clips)
+        extra["quantization"] = quantize_onnx_int8(
+            fp32, path, inputs[0]["name"], inputs[0]["shape"], n_calib, calib_inputs=clips
+        )
     finally:
         fp32.unlink(missing_ok=True)
     return onnx.load(str(path))

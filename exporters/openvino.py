@@ -5,6 +5,7 @@ fp16 stores fp16 weights. What the CPU computes in is a runtime matter, read bac
 int8: NNCF post-training quantization of the converted model (FakeQuantize + int8 weights),
 calibrated on seeded inputs (``exporters/quantize.py``; needs ``edgevid[quant]``).
 """
+
 from __future__ import annotations
 
 from .base import ExportedFiles, ExportJob
@@ -31,8 +32,13 @@ def versions() -> dict:
 def _io(ports) -> list:
     out = []
     for p in ports:
-        out.append({"name": p.get_any_name(), "shape": [int(d) for d in p.get_shape()],
-                    "dtype": p.get_element_type().to_dtype().name})
+        out.append(
+            {
+                "name": p.get_any_name(),
+                "shape": [int(d) for d in p.get_shape()],
+                "dtype": p.get_element_type().to_dtype().name,
+            }
+        )
     return out
 
 
@@ -43,19 +49,22 @@ def export(job: ExportJob) -> ExportedFiles:
     onnx_path = job.upstream_dir / job.upstream_manifest["file"]
     model = ov.convert_model(str(onnx_path))
     path = job.out_dir / job.file_name
-    extra = {"weights_file": path.with_suffix(".bin").name,
-             "compressed_to_fp16": job.precision == "fp16"}
+    extra = {
+        "weights_file": path.with_suffix(".bin").name,
+        "compressed_to_fp16": job.precision == "fp16",
+    }
     if job.precision == "int8":
         from .quantize import calibration_option, quantize_openvino_int8
 
         inputs = _io(model.inputs)
         if len(inputs) != 1:
             raise ValueError(f"int8 calibration supports one input; the model has {len(inputs)}")
-        n_calib, clips = calibration_option(inputs[0]["shape"], job.options.get("calibration"),
-                                            N_CALIB)
-        extra["quantization"] = quantize_openvino_int8(onnx_path, path, inputs[0]["name"],
-                                                       inputs[0]["shape"], n_calib,
-                                                       calib_inputs=clips)
+        n_calib, clips = calibration_option(
+            inputs[0]["shape"], job.options.get("calibration"), N_CALIB
+        )
+        extra["quantization"] = quantize_openvino_int8(
+            onnx_path, path, inputs[0]["name"], inputs[0]["shape"], n_calib, calib_inputs=clips
+        )
         model = ov.Core().read_model(str(path))
     else:
         ov.save_model(model, str(path), compress_to_fp16=(job.precision == "fp16"))

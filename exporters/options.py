@@ -75,7 +75,10 @@ def _as_int(value: Any) -> Optional[int]:
 
 
 def check(
-    fmt: str, declared: Mapping[str, Option], given: Mapping[str, Any], precision: Optional[str] = None
+    fmt: str,
+    declared: Mapping[str, Option],
+    given: Mapping[str, Any],
+    precision: Optional[str] = None,
 ) -> Dict[str, Any]:
     """``given`` checked against the exporter's ``declared`` options (and, where ``precision``
     is given, the precisions each applies to), values converted."""

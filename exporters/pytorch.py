@@ -1,4 +1,5 @@
 """PyTorch "exporter": the state_dict of the eager model, for the host-side reference runner."""
+
 from __future__ import annotations
 
 from .base import INPUT_NAME, ExportedFiles, ExportJob

@@ -14,6 +14,7 @@ calibrate on real clips (``calib_inputs=``).
 - ``quantize_openvino_int8``: NNCF post-training quantization of the OpenVINO model, saved as IR
   (FakeQuantize nodes + int8 weights).
 """
+
 from __future__ import annotations
 
 from pathlib import Path
@@ -57,8 +58,10 @@ def user_clips(shape, option) -> list:
         if clip.shape == shape[1:]:
             clip = clip[None]
         if clip.shape != shape:
-            raise ValueError(f"calibration clip of shape {list(clip.shape)}; the model takes "
-                             f"{list(shape)} (B, C, T, H, W)")
+            raise ValueError(
+                f"calibration clip of shape {list(clip.shape)}; the model takes "
+                f"{list(shape)} (B, C, T, H, W)"
+            )
         clips.append(clip)
     if not clips:
         raise ValueError("options['calibration'] holds no clips")
@@ -98,16 +101,23 @@ def _ort_reader(input_name: str, arrays: list):
     return _Reader()
 
 
-def quantize_onnx_int8(src_onnx, dst_onnx, input_name: str, shape, n_calib: int = DEFAULT_N_CALIB,
-                       *, symmetric: bool = False, calib_inputs: Optional[Iterable] = None) -> dict:
+def quantize_onnx_int8(
+    src_onnx,
+    dst_onnx,
+    input_name: str,
+    shape,
+    n_calib: int = DEFAULT_N_CALIB,
+    *,
+    symmetric: bool = False,
+    calib_inputs: Optional[Iterable] = None,
+) -> dict:
     """Static int8 quantization of ``src_onnx`` (fp32) into ``dst_onnx`` (QDQ, per-channel).
 
     ``symmetric=False`` (ONNX Runtime CPU's preferred scheme): uint8 asymmetric activations,
     int8 symmetric weights. ``symmetric=True``: int8 activations and weights, zero points 0, as
     TensorRT requires. Returns the settings used (for the manifest).
     """
-    from onnxruntime.quantization import (CalibrationMethod, QuantFormat, QuantType,
-                                          quantize_static)
+    from onnxruntime.quantization import CalibrationMethod, QuantFormat, QuantType, quantize_static
     from onnxruntime.quantization.shape_inference import quant_pre_process
 
     src, dst = Path(src_onnx), Path(dst_onnx)
@@ -124,10 +134,15 @@ def quantize_onnx_int8(src_onnx, dst_onnx, input_name: str, shape, n_calib: int 
     extra = {"ActivationSymmetric": symmetric, "WeightSymmetric": True}
     try:
         quantize_static(
-            str(model_in), str(dst), _ort_reader(input_name, arrays),
-            quant_format=QuantFormat.QDQ, per_channel=True,
-            activation_type=act, weight_type=QuantType.QInt8,
-            calibrate_method=CalibrationMethod.MinMax, extra_options=extra,
+            str(model_in),
+            str(dst),
+            _ort_reader(input_name, arrays),
+            quant_format=QuantFormat.QDQ,
+            per_channel=True,
+            activation_type=act,
+            weight_type=QuantType.QInt8,
+            calibrate_method=CalibrationMethod.MinMax,
+            extra_options=extra,
         )
     finally:
         pre.unlink(missing_ok=True)
@@ -135,17 +150,26 @@ def quantize_onnx_int8(src_onnx, dst_onnx, input_name: str, shape, n_calib: int 
             leftover.unlink(missing_ok=True)
     return {
         "quantizer": "onnxruntime.quantization.quantize_static",
-        "format": "QDQ", "per_channel": True, "calibration": "MinMax",
+        "format": "QDQ",
+        "per_channel": True,
+        "calibration": "MinMax",
         "activations": "int8 symmetric" if symmetric else "uint8 asymmetric",
-        "weights": "int8 symmetric", "n_calib": len(arrays),
+        "weights": "int8 symmetric",
+        "n_calib": len(arrays),
         "calib_inputs": "seeded standard normal" if calib_inputs is None else "user",
         "calib_seed": CALIB_SEED if calib_inputs is None else None,
     }
 
 
-def quantize_openvino_int8(src_model_path, dst_xml, input_name: str, shape,
-                           n_calib: int = DEFAULT_N_CALIB, *,
-                           calib_inputs: Optional[Iterable] = None) -> dict:
+def quantize_openvino_int8(
+    src_model_path,
+    dst_xml,
+    input_name: str,
+    shape,
+    n_calib: int = DEFAULT_N_CALIB,
+    *,
+    calib_inputs: Optional[Iterable] = None,
+) -> dict:
     """NNCF post-training int8 quantization of an OpenVINO model, saved as IR at ``dst_xml``.
 
     ``src_model_path`` is an fp32 IR (.xml) -- read with ``ov.Core().read_model`` -- or an .onnx
@@ -158,13 +182,17 @@ def quantize_openvino_int8(src_model_path, dst_xml, input_name: str, shape,
     model = ov.Core().read_model(str(src)) if src.suffix == ".xml" else ov.convert_model(str(src))
     arrays = list(calib_inputs) if calib_inputs is not None else calibration_inputs(shape, n_calib)
     dataset = nncf.Dataset(arrays, lambda x: {input_name: x})
-    quantized = nncf.quantize(model, dataset, subset_size=len(arrays),
-                              preset=nncf.QuantizationPreset.PERFORMANCE)
+    quantized = nncf.quantize(
+        model, dataset, subset_size=len(arrays), preset=nncf.QuantizationPreset.PERFORMANCE
+    )
     # Weights are int8 already; compress_to_fp16 would only touch the remaining fp32 constants.
     ov.save_model(quantized, str(dst_xml), compress_to_fp16=False)
     return {
-        "quantizer": "nncf.quantize", "nncf": nncf.__version__, "preset": "performance",
-        "source": src.suffix.lstrip("."), "n_calib": len(arrays),
+        "quantizer": "nncf.quantize",
+        "nncf": nncf.__version__,
+        "preset": "performance",
+        "source": src.suffix.lstrip("."),
+        "n_calib": len(arrays),
         "calib_inputs": "seeded standard normal" if calib_inputs is None else "user",
         "calib_seed": CALIB_SEED if calib_inputs is None else None,
     }
@@ -175,8 +203,10 @@ def onnx_qdq_counts(path) -> dict:
     import onnx
 
     ops = [n.op_type for n in onnx.load(str(path)).graph.node]
-    return {"QuantizeLinear": ops.count("QuantizeLinear"),
-            "DequantizeLinear": ops.count("DequantizeLinear")}
+    return {
+        "QuantizeLinear": ops.count("QuantizeLinear"),
+        "DequantizeLinear": ops.count("DequantizeLinear"),
+    }
 
 
 def openvino_int8_counts(path) -> dict:

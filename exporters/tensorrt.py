@@ -17,6 +17,7 @@ Precisions:
   ``INT8`` and ``FP16`` are both set so layers outside Q/DQ pairs may run in fp16. (Implicit
   quantization with a calibrator is deprecated since TensorRT 10.1.)
 """
+
 from __future__ import annotations
 
 import shutil
@@ -80,15 +81,21 @@ def export(job: ExportJob) -> ExportedFiles:
 
         if len(inputs) != 1:
             raise ValueError(f"int8 calibration supports one input; the model has {len(inputs)}")
-        n_calib, clips = calibration_option(inputs[0]["shape"], job.options.get("calibration"),
-                                            N_CALIB)
+        n_calib, clips = calibration_option(
+            inputs[0]["shape"], job.options.get("calibration"), N_CALIB
+        )
         extra["quantization"] = quantize_onnx_int8(
-            src, dst, inputs[0]["name"], inputs[0]["shape"], n_calib, symmetric=True,
-            calib_inputs=clips)
+            src,
+            dst,
+            inputs[0]["name"],
+            inputs[0]["shape"],
+            n_calib,
+            symmetric=True,
+            calib_inputs=clips,
+        )
     else:
         shutil.copyfile(src, dst)
     extra["build"] = build_settings(job.precision, inputs, job.file_name)
     if "opset" in upstream:
         extra["opset"] = upstream["opset"]
-    return ExportedFiles(inputs=inputs, outputs=[dict(o) for o in upstream["outputs"]],
-                         extra=extra)
+    return ExportedFiles(inputs=inputs, outputs=[dict(o) for o in upstream["outputs"]], extra=extra)

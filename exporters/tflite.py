@@ -29,6 +29,7 @@ Layout: the model keeps PyTorch's (B, C, T, H, W) input and output; the converte
 transposes to channels-last internally. The tensor layout found in the flatbuffer is recorded
 (``layout``). Inputs and outputs are named ``video`` / ``logits`` through the signature.
 """
+
 from __future__ import annotations
 
 import hashlib
@@ -43,17 +44,25 @@ from .options import CALIBRATION, Option
 
 SOURCE = "torch"
 OPTIONS = {
-    "conv3d": Option("choice", "Conv3d: conv2d = rewrite every Conv3d as 2-D convolutions over "
-                     "temporal taps (runs on XNNPACK, quantizes); native = keep ungrouped Conv3d "
-                     "as CONV_3D", choices=("conv2d", "native")),
+    "conv3d": Option(
+        "choice",
+        "Conv3d: conv2d = rewrite every Conv3d as 2-D convolutions over "
+        "temporal taps (runs on XNNPACK, quantizes); native = keep ungrouped Conv3d "
+        "as CONV_3D",
+        choices=("conv2d", "native"),
+    ),
     "calibration": CALIBRATION,
 }
 SIGNATURE = "serving_default"
 #: Seeds of the default calibration clips (the numerics check uses 1234, not one of these).
 CALIBRATION_SEEDS = tuple(range(100, 108))
 
-_PACKAGES = {"litert_torch": "litert-torch", "ai_edge_litert": "ai-edge-litert",
-             "ai_edge_quantizer": "ai-edge-quantizer", "litert_converter": "litert-converter"}
+_PACKAGES = {
+    "litert_torch": "litert-torch",
+    "ai_edge_litert": "ai-edge-litert",
+    "ai_edge_quantizer": "ai-edge-quantizer",
+    "litert_converter": "litert-converter",
+}
 
 
 def versions() -> dict:
@@ -77,6 +86,7 @@ def versions() -> dict:
 
 # ---------------------------------------------------------------- Conv3d -> Conv2d rewrite
 
+
 def _conv3d_as_2d_class():
     import torch.nn.functional as F
     from torch import nn
@@ -88,14 +98,19 @@ def _conv3d_as_2d_class():
             super().__init__()
             if conv.padding_mode != "zeros" or isinstance(conv.padding, str):
                 raise NotImplementedError(
-                    f"Conv3d with padding={conv.padding!r}, padding_mode={conv.padding_mode!r}")
+                    f"Conv3d with padding={conv.padding!r}, padding_mode={conv.padding_mode!r}"
+                )
             self.kt = conv.kernel_size[0]
             self.st, self.pt, self.dt = conv.stride[0], conv.padding[0], conv.dilation[0]
             w = conv.weight.detach()
             self.taps = nn.ParameterList(
-                [nn.Parameter(w[:, :, i].clone(), requires_grad=False) for i in range(self.kt)])
-            self.bias = (None if conv.bias is None
-                         else nn.Parameter(conv.bias.detach().clone(), requires_grad=False))
+                [nn.Parameter(w[:, :, i].clone(), requires_grad=False) for i in range(self.kt)]
+            )
+            self.bias = (
+                None
+                if conv.bias is None
+                else nn.Parameter(conv.bias.detach().clone(), requires_grad=False)
+            )
             self.stride2, self.pad2 = tuple(conv.stride[1:]), tuple(conv.padding[1:])
             self.dil2, self.groups = tuple(conv.dilation[1:]), conv.groups
 
@@ -108,9 +123,18 @@ def _conv3d_as_2d_class():
             y = None
             for i, weight in enumerate(self.taps):
                 start = i * self.dt
-                s = x[:, start:start + (t_out - 1) * self.st + 1:self.st].reshape(b * t_out, c, h, w)
-                o = F.conv2d(s, weight, self.bias if i == 0 else None, self.stride2, self.pad2,
-                             self.dil2, self.groups)
+                s = x[:, start : start + (t_out - 1) * self.st + 1 : self.st].reshape(
+                    b * t_out, c, h, w
+                )
+                o = F.conv2d(
+                    s,
+                    weight,
+                    self.bias if i == 0 else None,
+                    self.stride2,
+                    self.pad2,
+                    self.dil2,
+                    self.groups,
+                )
                 y = o if y is None else y + o
             return y.reshape(b, t_out, *y.shape[1:]).permute(0, 2, 1, 3, 4)
 
@@ -154,6 +178,7 @@ def _wrap(model):
 
 # ---------------------------------------------------------------- calibration
 
+
 def calibration_clips(shape, option=None) -> tuple:
     """(list of float32 arrays shaped ``shape``, description for the manifest)."""
     from ..runners.artifact import reference_input  # edgevid.runners: numpy only
@@ -163,9 +188,14 @@ def calibration_clips(shape, option=None) -> tuple:
         seeds = CALIBRATION_SEEDS if option is None else tuple(range(100, 100 + int(option)))
         if not seeds:
             raise ValueError("options['calibration'] asks for 0 calibration clips")
-        return ([reference_input(shape, s) for s in seeds],
-                {"source": "seeded standard normal (runners.artifact.reference_input)",
-                 "seeds": list(seeds), "n": len(seeds)})
+        return (
+            [reference_input(shape, s) for s in seeds],
+            {
+                "source": "seeded standard normal (runners.artifact.reference_input)",
+                "seeds": list(seeds),
+                "n": len(seeds),
+            },
+        )
     from .quantize import user_clips
 
     source = f"file {Path(option).name}" if isinstance(option, (str, Path)) else "user arrays"
@@ -175,6 +205,7 @@ def calibration_clips(shape, option=None) -> tuple:
 
 # ---------------------------------------------------------------- conversion
 
+
 def _recipe(precision: str):
     """litert-torch's recipe for ``precision``, as the ai-edge-quantizer recipe that
     ``litert_torch.convert(quant_config=...)`` applies after conversion, and its description."""
@@ -182,13 +213,23 @@ def _recipe(precision: str):
     from litert_torch.quantize import translate_recipe
 
     if precision == "fp16":
-        config, info = quant_recipes.full_fp16_recipe(), {
-            "method": "litert_torch full_fp16_recipe (ai-edge-quantizer FLOAT_CAST, weight-only)",
-            "weights": "float16", "activations": "float32"}
+        config, info = (
+            quant_recipes.full_fp16_recipe(),
+            {
+                "method": "litert_torch full_fp16_recipe (ai-edge-quantizer FLOAT_CAST, weight-only)",
+                "weights": "float16",
+                "activations": "float32",
+            },
+        )
     else:
-        config, info = quant_recipes.full_dynamic_recipe(), {
-            "method": "litert_torch full_dynamic_recipe (dynamic range)",
-            "weights": "int8 per-channel", "activations": "float32, int8 on the fly in kernels"}
+        config, info = (
+            quant_recipes.full_dynamic_recipe(),
+            {
+                "method": "litert_torch full_dynamic_recipe (dynamic range)",
+                "weights": "int8 per-channel",
+                "activations": "float32, int8 on the fly in kernels",
+            },
+        )
     return translate_recipe.translate_to_ai_edge_recipe(config.generative_recipe), info
 
 
@@ -203,7 +244,10 @@ def _quantize(float_model: bytes, precision: str, shape, calibration) -> tuple:
         result = q.quantize(qsv, enable_progress_report=False)
         return bytes(result.quantized_model), {
             "method": "ai-edge-quantizer static_wi8_ai8 (post-training, full integer)",
-            "weights": "int8 per-channel", "activations": "int8", "calibration": calib}
+            "weights": "int8 per-channel",
+            "activations": "int8",
+            "calibration": calib,
+        }
     aeq_recipe, info = _recipe(precision)
     result = quantizer.Quantizer(float_model, aeq_recipe).quantize(enable_progress_report=False)
     return bytes(result.quantized_model), info
@@ -253,8 +297,10 @@ def convert_float(model, shape, conv_mode: str = "conv2d") -> tuple:
 def _interpreter(path: Path):
     from ai_edge_litert.interpreter import Interpreter, OpResolverType
 
-    it = Interpreter(model_path=str(path),
-                     experimental_op_resolver_type=OpResolverType.BUILTIN_WITHOUT_DEFAULT_DELEGATES)
+    it = Interpreter(
+        model_path=str(path),
+        experimental_op_resolver_type=OpResolverType.BUILTIN_WITHOUT_DEFAULT_DELEGATES,
+    )
     it.allocate_tensors()
     return it
 
@@ -283,11 +329,18 @@ def read_io(path: Path) -> tuple:
         for name in sigs[key][side]:
             d = details[name]
             dtype = np.dtype(d["dtype"]).name
-            specs[side].append({"name": name, "shape": [int(v) for v in d["shape"]],
-                                "dtype": dtype if dtype.startswith("float") and dtype != "float16"
-                                else "float32"})
-            tensors[side].append({"name": name, "tensor": d.get("name"), "dtype": dtype,
-                                  "quantization": _quant(d)})
+            specs[side].append(
+                {
+                    "name": name,
+                    "shape": [int(v) for v in d["shape"]],
+                    "dtype": dtype
+                    if dtype.startswith("float") and dtype != "float16"
+                    else "float32",
+                }
+            )
+            tensors[side].append(
+                {"name": name, "tensor": d.get("name"), "dtype": dtype, "quantization": _quant(d)}
+            )
     ops: dict = {}
     try:  # private API of the Interpreter; op counts are informative only
         for op in it._get_ops_details():  # noqa: SLF001
@@ -322,14 +375,19 @@ def export(job: ExportJob) -> ExportedFiles:
     inputs, outputs, tensors, ops = read_io(path)
     flex = sorted(op for op in ops if op.startswith("Flex") or op == "CUSTOM")
     if flex:
-        raise RuntimeError(f"the .tflite needs non-builtin ops {flex}: not runnable by LiteRT alone")
+        raise RuntimeError(
+            f"the .tflite needs non-builtin ops {flex}: not runnable by LiteRT alone"
+        )
     extra = {
         "converter": "litert_torch.convert (torch.export -> StableHLO/MLIR -> TFLite builtins)",
         "quantization": quant,
         "layout": _layout(inputs[0]["shape"], shape) if inputs else None,
         "io_tensors": tensors,
         "ops": ops,
-        "rewrites": ({"Conv3d -> sum over temporal taps of Conv2d": rewritten,
-                      "conv3d_mode": conv_mode} if rewritten else {}),
+        "rewrites": (
+            {"Conv3d -> sum over temporal taps of Conv2d": rewritten, "conv3d_mode": conv_mode}
+            if rewritten
+            else {}
+        ),
     }
     return ExportedFiles(inputs=inputs, outputs=outputs, extra=extra)

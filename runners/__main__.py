@@ -7,6 +7,7 @@ Every field of ``RunOptions`` is also a flag (``--provider X``, ``--xnnpack fals
 Prints the result record as JSON on stdout (or writes it to --out). Exit code 0 when a record was
 produced (its status says whether the run succeeded), 2 when the artifact itself is unusable.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -25,10 +26,12 @@ from .watchdog import start_parent_watchdog
 def _flag_value(kind: str):
     """argparse ``type`` for a RunOptions field of ``kind`` (the field's own check follows)."""
     if kind == "bool":
+
         def parse_bool(text: str) -> bool:
             if text.lower() not in ("true", "false", "1", "0", "yes", "no", "on", "off"):
                 raise argparse.ArgumentTypeError(f"expected true or false, got {text!r}")
             return text.lower() in ("true", "1", "yes", "on")
+
         return parse_bool
     if kind.endswith("-list"):
         item = int if kind == "int-list" else str
@@ -41,12 +44,20 @@ def main(argv=None) -> int:
     p.add_argument("artifact_dir")
     for f in fields(RunOptions):  # one flag per run option, from its one definition
         meta = f.metadata
-        p.add_argument("--" + f.name.replace("_", "-"), dest=f.name, default=None,
-                       type=_flag_value(meta["kind"]), help=meta.get("help"))
+        p.add_argument(
+            "--" + f.name.replace("_", "-"),
+            dest=f.name,
+            default=None,
+            type=_flag_value(meta["kind"]),
+            help=meta.get("help"),
+        )
     p.add_argument("--policy", default=None, help="timing policy overrides as a JSON object")
     p.add_argument("--options", default=None, help="RunOptions as a JSON object (flags override)")
-    p.add_argument("--device-name", default=None,
-                   help="device name stored in the record (default: this host's name)")
+    p.add_argument(
+        "--device-name",
+        default=None,
+        help="device name stored in the record (default: this host's name)",
+    )
     p.add_argument("--out", default=None, help="write the record here instead of stdout")
     p.add_argument("--quiet", action="store_true")
     a = p.parse_args(argv)
@@ -62,8 +73,13 @@ def main(argv=None) -> int:
         kwargs = strict_loads(a.options, "--options") if a.options else {}
         if not isinstance(kwargs, dict):
             raise ValueError("--options must be a JSON object")
-        kwargs.update({f.name: getattr(a, f.name) for f in fields(RunOptions)
-                       if getattr(a, f.name) is not None})
+        kwargs.update(
+            {
+                f.name: getattr(a, f.name)
+                for f in fields(RunOptions)
+                if getattr(a, f.name) is not None
+            }
+        )
         options = RunOptions.from_dict(kwargs)
     except (ValueError, TypeError) as e:
         print(f"error: {e}", file=sys.stderr)

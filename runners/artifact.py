@@ -1,4 +1,5 @@
 """Reading an artifact folder (model file + artifact.json) and checking numerics, numpy only."""
+
 from __future__ import annotations
 
 import hashlib
@@ -48,7 +49,8 @@ def _check_io(items, where: str, bad, need_shape: bool) -> None:
             raise bad(f"{where}[{i}].name", "must be a string")
         shape = spec.get("shape")
         ok = isinstance(shape, list) and all(
-            (_is_int(v) and v > 0) or (not need_shape and isinstance(v, str)) for v in shape)
+            (_is_int(v) and v > 0) or (not need_shape and isinstance(v, str)) for v in shape
+        )
         if not ok:
             raise bad(f"{where}[{i}].shape", f"must be a list of positive integers, got {shape!r}")
         if "dtype" in spec and not isinstance(spec["dtype"], str):
@@ -62,6 +64,7 @@ _DTYPES = ("float32", "float16", "float64", "int8", "uint8", "int32", "int64")
 
 def check_manifest(m, path) -> None:
     """Raise ArtifactError naming the file and the field if the manifest has a wrong type."""
+
     def bad(fld: str, why: str) -> ArtifactError:
         return ArtifactError(f"{path}: field '{fld}' {why}; export the model again")
 
@@ -73,8 +76,9 @@ def check_manifest(m, path) -> None:
     for key in ("model", "format", "precision", "file", "sha256"):
         if not isinstance(m[key], str) or not m[key]:
             raise bad(key, f"must be a non-empty string, got {m[key]!r}")
-    if "runner" in m and not (isinstance(m["runner"], str)
-                              and re.fullmatch(r"[a-z_][a-z0-9_]*", m["runner"])):
+    if "runner" in m and not (
+        isinstance(m["runner"], str) and re.fullmatch(r"[a-z_][a-z0-9_]*", m["runner"])
+    ):
         raise bad("runner", f"must be a runner module name, got {m['runner']!r}")
     f = m["file"]
     if Path(f).is_absolute() or ".." in Path(f).parts or f in (".", MANIFEST):
@@ -86,7 +90,8 @@ def check_manifest(m, path) -> None:
     files = m.get("files")
     if files is not None:
         if not isinstance(files, dict) or not all(
-                isinstance(k, str) and isinstance(v, str) for k, v in files.items()):
+            isinstance(k, str) and isinstance(v, str) for k, v in files.items()
+        ):
             raise bad("files", "must map relative paths to sha256 strings")
         for rel in files:
             if Path(rel).is_absolute() or ".." in Path(rel).parts:
@@ -98,8 +103,11 @@ def check_manifest(m, path) -> None:
         raise bad("reference", "must be an object")
     if "seed" not in ref or not _is_int(ref["seed"]) or ref["seed"] < 0:
         raise bad("reference.seed", f"must be a non-negative integer, got {ref.get('seed')!r}")
-    if "rtol" in ref and (isinstance(ref["rtol"], bool)
-                          or not isinstance(ref["rtol"], (int, float)) or not ref["rtol"] >= 0):
+    if "rtol" in ref and (
+        isinstance(ref["rtol"], bool)
+        or not isinstance(ref["rtol"], (int, float))
+        or not ref["rtol"] >= 0
+    ):
         raise bad("reference.rtol", f"must be a non-negative number, got {ref['rtol']!r}")
     outs = ref.get("outputs", [])
     if not isinstance(outs, list):
@@ -111,8 +119,10 @@ def check_manifest(m, path) -> None:
         shape, values = o.get("shape"), o.get("values")
         if not (isinstance(shape, list) and all(_is_int(v) and v >= 0 for v in shape)):
             raise bad(f"{where}.shape", f"must be a list of integers, got {shape!r}")
-        if not (isinstance(values, list) and all(
-                isinstance(v, (int, float)) and not isinstance(v, bool) for v in values)):
+        if not (
+            isinstance(values, list)
+            and all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in values)
+        ):
             raise bad(f"{where}.values", "must be a list of numbers")
         n = 1
         for v in shape:
@@ -143,8 +153,11 @@ NOT_HASHED = (MANIFEST, "export.log")
 def artifact_files(artifact_dir) -> dict:
     """``{relative path: sha256}`` of every file of the artifact (all but the manifest and log)."""
     d = Path(artifact_dir)
-    return {p.relative_to(d).as_posix(): sha256_file(p) for p in sorted(d.rglob("*"))
-            if p.is_file() and p.relative_to(d).as_posix() not in NOT_HASHED}
+    return {
+        p.relative_to(d).as_posix(): sha256_file(p)
+        for p in sorted(d.rglob("*"))
+        if p.is_file() and p.relative_to(d).as_posix() not in NOT_HASHED
+    }
 
 
 def changed_files(artifact_dir, manifest: dict) -> list:
@@ -170,14 +183,18 @@ def verify_file(artifact_dir, manifest: dict) -> None:
     """Raise ArtifactError if any file of the artifact is not the one the manifest describes."""
     digest = manifest.get("manifest_sha256")
     if digest is not None and digest != manifest_digest(manifest):
-        raise ArtifactError(f"{Path(artifact_dir) / MANIFEST} was edited after export (its "
-                            f"content does not match manifest_sha256); export the model again")
+        raise ArtifactError(
+            f"{Path(artifact_dir) / MANIFEST} was edited after export (its "
+            f"content does not match manifest_sha256); export the model again"
+        )
     changed = changed_files(artifact_dir, manifest)
     if changed:
         path = Path(artifact_dir) / changed[0]
         more = f" (and {len(changed) - 1} more)" if len(changed) > 1 else ""
-        raise ArtifactError(f"{path}{more} does not match the sha256 in its manifest (corrupt, "
-                            f"replaced or added); export the model again")
+        raise ArtifactError(
+            f"{path}{more} does not match the sha256 in its manifest (corrupt, "
+            f"replaced or added); export the model again"
+        )
 
 
 def reference_input(shape, seed: int, dtype="float32") -> np.ndarray:
@@ -204,17 +221,29 @@ def check_numerics(manifest: dict, outputs) -> dict:
     """Compare the first output with the PyTorch reference stored in the manifest."""
     ref_spec = manifest.get("reference", {}).get("outputs")
     if not ref_spec:
-        return {"max_abs_diff": None, "top1_agree": None, "ok": None,
-                "reason": "artifact has no reference output"}
+        return {
+            "max_abs_diff": None,
+            "top1_agree": None,
+            "ok": None,
+            "reason": "artifact has no reference output",
+        }
     ref = np.asarray(ref_spec[0]["values"], dtype=np.float64).reshape(ref_spec[0]["shape"])
     out = np.asarray(outputs[0], dtype=np.float64)
     if out.shape != ref.shape:
-        return {"max_abs_diff": None, "top1_agree": False, "ok": False,
-                "reason": f"output shape {list(out.shape)} != reference {list(ref.shape)}"}
+        return {
+            "max_abs_diff": None,
+            "top1_agree": False,
+            "ok": False,
+            "reason": f"output shape {list(out.shape)} != reference {list(ref.shape)}",
+        }
     diff = float(np.abs(out - ref).max())
     tol = tolerance(manifest, ref)
     flat_out, flat_ref = out.reshape(out.shape[0], -1), ref.reshape(ref.shape[0], -1)
     top1 = float(np.mean(flat_out.argmax(-1) == flat_ref.argmax(-1)))
-    return {"max_abs_diff": diff, "tolerance": tol, "top1_agree": top1,
-            "ok": bool(diff <= tol and top1 == 1.0),
-            "reference": manifest["reference"].get("source", "pytorch")}
+    return {
+        "max_abs_diff": diff,
+        "tolerance": tol,
+        "top1_agree": top1,
+        "ok": bool(diff <= tol and top1 == 1.0),
+        "reference": manifest["reference"].get("source", "pytorch"),
+    }

@@ -4,6 +4,7 @@ Compute units from ``options.device``: ``cpu`` (CPU_ONLY), ``gpu`` (CPU_AND_GPU)
 (CPU_AND_NE), ``all`` or unset (ALL). Core ML predicts only on Apple platforms: elsewhere ``load``
 raises ``Unsupported`` and the run is recorded as ``unsupported`` -- never a made-up number.
 """
+
 from __future__ import annotations
 
 import platform
@@ -16,9 +17,17 @@ from .record import Unsupported
 from .session import Session as BaseSession
 
 NAME = "coreml"
-COMPUTE_UNITS = {"cpu": "CPU_ONLY", "cpu_only": "CPU_ONLY", "gpu": "CPU_AND_GPU",
-                 "cpu_and_gpu": "CPU_AND_GPU", "ane": "CPU_AND_NE", "npu": "CPU_AND_NE",
-                 "cpu_and_ne": "CPU_AND_NE", "all": "ALL", "": "ALL"}
+COMPUTE_UNITS = {
+    "cpu": "CPU_ONLY",
+    "cpu_only": "CPU_ONLY",
+    "gpu": "CPU_AND_GPU",
+    "cpu_and_gpu": "CPU_AND_GPU",
+    "ane": "CPU_AND_NE",
+    "npu": "CPU_AND_NE",
+    "cpu_and_ne": "CPU_AND_NE",
+    "all": "ALL",
+    "": "ALL",
+}
 OFF_APPLE = "Core ML predicts on macOS/iOS only; the artifact was built and validated here"
 
 
@@ -53,13 +62,18 @@ def load(artifact_dir, manifest: dict, options) -> Session:
     if device not in COMPUTE_UNITS:
         raise ValueError(f"unknown Core ML device {options.device!r}: use cpu, gpu, ane or all")
     units = COMPUTE_UNITS[device]
-    model = ct.models.MLModel(str(Path(artifact_dir) / manifest["file"]),
-                              compute_units=getattr(ct.ComputeUnit, units))
+    model = ct.models.MLModel(
+        str(Path(artifact_dir) / manifest["file"]), compute_units=getattr(ct.ComputeUnit, units)
+    )
     settings = {
         "compute_units": units,
         "compute_units_in_force": str(getattr(model, "compute_unit", units)),
         "threads": "not settable (Core ML schedules its own)",
         "macos": platform.mac_ver()[0] or None,
     }
-    return Session(model, [s["name"] for s in manifest["inputs"]],
-                   [s["name"] for s in manifest["outputs"]], settings)
+    return Session(
+        model,
+        [s["name"] for s in manifest["inputs"]],
+        [s["name"] for s in manifest["outputs"]],
+        settings,
+    )

@@ -13,6 +13,7 @@ Read back: num_threads as set (the Python API has no getter; on Linux the proces
 before and after loading is recorded too), the number of delegate partitions XNNPACK took, the
 op resolver, and each input/output tensor's dtype and quantization.
 """
+
 from __future__ import annotations
 
 import os
@@ -111,8 +112,10 @@ def _io(it, manifest: dict) -> tuple:
     key = "serving_default" if "serving_default" in sigs else next(iter(sigs), None)
     ins, outs = it.get_input_details(), it.get_output_details()
     if key is None:  # no signature: position order
-        return ([(s["name"], d) for s, d in zip(manifest["inputs"], ins)],
-                [(s["name"], d) for s, d in zip(manifest["outputs"], outs)])
+        return (
+            [(s["name"], d) for s, d in zip(manifest["inputs"], ins)],
+            [(s["name"], d) for s, d in zip(manifest["outputs"], outs)],
+        )
     runner = it.get_signature_runner(key)
     by_index = {d["index"]: d for d in (*ins, *outs)}
     sig_in, sig_out = runner.get_input_details(), runner.get_output_details()
@@ -121,10 +124,10 @@ def _io(it, manifest: dict) -> tuple:
         out = []
         for spec in specs:
             if spec["name"] not in sig:
-                raise RuntimeError(f"the .tflite signature has no tensor {spec['name']!r} "
-                                   f"(it has {sorted(sig)})")
-            out.append((spec["name"], by_index.get(sig[spec["name"]]["index"],
-                                                   sig[spec["name"]])))
+                raise RuntimeError(
+                    f"the .tflite signature has no tensor {spec['name']!r} (it has {sorted(sig)})"
+                )
+            out.append((spec["name"], by_index.get(sig[spec["name"]]["index"], sig[spec["name"]])))
         return out
 
     return pick(manifest["inputs"], sig_in), pick(manifest["outputs"], sig_out)
@@ -139,8 +142,10 @@ def load(artifact_dir, manifest: dict, options) -> Session:
     resolver = "AUTO (builtin kernels + default XNNPACK delegate)"
     if not xnnpack:
         if OpResolverType is None:
-            raise RuntimeError(f"{module} cannot turn the default XNNPACK delegate off "
-                               f"(no OpResolverType): run with XNNPACK on")
+            raise RuntimeError(
+                f"{module} cannot turn the default XNNPACK delegate off "
+                f"(no OpResolverType): run with XNNPACK on"
+            )
         kwargs["experimental_op_resolver_type"] = OpResolverType.BUILTIN_WITHOUT_DEFAULT_DELEGATES
         resolver = "BUILTIN_WITHOUT_DEFAULT_DELEGATES"
     threads_before = _os_threads()
@@ -156,15 +161,19 @@ def load(artifact_dir, manifest: dict, options) -> Session:
 
     def tensor(name, d):
         q = _quant(d)
-        return {"name": name, "dtype": np.dtype(d["dtype"]).name,
-                "shape": [int(v) for v in d["shape"]],
-                "quantization": None if q is None else {"scale": q[0], "zero_point": q[1]}}
+        return {
+            "name": name,
+            "dtype": np.dtype(d["dtype"]).name,
+            "shape": [int(v) for v in d["shape"]],
+            "quantization": None if q is None else {"scale": q[0], "zero_point": q[1]},
+        }
 
     settings = {
         "runtime": module,
         "num_threads": int(options.threads) if options.threads else None,
         "num_threads_source": "set on the Interpreter (the Python API has no getter)"
-        if options.threads else "runtime default",
+        if options.threads
+        else "runtime default",
         "os_threads_before_load": threads_before,
         "os_threads_after_load": threads_after,
         "xnnpack": xnnpack,

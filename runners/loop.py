@@ -10,6 +10,7 @@ a capped run reports the interval it achieved and says so in ``stop_reason``.
 Each iteration is timed on its own with ``perf_counter_ns``; nothing else happens inside the timed
 region. Checks of the stopping rule and thermal/clock sampling happen between iterations.
 """
+
 from __future__ import annotations
 
 import math
@@ -35,18 +36,27 @@ class TimingPolicy:
     min_time_s: float = field(default=1.0, metadata=spec("float", lo=0, help="minimum timed s"))
     max_iters: int = field(default=100_000, metadata=spec("int", lo=1, help="cap on iterations"))
     max_time_s: float = field(default=30.0, metadata=spec("float", lo=0, help="cap on timed s"))
-    target_ci: float = field(default=0.02, metadata=spec("float", lo=0, hi=1, lo_open=True,
-                                                         help="target CI half-width (fraction)"))
-    sample_every_s: float = field(default=1.0, metadata=spec("float", lo=0, lo_open=True,
-                                                             help="thermal sampling period (s)"))
+    target_ci: float = field(
+        default=0.02,
+        metadata=spec("float", lo=0, hi=1, lo_open=True, help="target CI half-width (fraction)"),
+    )
+    sample_every_s: float = field(
+        default=1.0, metadata=spec("float", lo=0, lo_open=True, help="thermal sampling period (s)")
+    )
 
     def __post_init__(self) -> None:
         check_fields(self)
-        for lo, hi in (("warmup_min", "warmup_max"), ("min_iters", "max_iters"),
-                       ("min_time_s", "max_time_s")):
+        for lo, hi in (
+            ("warmup_min", "warmup_max"),
+            ("min_iters", "max_iters"),
+            ("min_time_s", "max_time_s"),
+        ):
             if getattr(self, lo) > getattr(self, hi):
-                raise SettingError([lo, hi], "{%s} (%g) must not exceed {%s} (%g)" % (
-                    lo, getattr(self, lo), hi, getattr(self, hi)))
+                raise SettingError(
+                    [lo, hi],
+                    "{%s} (%g) must not exceed {%s} (%g)"
+                    % (lo, getattr(self, lo), hi, getattr(self, hi)),
+                )
 
     @classmethod
     def from_dict(cls, d: Optional[dict]) -> "TimingPolicy":
@@ -88,12 +98,20 @@ def summarize(samples_ms) -> dict:
     iqr = q3 - q1
     outliers = int(np.sum((x < q1 - 1.5 * iqr) | (x > q3 + 1.5 * iqr)))
     return {
-        "n": int(x.size), "mean": float(x.mean()), "std": float(x.std(ddof=1)) if x.size > 1 else 0.0,
-        "min": float(x.min()), "p50": float(p50), "p90": float(p90), "p95": float(p95),
-        "p99": float(p99), "max": float(x.max()),
-        "ci95_low": None if math.isnan(lo) else lo, "ci95_high": None if math.isnan(hi) else hi,
-        "ci95_rel_halfwidth": (float((hi - lo) / 2 / p50) if p50 > 0 and not math.isnan(lo)
-                               else None),
+        "n": int(x.size),
+        "mean": float(x.mean()),
+        "std": float(x.std(ddof=1)) if x.size > 1 else 0.0,
+        "min": float(x.min()),
+        "p50": float(p50),
+        "p90": float(p90),
+        "p95": float(p95),
+        "p99": float(p99),
+        "max": float(x.max()),
+        "ci95_low": None if math.isnan(lo) else lo,
+        "ci95_high": None if math.isnan(hi) else hi,
+        "ci95_rel_halfwidth": (
+            float((hi - lo) / 2 / p50) if p50 > 0 and not math.isnan(lo) else None
+        ),
         "outliers": outliers,
     }
 
@@ -113,10 +131,13 @@ def _rel_halfwidth(samples) -> float:
     return (hi - lo) / 2 / med if med > 0 else math.inf
 
 
-def run_loop(call: Callable[[], object], policy: TimingPolicy,
-             sampler: Optional[Callable[[], dict]] = None,
-             progress: Optional[Callable[[str, int], None]] = None,
-             extra_timer: Optional[Callable[[], Optional[float]]] = None) -> LoopResult:
+def run_loop(
+    call: Callable[[], object],
+    policy: TimingPolicy,
+    sampler: Optional[Callable[[], dict]] = None,
+    progress: Optional[Callable[[str, int], None]] = None,
+    extra_timer: Optional[Callable[[], Optional[float]]] = None,
+) -> LoopResult:
     """Warm up and time ``call()``. The cold first call is the caller's to make and record.
 
     ``extra_timer`` (e.g. a GPU runner's CUDA-event time of the call just made) is read after each
@@ -131,7 +152,7 @@ def run_loop(call: Callable[[], object], policy: TimingPolicy,
         call()
         warm.append((clock() - t0) / 1e6)
         if len(warm) >= max(policy.warmup_min, 2 * w):
-            last, prev = np.median(warm[-w:]), np.median(warm[-2 * w:-w])
+            last, prev = np.median(warm[-w:]), np.median(warm[-2 * w : -w])
             if abs(last - prev) <= policy.warmup_tolerance * prev:
                 break
 

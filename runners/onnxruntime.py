@@ -1,4 +1,5 @@
 """ONNX Runtime runner: an .onnx artifact on the execution provider the options name."""
+
 from __future__ import annotations
 
 from pathlib import Path
@@ -33,13 +34,20 @@ def load(artifact_dir, manifest: dict, options) -> Session:
         so.intra_op_num_threads = options.threads
         so.inter_op_num_threads = 1
     provider = options.provider or "CPUExecutionProvider"
-    sess = ort.InferenceSession(str(Path(artifact_dir) / manifest["file"]), so, providers=[provider])
+    sess = ort.InferenceSession(
+        str(Path(artifact_dir) / manifest["file"]), so, providers=[provider]
+    )
     used = sess.get_providers()
     if not used or used[0] != provider:
-        raise RuntimeError(f"ONNX Runtime fell back from {provider} to {used}: not a {provider} result")
-    return Session(sess, {
-        "providers": used,
-        "intra_op_num_threads": so.intra_op_num_threads,
-        "inter_op_num_threads": so.inter_op_num_threads,
-        "graph_optimization_level": "ORT_ENABLE_ALL",
-    })
+        raise RuntimeError(
+            f"ONNX Runtime fell back from {provider} to {used}: not a {provider} result"
+        )
+    return Session(
+        sess,
+        {
+            "providers": used,
+            "intra_op_num_threads": so.intra_op_num_threads,
+            "inter_op_num_threads": so.inter_op_num_threads,
+            "graph_optimization_level": "ORT_ENABLE_ALL",
+        },
+    )

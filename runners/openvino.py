@@ -4,6 +4,7 @@ Latency mode: PERFORMANCE_HINT=LATENCY with one stream. OpenVINO runs fp32 model
 that have it unless told otherwise, so an fp32 artifact sets INFERENCE_PRECISION_HINT=f32; the
 precision actually used is read back from the compiled model and stored.
 """
+
 from __future__ import annotations
 
 from pathlib import Path
@@ -41,12 +42,19 @@ def load(artifact_dir, manifest: dict, options) -> Session:
         config["INFERENCE_PRECISION_HINT"] = "f32"
     compiled = core.compile_model(str(Path(artifact_dir) / manifest["file"]), device, config)
     settings = {"device": device}
-    for key in ("INFERENCE_PRECISION_HINT", "INFERENCE_NUM_THREADS", "NUM_STREAMS",
-                "PERFORMANCE_HINT"):
+    for key in (
+        "INFERENCE_PRECISION_HINT",
+        "INFERENCE_NUM_THREADS",
+        "NUM_STREAMS",
+        "PERFORMANCE_HINT",
+    ):
         try:
             value = compiled.get_property(key)
         except RuntimeError:
             value = None
-        settings[key] = value.to_string() if hasattr(value, "to_string") else (
-            None if value is None else str(value))
+        settings[key] = (
+            value.to_string()
+            if hasattr(value, "to_string")
+            else (None if value is None else str(value))
+        )
     return Session(compiled.create_infer_request(), settings)

@@ -1,6 +1,7 @@
 """PyTorch eager runner: the host-side reference. The only runner that needs torch and edgevid's
 model zoo (it rebuilds the model and loads the artifact's state_dict), so it runs on the host only.
 """
+
 from __future__ import annotations
 
 from pathlib import Path
@@ -45,5 +46,10 @@ def load(artifact_dir, manifest: dict, options) -> Session:
     state = torch.load(Path(artifact_dir) / manifest["file"], map_location="cpu", weights_only=True)
     model.load_state_dict(state)
     model.eval()
-    return Session(model, {"num_threads": torch.get_num_threads(),
-                           "num_interop_threads": torch.get_num_interop_threads()})
+    return Session(
+        model,
+        {
+            "num_threads": torch.get_num_threads(),
+            "num_interop_threads": torch.get_num_interop_threads(),
+        },
+    )

@@ -4,6 +4,7 @@ Keys other tools rely on are fixed (add more, rename none): schema_version, mode
 precision, device, input_shape, threads, status, reason, samples_ms, summary, load_ms,
 first_inference_ms, peak_rss_mb, artifact_bytes, numerics, env.
 """
+
 from __future__ import annotations
 
 import os
@@ -13,9 +14,25 @@ from pathlib import Path
 SCHEMA_VERSION = 1
 STATUSES = ("ok", "unsupported", "export-failed", "error")
 SUMMARY_KEYS = ("mean", "std", "min", "p50", "p90", "p95", "p99", "max", "ci95_low", "ci95_high")
-REQUIRED_KEYS = ("schema_version", "model", "format", "precision", "device", "input_shape",
-                 "threads", "status", "reason", "samples_ms", "summary", "load_ms",
-                 "first_inference_ms", "peak_rss_mb", "artifact_bytes", "numerics", "env")
+REQUIRED_KEYS = (
+    "schema_version",
+    "model",
+    "format",
+    "precision",
+    "device",
+    "input_shape",
+    "threads",
+    "status",
+    "reason",
+    "samples_ms",
+    "summary",
+    "load_ms",
+    "first_inference_ms",
+    "peak_rss_mb",
+    "artifact_bytes",
+    "numerics",
+    "env",
+)
 
 
 class Unsupported(Exception):
@@ -25,8 +42,9 @@ class Unsupported(Exception):
 def new_record(**fields) -> dict:
     """A record with every required key present (None where not measured), then ``fields``."""
     record: dict = {key: None for key in REQUIRED_KEYS}
-    record.update(schema_version=SCHEMA_VERSION, samples_ms=[], summary={}, numerics={}, env={},
-                  reason="")
+    record.update(
+        schema_version=SCHEMA_VERSION, samples_ms=[], summary={}, numerics={}, env={}, reason=""
+    )
     unknown_status = fields.get("status") not in (None, *STATUSES)
     if unknown_status:
         raise ValueError(f"status must be one of {STATUSES}, got {fields['status']!r}")
@@ -47,9 +65,17 @@ def output_target(path) -> Path:
     if target.exists() or target.is_symlink():
         mode = target.stat().st_mode
         if not stat.S_ISREG(mode):
-            kind = ("a folder" if stat.S_ISDIR(mode) else "a FIFO" if stat.S_ISFIFO(mode)
-                    else "a device" if stat.S_ISCHR(mode) or stat.S_ISBLK(mode)
-                    else "a socket" if stat.S_ISSOCK(mode) else "not a regular file")
+            kind = (
+                "a folder"
+                if stat.S_ISDIR(mode)
+                else "a FIFO"
+                if stat.S_ISFIFO(mode)
+                else "a device"
+                if stat.S_ISCHR(mode) or stat.S_ISBLK(mode)
+                else "a socket"
+                if stat.S_ISSOCK(mode)
+                else "not a regular file"
+            )
             raise OutputPathError(f"{path} is {kind}, not a regular file; give a file path")
         if not os.access(str(target), os.W_OK):
             raise OutputPathError(f"{path} is not writable")

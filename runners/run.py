@@ -5,6 +5,7 @@ time, timing itself, close) are declared there, not probed. This is the whole de
 ``python -m runners`` (or ``python -m edgevid.runners``) calls ``run_artifact`` and writes the
 record as JSON.
 """
+
 from __future__ import annotations
 
 import importlib
@@ -30,31 +31,70 @@ class RunOptions:
     (``profile``) and whether it tells two runs of one format apart (``identity``: part of a
     result's variant). The runner's command line flags are derived from these fields too."""
 
-    threads: Optional[int] = field(default=None, metadata=spec(
-        "int", lo=1, help="intra-op threads (default: the runtime's)"))
-    device: Optional[str] = field(default=None, metadata=spec(
-        "str", profile=True, identity=True,
-        help="runtime device: OpenVINO CPU/GPU, CUDA index, Core ML cpu/gpu/ane/all"))
-    provider: Optional[str] = field(default=None, metadata=spec(
-        "str", profile=True, identity=True, help="ONNX Runtime execution provider"))
-    xnnpack: Optional[bool] = field(default=None, metadata=spec(
-        "bool", profile=True, identity=True,
-        help="LiteRT: false = builtin kernels without the XNNPACK delegate"))
-    engine_cache: Optional[str] = field(default=None, metadata=spec(
-        "str", profile=True, help="TensorRT engine cache (default ~/.cache/edgevid/engines)"))
-    trtexec: Optional[str] = field(default=None, metadata=spec(
-        "str", profile=True, help="TensorRT: the trtexec program, where there are no bindings"))
-    thermal_zones: list = field(default_factory=list, metadata=spec(
-        "str-list", help="sysfs thermal zone folders (default: every zone)"))
-    clock_paths: list = field(default_factory=list, metadata=spec(
-        "str-list", help="scaling_cur_freq files (default: every CPU's)"))
-    temp_limit_c: Optional[float] = field(default=None, metadata=spec(
-        "float", lo=-50, hi=200, help="above this temperature (C) the run is flagged throttled"))
-    cpus: list = field(default_factory=list, metadata=spec(
-        "int-list", lo=0, help="pin the runner to these CPUs (Linux)"))
-    layers: int = field(default=0, metadata=spec(
-        "int", lo=0, help="after the timed run, profile this many inferences per layer "
-                          "(runners/layers; 0 = off)"))
+    threads: Optional[int] = field(
+        default=None, metadata=spec("int", lo=1, help="intra-op threads (default: the runtime's)")
+    )
+    device: Optional[str] = field(
+        default=None,
+        metadata=spec(
+            "str",
+            profile=True,
+            identity=True,
+            help="runtime device: OpenVINO CPU/GPU, CUDA index, Core ML cpu/gpu/ane/all",
+        ),
+    )
+    provider: Optional[str] = field(
+        default=None,
+        metadata=spec("str", profile=True, identity=True, help="ONNX Runtime execution provider"),
+    )
+    xnnpack: Optional[bool] = field(
+        default=None,
+        metadata=spec(
+            "bool",
+            profile=True,
+            identity=True,
+            help="LiteRT: false = builtin kernels without the XNNPACK delegate",
+        ),
+    )
+    engine_cache: Optional[str] = field(
+        default=None,
+        metadata=spec(
+            "str", profile=True, help="TensorRT engine cache (default ~/.cache/edgevid/engines)"
+        ),
+    )
+    trtexec: Optional[str] = field(
+        default=None,
+        metadata=spec(
+            "str", profile=True, help="TensorRT: the trtexec program, where there are no bindings"
+        ),
+    )
+    thermal_zones: list = field(
+        default_factory=list,
+        metadata=spec("str-list", help="sysfs thermal zone folders (default: every zone)"),
+    )
+    clock_paths: list = field(
+        default_factory=list,
+        metadata=spec("str-list", help="scaling_cur_freq files (default: every CPU's)"),
+    )
+    temp_limit_c: Optional[float] = field(
+        default=None,
+        metadata=spec(
+            "float", lo=-50, hi=200, help="above this temperature (C) the run is flagged throttled"
+        ),
+    )
+    cpus: list = field(
+        default_factory=list,
+        metadata=spec("int-list", lo=0, help="pin the runner to these CPUs (Linux)"),
+    )
+    layers: int = field(
+        default=0,
+        metadata=spec(
+            "int",
+            lo=0,
+            help="after the timed run, profile this many inferences per layer "
+            "(runners/layers; 0 = off)",
+        ),
+    )
 
     def __post_init__(self) -> None:
         check_fields(self)
@@ -91,9 +131,12 @@ def throttling(before: dict, during: list, after: dict, temp_limit_c: Optional[f
     if len(clocks) >= 2 and min(clocks[1:]) < (1 - CLOCK_DROP) * clocks[0]:
         reasons.append(f"mean CPU clock fell from {clocks[0]:.0f} to {min(clocks[1:]):.0f} MHz")
     readable = bool(temps) or bool(clocks)
-    return {"throttled": bool(reasons) if readable else None,
-            "throttle_reason": "; ".join(reasons) if reasons else (
-                "" if readable else "no thermal zones or CPU clocks readable: not available")}
+    return {
+        "throttled": bool(reasons) if readable else None,
+        "throttle_reason": "; ".join(reasons)
+        if reasons
+        else ("" if readable else "no thermal zones or CPU clocks readable: not available"),
+    }
 
 
 def backend_module(runner: str):
@@ -106,8 +149,12 @@ def _reason(exc: BaseException) -> str:
     return " | ".join(lines[:6])[:2000]
 
 
-def run_artifact(artifact_dir, options: Optional[RunOptions] = None,
-                 policy: Optional[TimingPolicy] = None, progress=None) -> dict:
+def run_artifact(
+    artifact_dir,
+    options: Optional[RunOptions] = None,
+    policy: Optional[TimingPolicy] = None,
+    progress=None,
+) -> dict:
     """Run the artifact and return its result record; failures become status 'error' records."""
     options = options or RunOptions()
     policy = policy or TimingPolicy()
@@ -115,10 +162,16 @@ def run_artifact(artifact_dir, options: Optional[RunOptions] = None,
     manifest = load_manifest(artifact_dir)  # ArtifactError propagates: there is nothing to record
     verify_file(artifact_dir, manifest)
     record = new_record(
-        model=manifest["model"], format=manifest["format"], precision=manifest["precision"],
-        input_shape=list(manifest["inputs"][0]["shape"]), threads=options.threads,
-        status="error", runtime=manifest["runner"], artifact_bytes=manifest.get("bytes"),
-        artifact_sha256=manifest["sha256"], timing_policy=policy.to_dict(),
+        model=manifest["model"],
+        format=manifest["format"],
+        precision=manifest["precision"],
+        input_shape=list(manifest["inputs"][0]["shape"]),
+        threads=options.threads,
+        status="error",
+        runtime=manifest["runner"],
+        artifact_bytes=manifest.get("bytes"),
+        artifact_sha256=manifest["sha256"],
+        timing_policy=policy.to_dict(),
     )
     if options.cpus:
         os.sched_setaffinity(0, set(options.cpus))
@@ -143,14 +196,24 @@ def run_artifact(artifact_dir, options: Optional[RunOptions] = None,
         record["numerics"] = check_numerics(manifest, outputs)
         if session.TIMES_ITSELF:  # e.g. trtexec times its own loop, under the same policy
             ext = session.external_timing(inputs, policy)
-            record.update(timing_source=ext.get("source", type(session).__module__),
-                          **ext.get("record", {}))
-            loop = LoopResult(ext["samples_ms"], ext.get("warmup_ms") or [], ext["stop_reason"],
-                              [], ext.get("gpu_ms") or [])
+            record.update(
+                timing_source=ext.get("source", type(session).__module__), **ext.get("record", {})
+            )
+            loop = LoopResult(
+                ext["samples_ms"],
+                ext.get("warmup_ms") or [],
+                ext["stop_reason"],
+                [],
+                ext.get("gpu_ms") or [],
+            )
         else:
-            loop = run_loop(lambda: live.infer(inputs), policy,
-                            sampler=lambda: thermal_state(zones, clocks), progress=progress,
-                            extra_timer=live.gpu_ms if live.HAS_GPU_TIME else None)
+            loop = run_loop(
+                lambda: live.infer(inputs),
+                policy,
+                sampler=lambda: thermal_state(zones, clocks),
+                progress=progress,
+                extra_timer=live.gpu_ms if live.HAS_GPU_TIME else None,
+            )
     except ArtifactError:
         raise
     except Unsupported as exc:
@@ -160,10 +223,13 @@ def run_artifact(artifact_dir, options: Optional[RunOptions] = None,
         record["traceback"] = traceback.format_exc(limit=8)
     else:
         record.update(
-            status="ok", samples_ms=loop.samples_ms, summary=summarize(loop.samples_ms),
-            warmup_ms=loop.warmup_ms, warmup_iters=record.get("warmup_iters",
-                                                              len(loop.warmup_ms)),
-            stop_reason=loop.stop_reason, thermal_during=loop.sampled,
+            status="ok",
+            samples_ms=loop.samples_ms,
+            summary=summarize(loop.samples_ms),
+            warmup_ms=loop.warmup_ms,
+            warmup_iters=record.get("warmup_iters", len(loop.warmup_ms)),
+            stop_reason=loop.stop_reason,
+            thermal_during=loop.sampled,
         )
         if loop.extra_ms and all(v is not None for v in loop.extra_ms):
             record.update(gpu_samples_ms=loop.extra_ms, gpu_summary=summarize(loop.extra_ms))
@@ -173,15 +239,28 @@ def run_artifact(artifact_dir, options: Optional[RunOptions] = None,
     if options.layers and record["status"] == "ok":  # a second, profiled run: after timing
         from .layers import profile as profile_layers
 
-        record["layers"] = profile_layers(manifest["runner"], artifact_dir, manifest, options,
-                                          inputs, options.layers, record["summary"].get("p50"))
+        record["layers"] = profile_layers(
+            manifest["runner"],
+            artifact_dir,
+            manifest,
+            options,
+            inputs,
+            options.layers,
+            record["summary"].get("p50"),
+        )
     record["peak_rss_mb"] = peak_rss_mb()
     record["idle_rss_mb"] = idle_rss
     if record["peak_rss_mb"] is not None and idle_rss is not None:
         record["rss_delta_mb"] = record["peak_rss_mb"] - idle_rss
     record["thermal_before"] = state_before
     record["thermal_after"] = thermal_state(zones, clocks)
-    record.update(throttling(state_before, record.get("thermal_during") or [],
-                             record["thermal_after"], options.temp_limit_c))
+    record.update(
+        throttling(
+            state_before,
+            record.get("thermal_during") or [],
+            record["thermal_after"],
+            options.temp_limit_c,
+        )
+    )
     record["env"] = fingerprint(versions)
     return record

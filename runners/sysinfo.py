@@ -3,6 +3,7 @@
 Standard library only. Anything not readable on a platform is reported as ``None`` ("not
 available"), never guessed.
 """
+
 from __future__ import annotations
 
 import glob
@@ -42,7 +43,9 @@ def fingerprint(runtime_versions: Optional[dict] = None) -> dict:
         "host": socket.gethostname(),
         "cpu_model": cpu_model(),
         "cores_logical": os.cpu_count(),
-        "cores_available": len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else None,
+        "cores_available": len(os.sched_getaffinity(0))
+        if hasattr(os, "sched_getaffinity")
+        else None,
         "machine": uname.machine,
         "os": f"{uname.system} {uname.release}",
         "os_version": uname.version,
@@ -63,9 +66,16 @@ def _numpy_version() -> Optional[str]:
 
 
 def governor() -> Optional[str]:
-    govs = sorted({g for g in (_read(p) for p in
-                               glob.glob("/sys/devices/system/cpu/cpu[0-9]*/cpufreq/scaling_governor"))
-                   if g})
+    govs = sorted(
+        {
+            g
+            for g in (
+                _read(p)
+                for p in glob.glob("/sys/devices/system/cpu/cpu[0-9]*/cpufreq/scaling_governor")
+            )
+            if g
+        }
+    )
     return ",".join(govs) if govs else None
 
 
@@ -82,7 +92,9 @@ def thermal_state(zones=None, freq_paths=None) -> dict:
             name = _read(Path(zone) / "type") if Path(zone).is_dir() else None
             temps[name or Path(zone).name] = int(raw) / 1000.0
     clocks = {}
-    for path in freq_paths or sorted(glob.glob("/sys/devices/system/cpu/cpu[0-9]*/cpufreq/scaling_cur_freq")):
+    for path in freq_paths or sorted(
+        glob.glob("/sys/devices/system/cpu/cpu[0-9]*/cpufreq/scaling_cur_freq")
+    ):
         raw = _read(path)
         if raw and raw.isdigit():
             cpu = Path(path).parts[-3] if "cpufreq" in path else path

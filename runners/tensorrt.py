@@ -11,6 +11,7 @@ Where neither exists, ``load`` raises ``Unsupported`` (status "unsupported" in t
 engine cache (``runners/trt_engine_cache.py``) is shared by both; ``Session.settings`` records the
 cache key, whether the cache hit, and the build time (of this build, or of the cached engine's).
 """
+
 from __future__ import annotations
 
 from pathlib import Path
@@ -22,11 +23,15 @@ from .trt_engine_cache import CACHE_ENV, build_settings, cache_dir, cache_key  #
 from .trtexec_session import load_trtexec, trtexec_path, trtexec_version
 
 NAME = "tensorrt"
-NOT_INSTALLED = ("TensorRT is not installed here: the engine is built on the target device "
-                 "(JetPack ships TensorRT and trtexec)")
-NO_CUDA_PYTHON = ("TensorRT's Python API is installed but cuda-python is not: pip install "
-                  "cuda-python (the runner allocates GPU memory and times with CUDA events "
-                  "through it), or put trtexec on PATH")
+NOT_INSTALLED = (
+    "TensorRT is not installed here: the engine is built on the target device "
+    "(JetPack ships TensorRT and trtexec)"
+)
+NO_CUDA_PYTHON = (
+    "TensorRT's Python API is installed but cuda-python is not: pip install "
+    "cuda-python (the runner allocates GPU memory and times with CUDA events "
+    "through it), or put trtexec on PATH"
+)
 
 
 def _tensorrt():

@@ -33,6 +33,7 @@ Output format, checked against real logs (TensorRT 8.6 to 10.16):
   ``--saveEngine``, ``--loadEngine``, ``--skipInference``, ``--warmUp=<ms>``, ``--duration=<s>``,
   ``--iterations=N``, ``--loadInputs=name:file`` (raw binary), ``--useSpinWait``.
 """
+
 from __future__ import annotations
 
 import json
@@ -52,7 +53,9 @@ STAT_LINES = {
 _PREFIX = re.compile(r"^\s*(?:\[[^\]]*\]\s*)*")  # "[07/02/2026-03:47:08] [I] " (and "[INFO] ")
 _STAT = re.compile(r"^(?P<name>[A-Za-z][A-Za-z0-9 \-]*?):\s*(?P<body>min\b.*)$")
 _NUM = r"([-+]?(?:\d+\.?\d*|\.\d+)(?:[eE][-+]?\d+)?|inf|nan)"
-_FIELD = re.compile(r"(min|max|mean|median|percentile\((\d+(?:\.\d+)?)%\))\s*=?\s*" + _NUM + r"\s*ms")
+_FIELD = re.compile(
+    r"(min|max|mean|median|percentile\((\d+(?:\.\d+)?)%\))\s*=?\s*" + _NUM + r"\s*ms"
+)
 _SCALARS = {
     "throughput_qps": re.compile(r"^Throughput:\s*" + _NUM + r"\s*qps"),
     "total_host_walltime_s": re.compile(r"^Total Host Walltime:\s*" + _NUM + r"\s*s\b"),
@@ -126,18 +129,28 @@ def summary_fields(parsed: dict) -> dict:
     def summary(stats: Optional[dict]) -> dict:
         if not stats:
             return {}
-        return {"n": parsed.get("timed_queries"), "mean": stats.get("mean"), "std": None,
-                "min": stats.get("min"), "p50": stats.get("p50"), "p90": stats.get("p90"),
-                "p95": stats.get("p95"), "p99": stats.get("p99"), "max": stats.get("max"),
-                "ci95_low": None, "ci95_high": None}
+        return {
+            "n": parsed.get("timed_queries"),
+            "mean": stats.get("mean"),
+            "std": None,
+            "min": stats.get("min"),
+            "p50": stats.get("p50"),
+            "p90": stats.get("p90"),
+            "p95": stats.get("p95"),
+            "p99": stats.get("p99"),
+            "max": stats.get("max"),
+            "ci95_low": None,
+            "ci95_high": None,
+        }
 
     return {
         "summary": summary(parsed.get("latency_ms")),
         "gpu_summary": summary(parsed.get("gpu_compute_ms")),
         "throughput_qps": parsed.get("throughput_qps"),
         "build_ms": None if parsed.get("build_s") is None else parsed["build_s"] * 1e3,
-        "deserialize_ms": (None if parsed.get("deserialize_s") is None
-                           else parsed["deserialize_s"] * 1e3),
+        "deserialize_ms": (
+            None if parsed.get("deserialize_s") is None else parsed["deserialize_s"] * 1e3
+        ),
         "tensorrt_version": parsed.get("tensorrt_version"),
         "gpu_name": parsed.get("device"),
         "status": "ok" if parsed.get("passed") and parsed.get("latency_ms") else "error",
@@ -152,9 +165,10 @@ def parse_times(text: str, warmup_ms: Optional[float] = None) -> dict:
     rows = [t for t in trace if isinstance(t, dict) and "computeMs" in t]
     if warmup_ms is not None:
         rows = [t for t in rows if t.get("startComputeMs", warmup_ms) >= warmup_ms]
-    return {"latency_ms": [float(t["latencyMs"] if "latencyMs" in t else t["computeMs"])
-                           for t in rows],
-            "gpu_ms": [float(t["computeMs"]) for t in rows]}
+    return {
+        "latency_ms": [float(t["latencyMs"] if "latencyMs" in t else t["computeMs"]) for t in rows],
+        "gpu_ms": [float(t["computeMs"]) for t in rows],
+    }
 
 
 def parse_outputs(text: str) -> dict:
@@ -184,8 +198,15 @@ def precision_flags(build: dict) -> list:
     return flags
 
 
-def build_command(onnx_path, engine_path, build: dict, *, trtexec: str = "trtexec",
-                  skip_inference: bool = True, extra: tuple = ()) -> list:
+def build_command(
+    onnx_path,
+    engine_path,
+    build: dict,
+    *,
+    trtexec: str = "trtexec",
+    skip_inference: bool = True,
+    extra: tuple = (),
+) -> list:
     """Command that builds (and saves) the engine the build settings describe."""
     shapes = build.get("input_shapes") or {}
     cmd = [trtexec, f"--onnx={onnx_path}", f"--saveEngine={engine_path}", *precision_flags(build)]
@@ -202,12 +223,26 @@ def build_command(onnx_path, engine_path, build: dict, *, trtexec: str = "trtexe
     return cmd + list(extra)
 
 
-def bench_command(engine_path, *, trtexec: str = "trtexec", warmup_ms: int = 500,
-                  duration_s: float = 3, iterations: int = 10, inputs: Optional[dict] = None,
-                  export_times=None, export_output=None, spin_wait: bool = True) -> list:
+def bench_command(
+    engine_path,
+    *,
+    trtexec: str = "trtexec",
+    warmup_ms: int = 500,
+    duration_s: float = 3,
+    iterations: int = 10,
+    inputs: Optional[dict] = None,
+    export_times=None,
+    export_output=None,
+    spin_wait: bool = True,
+) -> list:
     """Command that loads a saved engine and times it (``inputs``: {name: raw binary file})."""
-    cmd = [trtexec, f"--loadEngine={engine_path}", f"--warmUp={int(warmup_ms)}",
-           f"--duration={duration_s:g}", f"--iterations={int(iterations)}"]
+    cmd = [
+        trtexec,
+        f"--loadEngine={engine_path}",
+        f"--warmUp={int(warmup_ms)}",
+        f"--duration={duration_s:g}",
+        f"--iterations={int(iterations)}",
+    ]
     if inputs:
         cmd.append("--loadInputs=" + ",".join(f"{n}:{p}" for n, p in inputs.items()))
     if export_times:

@@ -5,6 +5,7 @@ through ctypes); elsewhere a daemon thread polls the parent pid once a second (b
 loop's iterations as far as the GIL goes; it costs nothing measurable). Either way, a runner
 whose parent is already gone when it starts exits at once.
 """
+
 from __future__ import annotations
 
 import ctypes

@@ -1,4 +1,5 @@
 """The `edgevid` command line. ``main`` is the console script; commands register on ``app``."""
+
 from edgevid.cli import (  # noqa: F401 - register commands
     bench_cmd,
     devices_cmd,

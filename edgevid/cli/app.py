@@ -7,6 +7,7 @@ Every listing and run command takes ``--json`` and then prints only JSON on stdo
 messages go to stderr. Errors a user can fix are one line on stderr and a non-zero exit code; a
 stack trace only with ``--debug``.
 """
+
 from __future__ import annotations
 
 import os
@@ -20,9 +21,13 @@ from rich.markup import escape
 from edgevid import __version__, chatter
 from edgevid.errors import Interrupted, UserError
 
-app = typer.Typer(add_completion=False, no_args_is_help=True, pretty_exceptions_enable=False,
-                  help="Export, benchmark and report video action-recognition models across "
-                       "devices and runtimes.")
+app = typer.Typer(
+    add_completion=False,
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+    help="Export, benchmark and report video action-recognition models across "
+    "devices and runtimes.",
+)
 # Tables are not squeezed to 80 columns when stdout is a file or a pipe.
 out = Console(width=None if sys.stdout.isatty() else 160)  # stdout: tables and JSON
 # progress, messages: on a duplicate of the terminal's stderr, which converter output (sent to
@@ -52,10 +57,13 @@ def _reserve_stdout_for_json() -> None:
 
 
 @app.callback()
-def _root(debug: bool = typer.Option(False, "--debug", help="show stack traces on errors"),
-          version: bool = typer.Option(False, "--version", help="print the version and exit"),
-          verbose: bool = typer.Option(False, "--verbose", "-v",
-                                       help="show converter output (always in export.log)")):
+def _root(
+    debug: bool = typer.Option(False, "--debug", help="show stack traces on errors"),
+    version: bool = typer.Option(False, "--version", help="print the version and exit"),
+    verbose: bool = typer.Option(
+        False, "--verbose", "-v", help="show converter output (always in export.log)"
+    ),
+):
     if version:
         out.print(f"edgevid {__version__}")
         raise typer.Exit(0)
@@ -65,8 +73,13 @@ def _root(debug: bool = typer.Option(False, "--debug", help="show stack traces o
 
 def _fail(message: str, code: int, payload=None) -> None:
     """One line on stderr; with --json also a JSON object (or ``payload``) on stdout; exit."""
-    err.print(f"[red]error:[/] {escape(message)}" if code != EXIT_INTERRUPTED
-              else f"[yellow]interrupted:[/] {escape(message)}", highlight=False, soft_wrap=True)
+    err.print(
+        f"[red]error:[/] {escape(message)}"
+        if code != EXIT_INTERRUPTED
+        else f"[yellow]interrupted:[/] {escape(message)}",
+        highlight=False,
+        soft_wrap=True,
+    )
     if _state["json_out"] is not None:
         _print_json(payload if payload is not None else {"error": message, "exit_code": code})
     sys.exit(code)

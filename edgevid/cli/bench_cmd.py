@@ -1,4 +1,5 @@
 """`edgevid bench` and `edgevid matrix`."""
+
 from __future__ import annotations
 
 import os
@@ -12,49 +13,68 @@ from rich.markup import escape
 from edgevid.cli.app import _print_json, app, err, out
 from edgevid.errors import UserError
 
+
 @app.command(help="Benchmark models on a device: every format its profile lists, or --to.")
-def bench(models_: List[str] = typer.Argument(None, metavar="[MODEL]...",
-                                              help="zoo names, package.module:callable or .onnx"),
-          device: str = typer.Option("desktop-cpu", help="device profile name or YAML file; "
-                                                         "several, comma-separated, run at once"),
-          host: Optional[str] = typer.Option(None, help="user@addr[:port]: reach the (ssh) "
-                                                        "device there, not at its profile's"),
-          to: List[str] = typer.Option(None, "--to", help="formats to run (repeatable)"),
-          precision: Optional[str] = typer.Option(None, help="only this precision"),
-          threads: Optional[int] = typer.Option(None, help="intra-op threads (default: profile's)"),
-          all_: bool = typer.Option(False, "--all", help="every model in the zoo"),
-          class_: Optional[str] = typer.Option(None, "--class",
-                                               help="with --all: only this study class"),
-          input_shape: Optional[str] = typer.Option(None, help="C,T,H,W for every model"),
-          weights: Optional[str] = typer.Option(None, help="PyTorch checkpoint (one model)"),
-          warmup_min: Optional[int] = typer.Option(None, help="minimum warm-up iterations"),
-          warmup_max: Optional[int] = typer.Option(None, help="maximum warm-up iterations"),
-          min_iters: Optional[int] = typer.Option(None, help="minimum timed iterations"),
-          min_time: Optional[float] = typer.Option(None, help="minimum timed seconds"),
-          max_time: Optional[float] = typer.Option(None, help="cap on timed seconds"),
-          target_ci: Optional[float] = typer.Option(None, help="target CI half-width (fraction)"),
-          pin: Optional[str] = typer.Option(None, help="pin the runner to CPUs, e.g. 0,1"),
-          export_opt: List[str] = typer.Option(None, "--export-opt", metavar="KEY=VALUE",
-                                               help="exporter option (repeatable), e.g. "
-                                                    "conv3d=native; see `edgevid formats`"),
-          artifacts: Path = typer.Option(Path("artifacts"), help="artifact root folder"),
-          results_dir: Path = typer.Option(Path("results"), "--results", help="results folder"),
-          db: Optional[Path] = typer.Option(None, help="SQLite index (default results/index.sqlite)"),
-          sessions: int = typer.Option(1, help="fresh runner processes per configuration, "
-                                                "interleaved across configurations (A B C A B C)"),
-          session_ci: Optional[float] = typer.Option(
-              None, help="stop a configuration once its between-session CI half-width (fraction "
-                         "of the median of session medians) is this small; --sessions is the cap"),
-          cooldown: bool = typer.Option(False, help="before each session wait until the device "
-                                                    "is back near its first session's temperature "
-                                                    "(a fixed pause where none is readable)"),
-          cooldown_timeout: float = typer.Option(300.0, help="longest cooldown wait (s)"),
-          cooldown_pause: float = typer.Option(10.0, help="pause (s) where no temperature "
-                                                          "is readable"),
-          layers: bool = typer.Option(False, "--layers", help="after the timed run, profile each "
-                                                               "layer with the runtime's profiler"),
-          layer_iters: int = typer.Option(10, help="profiled inferences with --layers"),
-          json_: bool = typer.Option(False, "--json", help="print the result records as JSON only")):
+def bench(
+    models_: List[str] = typer.Argument(
+        None, metavar="[MODEL]...", help="zoo names, package.module:callable or .onnx"
+    ),
+    device: str = typer.Option(
+        "desktop-cpu",
+        help="device profile name or YAML file; several, comma-separated, run at once",
+    ),
+    host: Optional[str] = typer.Option(
+        None, help="user@addr[:port]: reach the (ssh) device there, not at its profile's"
+    ),
+    to: List[str] = typer.Option(None, "--to", help="formats to run (repeatable)"),
+    precision: Optional[str] = typer.Option(None, help="only this precision"),
+    threads: Optional[int] = typer.Option(None, help="intra-op threads (default: profile's)"),
+    all_: bool = typer.Option(False, "--all", help="every model in the zoo"),
+    class_: Optional[str] = typer.Option(None, "--class", help="with --all: only this study class"),
+    input_shape: Optional[str] = typer.Option(None, help="C,T,H,W for every model"),
+    weights: Optional[str] = typer.Option(None, help="PyTorch checkpoint (one model)"),
+    warmup_min: Optional[int] = typer.Option(None, help="minimum warm-up iterations"),
+    warmup_max: Optional[int] = typer.Option(None, help="maximum warm-up iterations"),
+    min_iters: Optional[int] = typer.Option(None, help="minimum timed iterations"),
+    min_time: Optional[float] = typer.Option(None, help="minimum timed seconds"),
+    max_time: Optional[float] = typer.Option(None, help="cap on timed seconds"),
+    target_ci: Optional[float] = typer.Option(None, help="target CI half-width (fraction)"),
+    pin: Optional[str] = typer.Option(None, help="pin the runner to CPUs, e.g. 0,1"),
+    export_opt: List[str] = typer.Option(
+        None,
+        "--export-opt",
+        metavar="KEY=VALUE",
+        help="exporter option (repeatable), e.g. conv3d=native; see `edgevid formats`",
+    ),
+    artifacts: Path = typer.Option(Path("artifacts"), help="artifact root folder"),
+    results_dir: Path = typer.Option(Path("results"), "--results", help="results folder"),
+    db: Optional[Path] = typer.Option(None, help="SQLite index (default results/index.sqlite)"),
+    sessions: int = typer.Option(
+        1,
+        help="fresh runner processes per configuration, "
+        "interleaved across configurations (A B C A B C)",
+    ),
+    session_ci: Optional[float] = typer.Option(
+        None,
+        help="stop a configuration once its between-session CI half-width (fraction "
+        "of the median of session medians) is this small; --sessions is the cap",
+    ),
+    cooldown: bool = typer.Option(
+        False,
+        help="before each session wait until the device "
+        "is back near its first session's temperature "
+        "(a fixed pause where none is readable)",
+    ),
+    cooldown_timeout: float = typer.Option(300.0, help="longest cooldown wait (s)"),
+    cooldown_pause: float = typer.Option(10.0, help="pause (s) where no temperature is readable"),
+    layers: bool = typer.Option(
+        False,
+        "--layers",
+        help="after the timed run, profile each layer with the runtime's profiler",
+    ),
+    layer_iters: int = typer.Option(10, help="profiled inferences with --layers"),
+    json_: bool = typer.Option(False, "--json", help="print the result records as JSON only"),
+):
     check_outputs(results_dir, db, artifacts)  # before any export or measurement
     from edgevid.bench import BenchConfig, entries_for
     from edgevid.config import check_threads, parse_export_opts, timing_policy
@@ -76,9 +96,17 @@ def bench(models_: List[str] = typer.Argument(None, metavar="[MODEL]...",
         profile = with_host(profile, host)
     if profile.is_local:
         warn_threads(threads)
-    policy = timing_policy(profile, dict(warmup_min=warmup_min, warmup_max=warmup_max,
-                                         min_iters=min_iters, min_time_s=min_time,
-                                         max_time_s=max_time, target_ci=target_ci))
+    policy = timing_policy(
+        profile,
+        dict(
+            warmup_min=warmup_min,
+            warmup_max=warmup_max,
+            min_iters=min_iters,
+            min_time_s=min_time,
+            max_time_s=max_time,
+            target_ci=target_ci,
+        ),
+    )
     entries = entries_for(profile, to, precision, parse_export_opts(export_opt))
     if not entries:
         raise UserError(f"device {profile.name!r} lists no format with precision {precision!r}")
@@ -98,15 +126,26 @@ def bench(models_: List[str] = typer.Argument(None, metavar="[MODEL]...",
     for name in names:
         refs.append(resolve(name, shape or profile.input_shapes.get(name), weights))
     cpus = _parse_cpus(pin) if pin else []
-    cfg = BenchConfig(threads=threads, policy=policy, artifacts=artifacts, results=results_dir,
-                      db=db, cpus=cpus,
-                      sessions=SessionPlan(sessions, session_ci, cooldown,
-                                           cooldown_timeout_s=cooldown_timeout,
-                                           cooldown_pause_s=cooldown_pause),
-                      layers=max(1, layer_iters) if layers else 0)
+    cfg = BenchConfig(
+        threads=threads,
+        policy=policy,
+        artifacts=artifacts,
+        results=results_dir,
+        db=db,
+        cpus=cpus,
+        sessions=SessionPlan(
+            sessions,
+            session_ci,
+            cooldown,
+            cooldown_timeout_s=cooldown_timeout,
+            cooldown_pause_s=cooldown_pause,
+        ),
+        layers=max(1, layer_iters) if layers else 0,
+    )
     total = len(refs) * len(entries)
     done: list = []
     with err.status(f"benchmarking {total} configuration(s) on {profile.name}…") as status:
+
         def log(msg):
             status.update(f"[{len(done) + 1}/{total}] {msg}…")
 
@@ -115,15 +154,20 @@ def bench(models_: List[str] = typer.Argument(None, metavar="[MODEL]...",
             s = r.get("summary") or {}
             bad = bool(numerics_failed([r]))
             mark = "[green]✓[/]" if r["status"] == "ok" and not bad else "[red]✗[/]"
-            detail = (f"p50 {s['p50']:.2f} ms (n={s['n']})" if r["status"] == "ok"
-                      else f"{r['status']}: {escape(r.get('reason', '')[:300])}")
+            detail = (
+                f"p50 {s['p50']:.2f} ms (n={s['n']})"
+                if r["status"] == "ok"
+                else f"{r['status']}: {escape(r.get('reason', '')[:300])}"
+            )
             if bad:
                 detail += " — numerics FAIL (outside tolerance)"
             ss = r.get("session_summary") or {}
             if ss.get("n_sessions", 0) > 1:
-                detail += (f"; {ss['n_sessions']} sessions: median {ss['median']:.2f} ms "
-                           f"[{ss['ci95_low']:.2f}–{ss['ci95_high']:.2f}], CV "
-                           f"{(ss.get('cv') or 0):.1%}")
+                detail += (
+                    f"; {ss['n_sessions']} sessions: median {ss['median']:.2f} ms "
+                    f"[{ss['ci95_low']:.2f}–{ss['ci95_high']:.2f}], CV "
+                    f"{(ss.get('cv') or 0):.1%}"
+                )
             err.print(f"{mark} {r['model']} {r['format']} {r['precision']}: {detail}")
 
         try:
@@ -139,15 +183,19 @@ def bench(models_: List[str] = typer.Argument(None, metavar="[MODEL]...",
         err.print(f"[red]{len(failed)} of {len(records)} configuration(s) did not run[/]")
     wrong = numerics_failed(records)
     if wrong:
-        err.print(f"[red]{len(wrong)} of {len(records)} configuration(s) ran but their numerics "
-                  f"are outside tolerance (FAIL): "
-                  + ", ".join(f"{r['format']} {r['precision']}" for r in wrong) + "[/]")
+        err.print(
+            f"[red]{len(wrong)} of {len(records)} configuration(s) ran but their numerics "
+            f"are outside tolerance (FAIL): "
+            + ", ".join(f"{r['format']} {r['precision']}" for r in wrong)
+            + "[/]"
+        )
     if failed or wrong:
         raise typer.Exit(1)
 
 
-def check_outputs(results_dir: Path, db: Optional[Path], artifacts: Optional[Path],
-                  md: Optional[Path] = None) -> None:
+def check_outputs(
+    results_dir: Path, db: Optional[Path], artifacts: Optional[Path], md: Optional[Path] = None
+) -> None:
     """Every place a bench or matrix writes, checked first: exit 2 in about a second."""
     from edgevid.outputs import check_output_dir, check_output_path
 
@@ -162,21 +210,26 @@ def check_outputs(results_dir: Path, db: Optional[Path], artifacts: Optional[Pat
 def warn_threads(threads: Optional[int]) -> None:
     cores = os.cpu_count()
     if threads and cores and threads > cores:
-        err.print(f"[yellow]warning:[/] --threads {threads} is more than this machine's {cores} "
-                  f"CPU cores; the runtime may oversubscribe them")
+        err.print(
+            f"[yellow]warning:[/] --threads {threads} is more than this machine's {cores} "
+            f"CPU cores; the runtime may oversubscribe them"
+        )
 
 
 def numerics_failed(records: list) -> list:
     """Records that ran but whose output is outside the numerics tolerance."""
-    return [r for r in records
-            if r["status"] == "ok" and (r.get("numerics") or {}).get("ok") is False]
+    return [
+        r for r in records if r["status"] == "ok" and (r.get("numerics") or {}).get("ok") is False
+    ]
 
 
 def interrupted(done: list, total: int, results_dir: Path, json_: bool):
     from edgevid.errors import Interrupted
 
-    return Interrupted(f"{len(done)} of {total} configuration(s) measured and saved under "
-                       f"{results_dir}", json_payload=list(done) if json_ else None)
+    return Interrupted(
+        f"{len(done)} of {total} configuration(s) measured and saved under {results_dir}",
+        json_payload=list(done) if json_ else None,
+    )
 
 
 def _parse_cpus(text: str) -> list:
@@ -201,17 +254,20 @@ def _results_table(records: list) -> None:
 
 
 @app.command(help="Op-support matrix: convert every model x format, run once, check numerics.")
-def matrix(models_: List[str] = typer.Argument(None, metavar="[MODEL]...",
-                                               help="models (default: the whole zoo)"),
-           formats_: List[str] = typer.Option(None, "--to", help="formats (default: all)"),
-           precision: Optional[str] = typer.Option(None, help="one precision for every format"),
-           device: str = typer.Option("desktop-cpu", help="device profile name or YAML file"),
-           threads: Optional[int] = typer.Option(None, help="intra-op threads"),
-           input_shape: Optional[str] = typer.Option(None, help="C,T,H,W for every model"),
-           artifacts: Path = typer.Option(Path("artifacts"), help="artifact root folder"),
-           results_dir: Path = typer.Option(Path("results"), "--results", help="results folder"),
-           md: Optional[Path] = typer.Option(None, "--md", help="also write the matrix here"),
-           json_: bool = typer.Option(False, "--json", help="print the cells as JSON only")):
+def matrix(
+    models_: List[str] = typer.Argument(
+        None, metavar="[MODEL]...", help="models (default: the whole zoo)"
+    ),
+    formats_: List[str] = typer.Option(None, "--to", help="formats (default: all)"),
+    precision: Optional[str] = typer.Option(None, help="one precision for every format"),
+    device: str = typer.Option("desktop-cpu", help="device profile name or YAML file"),
+    threads: Optional[int] = typer.Option(None, help="intra-op threads"),
+    input_shape: Optional[str] = typer.Option(None, help="C,T,H,W for every model"),
+    artifacts: Path = typer.Option(Path("artifacts"), help="artifact root folder"),
+    results_dir: Path = typer.Option(Path("results"), "--results", help="results folder"),
+    md: Optional[Path] = typer.Option(None, "--md", help="also write the matrix here"),
+    json_: bool = typer.Option(False, "--json", help="print the cells as JSON only"),
+):
     check_outputs(results_dir, None, artifacts, md)  # before any export or check
     from edgevid.backends import BACKENDS, check_precision, get_backend
     from edgevid.bench import BenchConfig
@@ -225,8 +281,9 @@ def matrix(models_: List[str] = typer.Argument(None, metavar="[MODEL]...",
     if profile.is_local:
         warn_threads(threads)
     backends = [get_backend(f) for f in formats_] if formats_ else list(BACKENDS)
-    pairs = [(b.name, check_precision(b, precision) if precision else b.precisions[0])
-             for b in backends]
+    pairs = [
+        (b.name, check_precision(b, precision) if precision else b.precisions[0]) for b in backends
+    ]
     shape = parse_shape(input_shape) if input_shape else None
     refs = [resolve(m, shape) for m in (models_ or [s.name for s in list_models()])]
     cfg = BenchConfig(threads=check_threads(threads), artifacts=artifacts, results=results_dir)
@@ -237,12 +294,20 @@ def matrix(models_: List[str] = typer.Argument(None, metavar="[MODEL]...",
         def on_result(r):
             done.append(r)
             c = cell(r)
-            err.print(f"[{len(done)}/{total}] {c['model']} {c['format']} {c['precision']}: "
-                      f"{c['verdict']}" + (f" ({escape(c['op'])})" if c["op"] else ""))
+            err.print(
+                f"[{len(done)}/{total}] {c['model']} {c['format']} {c['precision']}: "
+                f"{c['verdict']}" + (f" ({escape(c['op'])})" if c["op"] else "")
+            )
 
         try:
-            records = run_matrix(refs, profile, pairs, cfg, on_result=on_result,
-                                 log=lambda m: status.update(f"[{len(done) + 1}/{total}] {m}…"))
+            records = run_matrix(
+                refs,
+                profile,
+                pairs,
+                cfg,
+                on_result=on_result,
+                log=lambda m: status.update(f"[{len(done) + 1}/{total}] {m}…"),
+            )
         except KeyboardInterrupt:
             raise interrupted(done, total, results_dir, json_) from None
     text = markdown(records)
@@ -255,8 +320,9 @@ def matrix(models_: List[str] = typer.Argument(None, metavar="[MODEL]...",
         _print_json([cell(r) for r in records])
     else:
         sys.stdout.write(text + "\n")
-    if any(cell(r)["verdict"].endswith("failed") or cell(r)["verdict"] == "numerics"
-           for r in records):
+    if any(
+        cell(r)["verdict"].endswith("failed") or cell(r)["verdict"] == "numerics" for r in records
+    ):
         wrong = [c for c in map(cell, records) if c["verdict"] == "numerics"]
         if wrong:
             err.print(f"[red]{len(wrong)} cell(s) outside the numerics tolerance (FAIL)[/]")

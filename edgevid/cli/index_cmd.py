@@ -1,4 +1,5 @@
 """`edgevid index rebuild`: the SQLite index made anew from the result files."""
+
 from __future__ import annotations
 
 from pathlib import Path
@@ -8,18 +9,22 @@ import typer
 
 from edgevid.cli.app import _print_json, app, err
 
-index_app = typer.Typer(help="The SQLite index of result files (results/index.sqlite).",
-                        no_args_is_help=True)
+index_app = typer.Typer(
+    help="The SQLite index of result files (results/index.sqlite).", no_args_is_help=True
+)
 app.add_typer(index_app, name="index")
 
 
-@index_app.command("rebuild", help="Rebuild the index from the result files (they are the "
-                                   "source of truth); an unreadable index is kept as .corrupt.")
-def rebuild(results_dir: Path = typer.Option(Path("results"), "--results",
-                                             help="results folder"),
-            db: Optional[Path] = typer.Option(None, help="SQLite index "
-                                                         "(default results/index.sqlite)"),
-            json_: bool = typer.Option(False, "--json", help="print JSON only")):
+@index_app.command(
+    "rebuild",
+    help="Rebuild the index from the result files (they are the "
+    "source of truth); an unreadable index is kept as .corrupt.",
+)
+def rebuild(
+    results_dir: Path = typer.Option(Path("results"), "--results", help="results folder"),
+    db: Optional[Path] = typer.Option(None, help="SQLite index (default results/index.sqlite)"),
+    json_: bool = typer.Option(False, "--json", help="print JSON only"),
+):
     import sqlite3
 
     from edgevid import results
@@ -39,6 +44,11 @@ def rebuild(results_dir: Path = typer.Option(Path("results"), "--results",
     if json_:
         _print_json({"index": str(path), "results": n, "was_corrupt": reason is not None})
     else:
-        err.print(f"[green]✓[/] {path}: {n} result file(s) indexed"
-                  + (f" (the old one was unreadable: {reason}; kept as {Path(path).name}"
-                     f".corrupt)" if reason else ""))
+        err.print(
+            f"[green]✓[/] {path}: {n} result file(s) indexed"
+            + (
+                f" (the old one was unreadable: {reason}; kept as {Path(path).name}.corrupt)"
+                if reason
+                else ""
+            )
+        )

@@ -1,4 +1,5 @@
 """`edgevid report`, `history` and `compare`."""
+
 from __future__ import annotations
 
 import sys
@@ -11,19 +12,26 @@ from rich.markup import escape
 from edgevid.cli.app import _print_json, app, err, out
 from edgevid.errors import UserError
 
-@app.command(help="Build a report from result files (never re-runs anything): markdown on "
-                  "stdout, or --md/--html/--csv files, or --json (the report model).")
-def report(paths: List[Path] = typer.Argument(None, help="result files or folders"),
-           md: Optional[Path] = typer.Option(None, "--md", help="write markdown here"),
-           html: Optional[Path] = typer.Option(None, "--html",
-                                               help="write a self-contained HTML page here"),
-           csv: Optional[Path] = typer.Option(None, "--csv", help="write one row per result here"),
-           db: Optional[Path] = typer.Option(None, "--db", help="also read this SQLite index"),
-           accuracy: Optional[Path] = typer.Option(
-               None, help="JSON or YAML file mapping model -> top-1 % (overrides the zoo's "
-                          "published figures)"),
-           title: str = typer.Option("edgevid report", help="report title"),
-           json_: bool = typer.Option(False, "--json", help="print the report model as JSON")):
+
+@app.command(
+    help="Build a report from result files (never re-runs anything): markdown on "
+    "stdout, or --md/--html/--csv files, or --json (the report model)."
+)
+def report(
+    paths: List[Path] = typer.Argument(None, help="result files or folders"),
+    md: Optional[Path] = typer.Option(None, "--md", help="write markdown here"),
+    html: Optional[Path] = typer.Option(
+        None, "--html", help="write a self-contained HTML page here"
+    ),
+    csv: Optional[Path] = typer.Option(None, "--csv", help="write one row per result here"),
+    db: Optional[Path] = typer.Option(None, "--db", help="also read this SQLite index"),
+    accuracy: Optional[Path] = typer.Option(
+        None,
+        help="JSON or YAML file mapping model -> top-1 % (overrides the zoo's published figures)",
+    ),
+    title: str = typer.Option("edgevid report", help="report title"),
+    json_: bool = typer.Option(False, "--json", help="print the report model as JSON"),
+):
     from edgevid.report import load_records, render, results_report, write
     from edgevid.outputs import check_output_path
 
@@ -58,23 +66,30 @@ def _accuracy_file(path: Path) -> dict:
     import yaml
 
     try:
-        data = (json.loads(path.read_text()) if path.suffix == ".json"
-                else yaml.safe_load(path.read_text()))
+        data = (
+            json.loads(path.read_text())
+            if path.suffix == ".json"
+            else yaml.safe_load(path.read_text())
+        )
     except (OSError, ValueError, yaml.YAMLError) as e:
         raise UserError(f"cannot read --accuracy {path}: {e}") from e
     if not isinstance(data, dict) or not all(isinstance(v, (int, float)) for v in data.values()):
-        raise UserError(f"--accuracy {path}: give a mapping of model name to top-1 percent, "
-                        f"e.g. {{x3d-xs: 68.5}}")
+        raise UserError(
+            f"--accuracy {path}: give a mapping of model name to top-1 percent, "
+            f"e.g. {{x3d-xs: 68.5}}"
+        )
     return {str(k): float(v) for k, v in data.items()}
 
 
 @app.command(help="Show the latency history of a model from the SQLite index.")
-def history(model: str = typer.Argument(..., help="model name as in results"),
-            device: Optional[str] = typer.Option(None, help="only this device"),
-            fmt: Optional[str] = typer.Option(None, "--to", help="only this format"),
-            results_dir: Path = typer.Option(Path("results"), "--results", help="results folder"),
-            db: Optional[Path] = typer.Option(None, help="SQLite index (default results/index.sqlite)"),
-            json_: bool = typer.Option(False, "--json", help="print JSON only")):
+def history(
+    model: str = typer.Argument(..., help="model name as in results"),
+    device: Optional[str] = typer.Option(None, help="only this device"),
+    fmt: Optional[str] = typer.Option(None, "--to", help="only this format"),
+    results_dir: Path = typer.Option(Path("results"), "--results", help="results folder"),
+    db: Optional[Path] = typer.Option(None, help="SQLite index (default results/index.sqlite)"),
+    json_: bool = typer.Option(False, "--json", help="print JSON only"),
+):
     from edgevid import results
     from edgevid.backends import get_backend
 
@@ -87,46 +102,79 @@ def history(model: str = typer.Argument(..., help="model name as in results"),
         records = [r for r in records if r["format"] == get_backend(fmt).name]
     if not records:
         raise UserError(f"no results for model {model!r}" + (f" on {device!r}" if device else ""))
-    rows = [{"created_at": r.get("created_at"), "device": r["device"], "format": r["format"],
-             "precision": r["precision"], "variant": r.get("variant") or "",
-             "input_shape": r["input_shape"],
-             "threads": r["threads"], "status": r["status"],
-             "p50": (r.get("summary") or {}).get("p50"),
-             "ci95_low": (r.get("summary") or {}).get("ci95_low"),
-             "ci95_high": (r.get("summary") or {}).get("ci95_high"),
-             "git_revision": (r.get("env") or {}).get("git_revision"),
-             "throttled": r.get("throttled"),
-             "numerics_ok": (r.get("numerics") or {}).get("ok")} for r in records]
+    rows = [
+        {
+            "created_at": r.get("created_at"),
+            "device": r["device"],
+            "format": r["format"],
+            "precision": r["precision"],
+            "variant": r.get("variant") or "",
+            "input_shape": r["input_shape"],
+            "threads": r["threads"],
+            "status": r["status"],
+            "p50": (r.get("summary") or {}).get("p50"),
+            "ci95_low": (r.get("summary") or {}).get("ci95_low"),
+            "ci95_high": (r.get("summary") or {}).get("ci95_high"),
+            "git_revision": (r.get("env") or {}).get("git_revision"),
+            "throttled": r.get("throttled"),
+            "numerics_ok": (r.get("numerics") or {}).get("ok"),
+        }
+        for r in records
+    ]
     if json_:
         _print_json(rows)
         return
     from edgevid.report import to_terminal
     from edgevid.report.model import Cell, Column, Table
 
-    cols = [Column("when", "when"), Column("device", "device"), Column("format", "format"),
-            Column("threads", "threads", True), Column("status", "status"),
-            Column("p50", "p50 ms", True), Column("ci", "95% CI"), Column("rev", "revision")]
-    cells = [[Cell(str(r["created_at"]), r["created_at"]), Cell(str(r["device"])),
-             Cell(f"{r['format']} {r['precision']}"
-                  + (f" [{r['variant']}]" if r.get("variant") else "")), Cell.of(r["threads"]),
-             Cell(r["status"] + (" (numerics FAIL)" if r.get("numerics_ok") is False else ""),
-                  r["status"], None if r["status"] == "ok" and r.get("numerics_ok") is not False
-                  else "bad"),
-             Cell.of(r["p50"]),
-             Cell(f"{r['ci95_low']:.2f}–{r['ci95_high']:.2f}" if r["ci95_low"] is not None
-                  else "—", r["ci95_low"]),
-             Cell(str(r["git_revision"] or "—"))] for r in rows]
+    cols = [
+        Column("when", "when"),
+        Column("device", "device"),
+        Column("format", "format"),
+        Column("threads", "threads", True),
+        Column("status", "status"),
+        Column("p50", "p50 ms", True),
+        Column("ci", "95% CI"),
+        Column("rev", "revision"),
+    ]
+    cells = [
+        [
+            Cell(str(r["created_at"]), r["created_at"]),
+            Cell(str(r["device"])),
+            Cell(
+                f"{r['format']} {r['precision']}"
+                + (f" [{r['variant']}]" if r.get("variant") else "")
+            ),
+            Cell.of(r["threads"]),
+            Cell(
+                r["status"] + (" (numerics FAIL)" if r.get("numerics_ok") is False else ""),
+                r["status"],
+                None if r["status"] == "ok" and r.get("numerics_ok") is not False else "bad",
+            ),
+            Cell.of(r["p50"]),
+            Cell(
+                f"{r['ci95_low']:.2f}–{r['ci95_high']:.2f}" if r["ci95_low"] is not None else "—",
+                r["ci95_low"],
+            ),
+            Cell(str(r["git_revision"] or "—")),
+        ]
+        for r in rows
+    ]
     out.print(to_terminal.table(Table("history", cols, cells), f"history of {model}"))
 
 
-@app.command(help="Compare two sets of results: ratio of medians with a bootstrap CI and a "
-                  "rank-test p-value per configuration. --fail-above 5% exits 1 only when a "
-                  "slowdown is larger than 5% and statistically detectable (a CI gate). Set the "
-                  "threshold above your device's run-to-run spread.")
-def compare(base: Path = typer.Argument(..., help="baseline result file or folder"),
-            new: Path = typer.Argument(..., help="new result file or folder"),
-            fail_above: Optional[str] = typer.Option(None, help="e.g. 5% (a fraction or percent)"),
-            json_: bool = typer.Option(False, "--json", help="print JSON only")):
+@app.command(
+    help="Compare two sets of results: ratio of medians with a bootstrap CI and a "
+    "rank-test p-value per configuration. --fail-above 5% exits 1 only when a "
+    "slowdown is larger than 5% and statistically detectable (a CI gate). Set the "
+    "threshold above your device's run-to-run spread."
+)
+def compare(
+    base: Path = typer.Argument(..., help="baseline result file or folder"),
+    new: Path = typer.Argument(..., help="new result file or folder"),
+    fail_above: Optional[str] = typer.Option(None, help="e.g. 5% (a fraction or percent)"),
+    json_: bool = typer.Option(False, "--json", help="print JSON only"),
+):
     from edgevid import results
     from edgevid.compare import NUMERICS_REASON, compare_records, gate, parse_threshold
     from edgevid.report import to_terminal
@@ -143,26 +191,39 @@ def compare(base: Path = typer.Argument(..., help="baseline result file or folde
     wrong = [u for u in unpaired if u.reason == NUMERICS_REASON]
     for u in wrong:
         role = "a baseline" if u.side == "base" else "a candidate"
-        err.print(f"[red]refusing {escape(str(u.model))} {u.format} {u.precision} "
-                  f"({u.side}) as {role}: its numerics are outside tolerance (FAIL)[/]")
+        err.print(
+            f"[red]refusing {escape(str(u.model))} {u.format} {u.precision} "
+            f"({u.side}) as {role}: its numerics are outside tolerance (FAIL)[/]"
+        )
     no_pairs = f"no configuration of {base} matches one of {new} (see the unpaired list)"
     # >= 3 sessions per side: the session method decides; otherwise the within-run gate does
     by_session = compare_session_records(base_records, new_records, threshold)
     failing = [p for p in failing if p.key not in by_session]
-    session_failing = [k for k, v in by_session.items() if v["verdict"] == "fail"] \
-        if threshold is not None else []
+    session_failing = (
+        [k for k, v in by_session.items() if v["verdict"] == "fail"]
+        if threshold is not None
+        else []
+    )
     diffs = layer_diffs(base_records, new_records)
     if json_:
         if not pairs:  # one JSON document on stdout: the error object
             raise UserError(no_pairs)
-        _print_json({"pairs": [dict(p.to_dict(), method="sessions" if p.key in by_session
-                                    else "within-run") for p in pairs],
-                     "unpaired": [u.to_dict() for u in unpaired],
-                     "fail_above": threshold, "failing": [p.to_dict() for p in failing],
-                     "sessions": [dict(v, key=[k[0], k[1], k[2], k[3], list(k[4] or []), k[5]])
-                                  for k, v in sorted(by_session.items(),
-                                                     key=lambda kv: tuple(map(str, kv[0])))],
-                     "layers": diffs})
+        _print_json(
+            {
+                "pairs": [
+                    dict(p.to_dict(), method="sessions" if p.key in by_session else "within-run")
+                    for p in pairs
+                ],
+                "unpaired": [u.to_dict() for u in unpaired],
+                "fail_above": threshold,
+                "failing": [p.to_dict() for p in failing],
+                "sessions": [
+                    dict(v, key=[k[0], k[1], k[2], k[3], list(k[4] or []), k[5]])
+                    for k, v in sorted(by_session.items(), key=lambda kv: tuple(map(str, kv[0])))
+                ],
+                "layers": diffs,
+            }
+        )
     else:
         if pairs:
             out.print(to_terminal.table(compare_table(pairs)))
@@ -170,9 +231,11 @@ def compare(base: Path = typer.Argument(..., help="baseline result file or folde
             out.print(session_table(by_session))
         single = [p for p in pairs if p.key not in by_session]
         if single:
-            err.print(f"{len(single)} configuration(s) compared by the within-run method: it "
-                      f"sees within-run noise only (run `edgevid bench --sessions 5` on both "
-                      f"sides to compare across fresh processes)")
+            err.print(
+                f"{len(single)} configuration(s) compared by the within-run method: it "
+                f"sees within-run noise only (run `edgevid bench --sessions 5` on both "
+                f"sides to compare across fresh processes)"
+            )
         print_layer_diffs(diffs, out)
         left = unpaired_table(unpaired)
         if left:
@@ -182,6 +245,8 @@ def compare(base: Path = typer.Argument(..., help="baseline result file or folde
     if threshold is not None and any(u.side == "new" for u in wrong):
         raise typer.Exit(1)  # the gate fails a new result whose output is wrong
     if failing or session_failing:
-        err.print(f"[red]{len(failing) + len(session_failing)} configuration(s) slower by more "
-                  f"than {threshold:.0%}[/]")
+        err.print(
+            f"[red]{len(failing) + len(session_failing)} configuration(s) slower by more "
+            f"than {threshold:.0%}[/]"
+        )
         raise typer.Exit(1)

@@ -1,4 +1,5 @@
 """Shared ViT parts for the transformer families (not a family: discovery skips ``_`` files)."""
+
 from __future__ import annotations
 
 import torch
@@ -11,14 +12,16 @@ class Attention(nn.Module):
     def __init__(self, dim: int, heads: int, qkv_bias: bool = True):
         super().__init__()
         self.heads, self.head_dim = heads, dim // heads
-        self.scale = self.head_dim ** -0.5
+        self.scale = self.head_dim**-0.5
         self.qkv = nn.Linear(dim, 3 * dim, bias=qkv_bias)
         self.proj = nn.Linear(dim, dim)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:  # (B, N, C)
         b, n, c = x.shape
-        q, k, v = (t.reshape(b, n, self.heads, self.head_dim).transpose(1, 2)
-                   for t in self.qkv(x).chunk(3, dim=-1))
+        q, k, v = (
+            t.reshape(b, n, self.heads, self.head_dim).transpose(1, 2)
+            for t in self.qkv(x).chunk(3, dim=-1)
+        )
         attn = torch.softmax((q @ k.transpose(-2, -1)) * self.scale, dim=-1)
         return self.proj((attn @ v).transpose(1, 2).reshape(b, n, c))
 
@@ -46,8 +49,7 @@ class Block(nn.Module):
 class Encoder(nn.Module):
     """``depth`` pre-norm layers and a final LayerNorm (ViT / scenic ``Encoder``)."""
 
-    def __init__(self, dim: int, depth: int, heads: int, mlp_ratio: float = 4.0,
-                 eps: float = 1e-6):
+    def __init__(self, dim: int, depth: int, heads: int, mlp_ratio: float = 4.0, eps: float = 1e-6):
         super().__init__()
         self.layers = nn.ModuleList(Block(dim, heads, mlp_ratio, eps) for _ in range(depth))
         self.norm = nn.LayerNorm(dim, eps=eps)

@@ -92,6 +92,7 @@ our numbers should be comparable to the video paper's per-view numbers; its "tot
 be multi-view (x crops x clips) totals, which ours are not. The 3D depthwise kernels make a
 video variant cost slightly more than T x the image model (about 1.1x for these backbones).
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -105,24 +106,45 @@ from edgevid.models.registry import register_model
 # kind "pw" = DnaBlock (pw-dw-pw). From the official mobile_former_{508m,294m,151m} tables.
 MF_508M = (
     ("dw2", 2, 24, 1, 0),
-    ("dw2", 6, 40, 2, 4), ("pw", 3, 40, 1, 3),
-    ("dw2", 6, 72, 2, 4), ("pw", 3, 72, 1, 3),
-    ("dw2", 6, 128, 2, 4), ("pw", 4, 128, 1, 4), ("pw", 6, 176, 1, 4), ("pw", 6, 176, 1, 4),
-    ("dw2", 6, 240, 2, 4), ("pw", 6, 240, 1, 4), ("pw", 6, 240, 1, 4),
+    ("dw2", 6, 40, 2, 4),
+    ("pw", 3, 40, 1, 3),
+    ("dw2", 6, 72, 2, 4),
+    ("pw", 3, 72, 1, 3),
+    ("dw2", 6, 128, 2, 4),
+    ("pw", 4, 128, 1, 4),
+    ("pw", 6, 176, 1, 4),
+    ("pw", 6, 176, 1, 4),
+    ("dw2", 6, 240, 2, 4),
+    ("pw", 6, 240, 1, 4),
+    ("pw", 6, 240, 1, 4),
 )
 MF_294M = (
     ("dw2", 2, 16, 1, 0),
-    ("dw2", 6, 24, 2, 4), ("pw", 4, 24, 1, 4),
-    ("dw2", 6, 48, 2, 4), ("pw", 4, 48, 1, 4),
-    ("dw2", 6, 96, 2, 4), ("pw", 4, 96, 1, 4), ("pw", 6, 128, 1, 4), ("pw", 6, 128, 1, 4),
-    ("dw2", 6, 192, 2, 4), ("pw", 6, 192, 1, 4), ("pw", 6, 192, 1, 4),
+    ("dw2", 6, 24, 2, 4),
+    ("pw", 4, 24, 1, 4),
+    ("dw2", 6, 48, 2, 4),
+    ("pw", 4, 48, 1, 4),
+    ("dw2", 6, 96, 2, 4),
+    ("pw", 4, 96, 1, 4),
+    ("pw", 6, 128, 1, 4),
+    ("pw", 6, 128, 1, 4),
+    ("dw2", 6, 192, 2, 4),
+    ("pw", 6, 192, 1, 4),
+    ("pw", 6, 192, 1, 4),
 )
 MF_151M = (
     ("dw2", 2, 12, 1, 0),
-    ("dw2", 6, 16, 2, 4), ("pw", 3, 16, 1, 3),
-    ("dw2", 6, 32, 2, 4), ("pw", 3, 32, 1, 3),
-    ("dw2", 6, 64, 2, 4), ("pw", 4, 64, 1, 4), ("pw", 6, 88, 1, 4), ("pw", 6, 88, 1, 4),
-    ("dw2", 6, 128, 2, 4), ("pw", 6, 128, 1, 4), ("pw", 6, 128, 1, 4),
+    ("dw2", 6, 16, 2, 4),
+    ("pw", 3, 16, 1, 3),
+    ("dw2", 6, 32, 2, 4),
+    ("pw", 3, 32, 1, 3),
+    ("dw2", 6, 64, 2, 4),
+    ("pw", 4, 64, 1, 4),
+    ("pw", 6, 88, 1, 4),
+    ("pw", 6, 88, 1, 4),
+    ("dw2", 6, 128, 2, 4),
+    ("pw", 6, 128, 1, 4),
+    ("pw", 6, 128, 1, 4),
 )
 
 
@@ -204,8 +226,11 @@ class Former(nn.Module):
         self.q = nn.Linear(token_dim, token_dim)
         self.proj = nn.Linear(token_dim, token_dim)
         self.norm1 = nn.LayerNorm(token_dim)
-        self.ffn = nn.Sequential(nn.Linear(token_dim, token_dim * ffn_exp), nn.GELU(),
-                                 nn.Linear(token_dim * ffn_exp, token_dim))
+        self.ffn = nn.Sequential(
+            nn.Linear(token_dim, token_dim * ffn_exp),
+            nn.GELU(),
+            nn.Linear(token_dim * ffn_exp, token_dim),
+        )
         self.norm2 = nn.LayerNorm(token_dim)
 
     def forward(self, z: torch.Tensor) -> torch.Tensor:
@@ -260,8 +285,9 @@ class DynamicReLU(nn.Module):
 class MobileFormerBlock(nn.Module):
     """One Mobile-Former block in 3D: Mobile->Former, Former, Mobile sub-block, Former->Mobile."""
 
-    def __init__(self, kind: str, cin: int, cout: int, stride: int, e1: int, e2: int,
-                 cfg: MobileFormerConfig):
+    def __init__(
+        self, kind: str, cin: int, cout: int, stride: int, e1: int, e2: int, cfg: MobileFormerConfig
+    ):
         super().__init__()
         k = (cfg.dw_kernel_t, 3, 3)
         st = (1, stride, stride)
@@ -360,9 +386,11 @@ class VideoMobileFormer(nn.Module):
         return self.classifier(self.dropout(y))
 
 
-_SOURCE = ("Wang et al., Video Mobile-Former, arXiv:2208.12257, 2022 (abstract: 500M-6G, "
-           "6 tokens); backbone = Chen et al., Mobile-Former, CVPR 2022, official code mobile_former_{}; "
-           "frames and 3D kernels: edgevid's reading (see module docstring)")
+_SOURCE = (
+    "Wang et al., Video Mobile-Former, arXiv:2208.12257, 2022 (abstract: 500M-6G, "
+    "6 tokens); backbone = Chen et al., Mobile-Former, CVPR 2022, official code mobile_former_{}; "
+    "frames and 3D kernels: edgevid's reading (see module docstring)"
+)
 _NOTES = "video paper's variant table not reachable: paper params/GFLOPs unknown"
 
 #: Image Mobile-Former (1000 classes, 224x224) as reported by its paper / official README:
@@ -372,14 +400,17 @@ IMAGE_REFERENCE = {"508m": (14.0, 508), "294m": (11.4, 294), "151m": (7.6, 151)}
 
 def _cfg(backbone: str, num_classes: int) -> MobileFormerConfig:
     if backbone == "508m":
-        return MobileFormerConfig(blocks=MF_508M, stem_width=24, num_features=1920,
-                                  num_classes=num_classes)
+        return MobileFormerConfig(
+            blocks=MF_508M, stem_width=24, num_features=1920, num_classes=num_classes
+        )
     if backbone == "294m":
-        return MobileFormerConfig(blocks=MF_294M, stem_width=16, num_features=1920,
-                                  num_classes=num_classes)
+        return MobileFormerConfig(
+            blocks=MF_294M, stem_width=16, num_features=1920, num_classes=num_classes
+        )
     if backbone == "151m":
-        return MobileFormerConfig(blocks=MF_151M, stem_width=12, num_features=1280,
-                                  num_classes=num_classes)
+        return MobileFormerConfig(
+            blocks=MF_151M, stem_width=12, num_features=1280, num_classes=num_classes
+        )
     raise ValueError(backbone)
 
 
@@ -392,42 +423,77 @@ VARIANT_BACKBONE = {
 }
 
 
-@register_model("video-mobile-former-500m", family="video-mobile-former", arch_class="composite",
-                input=(3, 3, 224, 224), num_classes=400, source=_SOURCE.format("151m"),
-                notes=_NOTES)
+@register_model(
+    "video-mobile-former-500m",
+    family="video-mobile-former",
+    arch_class="composite",
+    input=(3, 3, 224, 224),
+    num_classes=400,
+    source=_SOURCE.format("151m"),
+    notes=_NOTES,
+)
 def video_mobile_former_500m(num_classes: int = 400) -> VideoMobileFormer:
     return VideoMobileFormer(_cfg("151m", num_classes))
 
 
-@register_model("video-mobile-former-1g", family="video-mobile-former", arch_class="composite",
-                input=(3, 3, 224, 224), num_classes=400, source=_SOURCE.format("294m"),
-                default=True, notes=_NOTES)
+@register_model(
+    "video-mobile-former-1g",
+    family="video-mobile-former",
+    arch_class="composite",
+    input=(3, 3, 224, 224),
+    num_classes=400,
+    source=_SOURCE.format("294m"),
+    default=True,
+    notes=_NOTES,
+)
 def video_mobile_former_1g(num_classes: int = 400) -> VideoMobileFormer:
     return VideoMobileFormer(_cfg("294m", num_classes))
 
 
-@register_model("video-mobile-former-2g", family="video-mobile-former", arch_class="composite",
-                input=(3, 4, 224, 224), num_classes=400, source=_SOURCE.format("508m"),
-                notes=_NOTES)
+@register_model(
+    "video-mobile-former-2g",
+    family="video-mobile-former",
+    arch_class="composite",
+    input=(3, 4, 224, 224),
+    num_classes=400,
+    source=_SOURCE.format("508m"),
+    notes=_NOTES,
+)
 def video_mobile_former_2g(num_classes: int = 400) -> VideoMobileFormer:
     return VideoMobileFormer(_cfg("508m", num_classes))
 
 
-@register_model("video-mobile-former-6g", family="video-mobile-former", arch_class="composite",
-                input=(3, 12, 224, 224), num_classes=400, source=_SOURCE.format("508m"),
-                notes=_NOTES)
+@register_model(
+    "video-mobile-former-6g",
+    family="video-mobile-former",
+    arch_class="composite",
+    input=(3, 12, 224, 224),
+    num_classes=400,
+    source=_SOURCE.format("508m"),
+    notes=_NOTES,
+)
 def video_mobile_former_6g(num_classes: int = 400) -> VideoMobileFormer:
     return VideoMobileFormer(_cfg("508m", num_classes))
 
 
 TINY = MobileFormerConfig(
     blocks=(("dw2", 2, 8, 1, 0), ("dw2", 6, 16, 2, 4), ("pw", 3, 16, 1, 3), ("dw2", 6, 24, 2, 4)),
-    stem_width=8, token_num=3, token_dim=32, num_features=64, num_classes=10,
+    stem_width=8,
+    token_num=3,
+    token_dim=32,
+    num_features=64,
+    num_classes=10,
 )
 
 
-@register_model("video-mobile-former-tiny", family="video-mobile-former", arch_class="composite",
-                input=(3, 4, 32, 32), num_classes=10, hidden=True,
-                source="edgevid test config: Video Mobile-Former with 4 thin blocks, 3 tokens")
+@register_model(
+    "video-mobile-former-tiny",
+    family="video-mobile-former",
+    arch_class="composite",
+    input=(3, 4, 32, 32),
+    num_classes=10,
+    hidden=True,
+    source="edgevid test config: Video Mobile-Former with 4 thin blocks, 3 tokens",
+)
 def video_mobile_former_tiny(num_classes: int = 10) -> VideoMobileFormer:
     return VideoMobileFormer(MobileFormerConfig(**{**TINY.__dict__, "num_classes": num_classes}))

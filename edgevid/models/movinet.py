@@ -57,6 +57,7 @@ marks A2 as a known, strict xfail (tests/test_models_cnn.py).
 Independent implementations: none installable (the official one is TensorFlow, not in this
 environment); the causal padding and cumulative SE are tested against their definitions.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass, replace
@@ -73,31 +74,102 @@ S11, S12 = (1, 1, 1), (1, 2, 2)
 #: Official BLOCK_SPECS: stem filters, [(base_filters, [(expand, kernel, stride), ...]), ...],
 #: (project_filters, head_filters).
 SPECS = {
-    "a0": (8, [(8, [(24, K15, S12)]),
-               (32, [(80, K33, S12), (80, K33, S11), (80, K33, S11)]),
-               (56, [(184, K53, S12), (112, K33, S11), (184, K33, S11)]),
-               (56, [(184, K53, S11), (184, K33, S11), (184, K33, S11), (184, K33, S11)]),
-               (104, [(384, K53, S12), (280, K15, S11), (280, K15, S11), (344, K15, S11)])],
-           (480, 2048)),
-    "a1": (16, [(16, [(40, K15, S12), (40, K33, S11)]),
-                (40, [(96, K33, S12), (120, K33, S11), (96, K33, S11), (96, K33, S11)]),
-                (64, [(216, K53, S12), (128, K33, S11), (216, K33, S11), (168, K33, S11),
-                      (216, K33, S11)]),
-                (64, [(216, K53, S11), (216, K33, S11), (216, K33, S11), (128, K33, S11),
-                      (128, K15, S11), (216, K33, S11)]),
-                (136, [(456, K53, S12), (360, K15, S11), (360, K15, S11), (360, K15, S11),
-                       (456, K15, S11), (456, K33, S11), (544, K13, S11)])],
-           (600, 2048)),
-    "a2": (16, [(16, [(40, K15, S12), (40, K33, S11), (64, K33, S11)]),
-                (40, [(96, K33, S12), (120, K33, S11), (96, K33, S11), (96, K33, S11),
-                      (120, K33, S11)]),
-                (72, [(240, K53, S12), (160, K33, S11), (240, K33, S11), (192, K33, S11),
-                      (240, K33, S11)]),
-                (72, [(240, K53, S11), (240, K33, S11), (240, K33, S11), (240, K33, S11),
-                      (144, K15, S11), (240, K33, S11)]),
-                (144, [(480, K53, S12), (384, K15, S11), (384, K15, S11), (480, K15, S11),
-                       (480, K15, S11), (480, K33, S11), (576, K13, S11)])],
-           (640, 2048)),
+    "a0": (
+        8,
+        [
+            (8, [(24, K15, S12)]),
+            (32, [(80, K33, S12), (80, K33, S11), (80, K33, S11)]),
+            (56, [(184, K53, S12), (112, K33, S11), (184, K33, S11)]),
+            (56, [(184, K53, S11), (184, K33, S11), (184, K33, S11), (184, K33, S11)]),
+            (104, [(384, K53, S12), (280, K15, S11), (280, K15, S11), (344, K15, S11)]),
+        ],
+        (480, 2048),
+    ),
+    "a1": (
+        16,
+        [
+            (16, [(40, K15, S12), (40, K33, S11)]),
+            (40, [(96, K33, S12), (120, K33, S11), (96, K33, S11), (96, K33, S11)]),
+            (
+                64,
+                [
+                    (216, K53, S12),
+                    (128, K33, S11),
+                    (216, K33, S11),
+                    (168, K33, S11),
+                    (216, K33, S11),
+                ],
+            ),
+            (
+                64,
+                [
+                    (216, K53, S11),
+                    (216, K33, S11),
+                    (216, K33, S11),
+                    (128, K33, S11),
+                    (128, K15, S11),
+                    (216, K33, S11),
+                ],
+            ),
+            (
+                136,
+                [
+                    (456, K53, S12),
+                    (360, K15, S11),
+                    (360, K15, S11),
+                    (360, K15, S11),
+                    (456, K15, S11),
+                    (456, K33, S11),
+                    (544, K13, S11),
+                ],
+            ),
+        ],
+        (600, 2048),
+    ),
+    "a2": (
+        16,
+        [
+            (16, [(40, K15, S12), (40, K33, S11), (64, K33, S11)]),
+            (
+                40,
+                [(96, K33, S12), (120, K33, S11), (96, K33, S11), (96, K33, S11), (120, K33, S11)],
+            ),
+            (
+                72,
+                [
+                    (240, K53, S12),
+                    (160, K33, S11),
+                    (240, K33, S11),
+                    (192, K33, S11),
+                    (240, K33, S11),
+                ],
+            ),
+            (
+                72,
+                [
+                    (240, K53, S11),
+                    (240, K33, S11),
+                    (240, K33, S11),
+                    (240, K33, S11),
+                    (144, K15, S11),
+                    (240, K33, S11),
+                ],
+            ),
+            (
+                144,
+                [
+                    (480, K53, S12),
+                    (384, K15, S11),
+                    (384, K15, S11),
+                    (480, K15, S11),
+                    (480, K15, S11),
+                    (480, K33, S11),
+                    (576, K13, S11),
+                ],
+            ),
+        ],
+        (640, 2048),
+    ),
     "tiny": (8, [(8, [(16, K15, S12)]), (16, [(32, K33, S12), (24, K53, S11)])], (32, 64)),
 }
 
@@ -146,8 +218,15 @@ class ConvBNAct(nn.Module):
         kt, kh, kw = kernel
         self.kt, self.causal = kt, causal
         pad_t = 0 if causal else kt // 2
-        self.conv = nn.Conv3d(cin, cout, kernel, stride=stride, padding=(pad_t, kh // 2, kw // 2),
-                              groups=groups, bias=False)
+        self.conv = nn.Conv3d(
+            cin,
+            cout,
+            kernel,
+            stride=stride,
+            padding=(pad_t, kh // 2, kw // 2),
+            groups=groups,
+            bias=False,
+        )
         self.bn = bn(cout)
         self.act = nn.SiLU() if act else nn.Identity()
 
@@ -160,8 +239,10 @@ class ConvBNAct(nn.Module):
 def feature_conv(c, kernel, stride, causal, conv_type) -> nn.Module:
     """The block's depthwise conv: 3D, or (2+1)D (1 x k x k then k_t x 1 x 1) if configured."""
     if conv_type == "2plus1d" and kernel[0] > 1:
-        return nn.Sequential(ConvBNAct(c, c, (1, *kernel[1:]), stride, groups=c),
-                             ConvBNAct(c, c, (kernel[0], 1, 1), groups=c, causal=causal))
+        return nn.Sequential(
+            ConvBNAct(c, c, (1, *kernel[1:]), stride, groups=c),
+            ConvBNAct(c, c, (kernel[0], 1, 1), groups=c, causal=causal),
+        )
     return ConvBNAct(c, c, kernel, stride, groups=c, causal=causal)
 
 
@@ -186,10 +267,12 @@ class MoViNetBlock(nn.Module):
         self.projection = ConvBNAct(expand, cout, (1, 1, 1), act=False)
         self.rezero = nn.Parameter(torch.ones(1))
         down = any(s > 1 for s in stride)
-        self.pool = (nn.AvgPool3d((1, 3, 3), (1, 2, 2), (0, 1, 1), count_include_pad=False)
-                     if down else nn.Identity())
-        self.skip = (ConvBNAct(cin, cout, (1, 1, 1), act=False)
-                     if (down or cin != cout) else None)
+        self.pool = (
+            nn.AvgPool3d((1, 3, 3), (1, 2, 2), (0, 1, 1), count_include_pad=False)
+            if down
+            else nn.Identity()
+        )
+        self.skip = ConvBNAct(cin, cout, (1, 1, 1), act=False) if (down or cin != cout) else None
 
     def forward(self, x):
         y = self.projection(self.se(self.feature(self.expansion(x)))) * self.rezero
@@ -220,8 +303,10 @@ class MoViNet(nn.Module):
         return x.flatten(1)
 
 
-_SOURCE = ("Kondratyuk et al., MoViNets, CVPR 2021 (arXiv:2103.11511), Table 3 (K600); "
-           "tensorflow/models official/projects/movinet BLOCK_SPECS['{}']{}")
+_SOURCE = (
+    "Kondratyuk et al., MoViNets, CVPR 2021 (arXiv:2103.11511), Table 3 (K600); "
+    "tensorflow/models official/projects/movinet BLOCK_SPECS['{}']{}"
+)
 _ACC = {"a0": 65.8, "a1": 72.7, "a2": 75.0}
 _PAPER = {"a0": (3.1, 2.71), "a1": (4.6, 6.02), "a2": (4.8, 10.3)}
 _INPUT = {"a0": (3, 50, 172, 172), "a1": (3, 50, 172, 172), "a2": (3, 50, 224, 224)}
@@ -230,14 +315,31 @@ _INPUT = {"a0": (3, 50, 172, 172), "a1": (3, 50, 172, 172), "a2": (3, 50, 224, 2
 def _register(mid: str, causal: bool):
     name = f"movinet-{mid}" + ("-causal" if causal else "")
     params, gflops = _PAPER[mid]
-    acc = None if causal else Accuracy(top1=_ACC[mid], dataset="Kinetics-600", views="1x1",
-                                       source="MoViNets paper, Table 3")
-    suffix = (", causal convs + cumulative-average SE over the whole clip (non-streaming)"
-              if causal else ", base (non-causal, 3D)")
+    acc = (
+        None
+        if causal
+        else Accuracy(
+            top1=_ACC[mid], dataset="Kinetics-600", views="1x1", source="MoViNets paper, Table 3"
+        )
+    )
+    suffix = (
+        ", causal convs + cumulative-average SE over the whole clip (non-streaming)"
+        if causal
+        else ", base (non-causal, 3D)"
+    )
 
-    @register_model(name, family="movinet", arch_class="cnn", input=_INPUT[mid], num_classes=600,
-                    source=_SOURCE.format(mid, suffix), default=(mid == "a0" and not causal),
-                    paper_params_m=params, paper_gflops=gflops, accuracy=acc)
+    @register_model(
+        name,
+        family="movinet",
+        arch_class="cnn",
+        input=_INPUT[mid],
+        num_classes=600,
+        source=_SOURCE.format(mid, suffix),
+        default=(mid == "a0" and not causal),
+        paper_params_m=params,
+        paper_gflops=gflops,
+        accuracy=acc,
+    )
     def build(num_classes: int = 600) -> MoViNet:
         return MoViNet(MoViNetConfig(model_id=mid, causal=causal, num_classes=num_classes))
 
@@ -249,10 +351,20 @@ for _mid in ("a0", "a1", "a2"):
         _register(_mid, _causal)
 
 
-@register_model("movinet-tiny", family="movinet", arch_class="cnn", input=(3, 6, 32, 32),
-                num_classes=10, hidden=True,
-                source="edgevid test config: MoViNet with 3 thin blocks, causal convs and SE, "
-                       "one (2+1)D depthwise conv")
+@register_model(
+    "movinet-tiny",
+    family="movinet",
+    arch_class="cnn",
+    input=(3, 6, 32, 32),
+    num_classes=10,
+    hidden=True,
+    source="edgevid test config: MoViNet with 3 thin blocks, causal convs and SE, "
+    "one (2+1)D depthwise conv",
+)
 def movinet_tiny(num_classes: int = 10) -> MoViNet:
-    return MoViNet(replace(MoViNetConfig(model_id="tiny", causal=True, conv_type="2plus1d"),
-                           num_classes=num_classes))
+    return MoViNet(
+        replace(
+            MoViNetConfig(model_id="tiny", causal=True, conv_type="2plus1d"),
+            num_classes=num_classes,
+        )
+    )

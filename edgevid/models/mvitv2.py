@@ -40,6 +40,7 @@ no residual pooling), so the shared parts are compared against it with the same 
 pooling attention without the v2 additions (tests/test_models_independent.py). The v2 additions
 are tested against their written definitions (tests/test_models_transformers.py).
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass, replace
@@ -87,8 +88,11 @@ def decomposed_rel_pos(q, q_thw, k_thw, rel_t, rel_h, rel_w):
     m = b * n * qt * qh * qw
     # Each term is one batched matmul over its query axis; explicit permutes (no movedim, no
     # tensor above rank 5) so that LiteRT and Core ML convert it.
-    order = {1: ((1, 0, 2, 3, 4), (1, 0, 2, 3, 4)), 2: ((2, 0, 1, 3, 4), (1, 2, 0, 3, 4)),
-             3: ((3, 0, 1, 2, 4), (1, 2, 3, 0, 4))}
+    order = {
+        1: ((1, 0, 2, 3, 4), (1, 0, 2, 3, 4)),
+        2: ((2, 0, 1, 3, 4), (1, 2, 0, 3, 4)),
+        3: ((3, 0, 1, 2, 4), (1, 2, 3, 0, 4)),
+    }
 
     def term(axis: int, table: torch.Tensor, qn: int, kn: int) -> torch.Tensor:
         rt = table[rel_distance(qn, kn)]  # (qn, kn, c)
@@ -110,8 +114,15 @@ class Pool(nn.Module):
 
     def __init__(self, head_dim: int, kernel: tuple, stride: tuple):
         super().__init__()
-        self.conv = nn.Conv3d(head_dim, head_dim, kernel, stride, tuple(k // 2 for k in kernel),
-                              groups=head_dim, bias=False)
+        self.conv = nn.Conv3d(
+            head_dim,
+            head_dim,
+            kernel,
+            stride,
+            tuple(k // 2 for k in kernel),
+            groups=head_dim,
+            bias=False,
+        )
         self.norm = nn.LayerNorm(head_dim)
 
     def forward(self, x: torch.Tensor, thw: tuple):  # (B, heads, 1 + N, c)
@@ -127,7 +138,7 @@ class MultiScaleAttention(nn.Module):
     def __init__(self, dim, dim_out, heads, in_thw, q_stride, kv_stride, cfg: MViTv2Config):
         super().__init__()
         self.heads, self.head_dim = heads, dim_out // heads
-        self.scale = self.head_dim ** -0.5
+        self.scale = self.head_dim**-0.5
         self.cfg = cfg
         self.qkv = nn.Linear(dim, 3 * dim_out)
         self.proj = nn.Linear(dim_out, dim_out)
@@ -146,15 +157,18 @@ class MultiScaleAttention(nn.Module):
 
     def forward(self, x: torch.Tensor, thw: tuple):
         b, n, _ = x.shape
-        q, k, v = (t.reshape(b, n, self.heads, self.head_dim).transpose(1, 2)
-                   for t in self.qkv(x).chunk(3, dim=-1))
+        q, k, v = (
+            t.reshape(b, n, self.heads, self.head_dim).transpose(1, 2)
+            for t in self.qkv(x).chunk(3, dim=-1)
+        )
         q, q_thw = self.pool_q(q, thw)
         k, k_thw = self.pool_k(k, thw)
         v, _ = self.pool_v(v, thw)
         attn = (q * self.scale) @ k.transpose(-2, -1)  # (B, heads, 1 + Nq, 1 + Nk)
         if self.cfg.rel_pos:
-            rel = decomposed_rel_pos(q[:, :, 1:], q_thw, k_thw, self.rel_pos_t, self.rel_pos_h,
-                                     self.rel_pos_w)
+            rel = decomposed_rel_pos(
+                q[:, :, 1:], q_thw, k_thw, self.rel_pos_t, self.rel_pos_h, self.rel_pos_w
+            )
             patches = torch.cat([attn[:, :, 1:, :1], attn[:, :, 1:, 1:] + rel], dim=-1)
             attn = torch.cat([attn[:, :, :1], patches], dim=2)
         out = torch.softmax(attn, dim=-1) @ v
@@ -195,12 +209,16 @@ class MViTv2(nn.Module):
         super().__init__()
         self.cfg = cfg
         d = cfg.embed_dim
-        self.patch_embed = nn.Conv3d(3, d, cfg.patch_kernel, cfg.patch_stride,
-                                     tuple(k // 2 for k in cfg.patch_kernel))
+        self.patch_embed = nn.Conv3d(
+            3, d, cfg.patch_kernel, cfg.patch_stride, tuple(k // 2 for k in cfg.patch_kernel)
+        )
         self.cls_token = nn.Parameter(torch.zeros(1, 1, d))
         nn.init.trunc_normal_(self.cls_token, std=0.02)
-        thw = (cfg.num_frames // cfg.patch_stride[0], cfg.img_size // cfg.patch_stride[1],
-               cfg.img_size // cfg.patch_stride[2])
+        thw = (
+            cfg.num_frames // cfg.patch_stride[0],
+            cfg.img_size // cfg.patch_stride[1],
+            cfg.img_size // cfg.patch_stride[2],
+        )
         self.thw = thw
         heads, kv = cfg.heads, list(cfg.kv_stride)
         blocks = []
@@ -222,30 +240,54 @@ class MViTv2(nn.Module):
     def forward(self, x):
         x = self.patch_embed(x)
         thw = tuple(x.shape[2:])
-        x = torch.cat([self.cls_token.expand(x.shape[0], -1, -1), x.flatten(2).transpose(1, 2)],
-                      dim=1)
+        x = torch.cat(
+            [self.cls_token.expand(x.shape[0], -1, -1), x.flatten(2).transpose(1, 2)], dim=1
+        )
         for blk in self.blocks:
             x, thw = blk(x, thw)
         return self.head(self.dropout(self.norm(x)[:, 0]))
 
 
-@register_model("mvitv2-s", family="mvitv2", arch_class="attention-only", input=(3, 16, 224, 224),
-                num_classes=400, default=True, paper_params_m=34.5, paper_gflops=64.0,
-                source="Li et al., MViTv2, CVPR 2022, Table 3 (MViTv2-S 16x4); SlowFast "
-                       "configs/Kinetics/MVITv2_S_16x4.yaml",
-                accuracy=Accuracy(top1=81.0, dataset="Kinetics-400", views="1x5",
-                                  source="MViTv2 paper, Table 3"))
+@register_model(
+    "mvitv2-s",
+    family="mvitv2",
+    arch_class="attention-only",
+    input=(3, 16, 224, 224),
+    num_classes=400,
+    default=True,
+    paper_params_m=34.5,
+    paper_gflops=64.0,
+    source="Li et al., MViTv2, CVPR 2022, Table 3 (MViTv2-S 16x4); SlowFast "
+    "configs/Kinetics/MVITv2_S_16x4.yaml",
+    accuracy=Accuracy(
+        top1=81.0, dataset="Kinetics-400", views="1x5", source="MViTv2 paper, Table 3"
+    ),
+)
 def mvitv2_s(num_classes: int = 400) -> MViTv2:
     return MViTv2(MViTv2Config(num_classes=num_classes))
 
 
-TINY = MViTv2Config(num_frames=4, img_size=32, embed_dim=16, depth=3, dim_mul_at=(1,),
-                    q_stride_at=(1,), kv_stride=(1, 2, 2), num_classes=10)
+TINY = MViTv2Config(
+    num_frames=4,
+    img_size=32,
+    embed_dim=16,
+    depth=3,
+    dim_mul_at=(1,),
+    q_stride_at=(1,),
+    kv_stride=(1, 2, 2),
+    num_classes=10,
+)
 
 
-@register_model("mvitv2-tiny", family="mvitv2", arch_class="attention-only", input=(3, 4, 32, 32),
-                num_classes=10, hidden=True,
-                source="edgevid test config: MViTv2, 3 blocks, one q-pooling widening block, "
-                       "relative positions and residual pooling")
+@register_model(
+    "mvitv2-tiny",
+    family="mvitv2",
+    arch_class="attention-only",
+    input=(3, 4, 32, 32),
+    num_classes=10,
+    hidden=True,
+    source="edgevid test config: MViTv2, 3 blocks, one q-pooling widening block, "
+    "relative positions and residual pooling",
+)
 def mvitv2_tiny(num_classes: int = 10) -> MViTv2:
     return MViTv2(replace(TINY, num_classes=num_classes))

@@ -29,6 +29,7 @@ other inputs, so ``paper_gflops`` is not set. Independent implementations: none 
 (SlowFast and mmaction2 are not on the index in a usable form); the NL block is tested against
 its written definition (a loop over positions) and its positions against the config.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -57,7 +58,7 @@ class NonLocalBlock(nn.Module):
     def __init__(self, dim: int, pool: tuple = (1, 2, 2)):
         super().__init__()
         inner = dim // 2
-        self.scale = inner ** -0.5
+        self.scale = inner**-0.5
         self.theta = nn.Conv3d(dim, inner, 1)
         self.phi = nn.Conv3d(dim, inner, 1)
         self.g = nn.Conv3d(dim, inner, 1)
@@ -76,8 +77,9 @@ class NonLocalBlock(nn.Module):
 
 
 def conv_bn(cin, cout, kernel, stride=1, padding=0):
-    return nn.Sequential(nn.Conv3d(cin, cout, kernel, stride, padding, bias=False),
-                         nn.BatchNorm3d(cout))
+    return nn.Sequential(
+        nn.Conv3d(cin, cout, kernel, stride, padding, bias=False), nn.BatchNorm3d(cout)
+    )
 
 
 class Bottleneck(nn.Module):
@@ -87,8 +89,11 @@ class Bottleneck(nn.Module):
         self.a = conv_bn(cin, inner, (kt, 1, 1), padding=(kt // 2, 0, 0))
         self.b = conv_bn(inner, inner, (1, 3, 3), (1, stride, stride), (0, 1, 1))
         self.c = conv_bn(inner, cout, 1)
-        self.short = (conv_bn(cin, cout, 1, (1, stride, stride))
-                      if stride != 1 or cin != cout else nn.Identity())
+        self.short = (
+            conv_bn(cin, cout, 1, (1, stride, stride))
+            if stride != 1 or cin != cout
+            else nn.Identity()
+        )
 
     def forward(self, x):
         y = torch.relu(self.a(x))
@@ -100,9 +105,11 @@ class NonLocalI3D(nn.Module):
     def __init__(self, cfg: NonLocalConfig):
         super().__init__()
         self.cfg = cfg
-        self.stem = nn.Sequential(conv_bn(3, cfg.stem, (5, 7, 7), (1, 2, 2), (2, 3, 3)),
-                                  nn.ReLU(inplace=True),
-                                  nn.MaxPool3d((1, 3, 3), (1, 2, 2), (0, 1, 1)))
+        self.stem = nn.Sequential(
+            conv_bn(3, cfg.stem, (5, 7, 7), (1, 2, 2), (2, 3, 3)),
+            nn.ReLU(inplace=True),
+            nn.MaxPool3d((1, 3, 3), (1, 2, 2), (0, 1, 1)),
+        )
         stages, cin = [], cfg.stem
         for i, (n, w) in enumerate(zip(cfg.depths, cfg.widths)):
             blocks: list = []
@@ -126,21 +133,45 @@ class NonLocalI3D(nn.Module):
         return self.fc(self.dropout(x))
 
 
-@register_model("i3d-nl-r50", family="nonlocal", arch_class="attention-block",
-                input=(3, 8, 224, 224), num_classes=400, default=True, paper_params_m=35.3,
-                source="Wang et al., Non-local Neural Networks, CVPR 2018, Sec. 5 (5 NL blocks "
-                       "in res3/res4); SlowFast configs/Kinetics/c2/I3D_NLN_8x8_R50.yaml",
-                accuracy=Accuracy(top1=74.0, dataset="Kinetics-400", views="3x10",
-                                  source="SlowFast MODEL_ZOO.md, I3D NLN 8x8 R50 (the NL "
-                                         "paper's own tables use 32/128-frame inputs)"))
+@register_model(
+    "i3d-nl-r50",
+    family="nonlocal",
+    arch_class="attention-block",
+    input=(3, 8, 224, 224),
+    num_classes=400,
+    default=True,
+    paper_params_m=35.3,
+    source="Wang et al., Non-local Neural Networks, CVPR 2018, Sec. 5 (5 NL blocks "
+    "in res3/res4); SlowFast configs/Kinetics/c2/I3D_NLN_8x8_R50.yaml",
+    accuracy=Accuracy(
+        top1=74.0,
+        dataset="Kinetics-400",
+        views="3x10",
+        source="SlowFast MODEL_ZOO.md, I3D NLN 8x8 R50 (the NL "
+        "paper's own tables use 32/128-frame inputs)",
+    ),
+)
 def i3d_nl_r50(num_classes: int = 400) -> NonLocalI3D:
     return NonLocalI3D(NonLocalConfig(num_classes=num_classes))
 
 
-@register_model("nonlocal-tiny", family="nonlocal", arch_class="attention-block",
-                input=(3, 4, 32, 32), num_classes=10, hidden=True,
-                source="edgevid test config: I3D with 2 thin stages and 2 non-local blocks")
+@register_model(
+    "nonlocal-tiny",
+    family="nonlocal",
+    arch_class="attention-block",
+    input=(3, 4, 32, 32),
+    num_classes=10,
+    hidden=True,
+    source="edgevid test config: I3D with 2 thin stages and 2 non-local blocks",
+)
 def nonlocal_tiny(num_classes: int = 10) -> NonLocalI3D:
-    return NonLocalI3D(NonLocalConfig(depths=(1, 2), widths=(16, 32), stem=8,
-                                      temporal_kernels=((3,), (3, 1)), nonlocal_at=((), (0, 1)),
-                                      num_classes=num_classes))
+    return NonLocalI3D(
+        NonLocalConfig(
+            depths=(1, 2),
+            widths=(16, 32),
+            stem=8,
+            temporal_kernels=((3,), (3, 1)),
+            nonlocal_at=((), (0, 1)),
+            num_classes=num_classes,
+        )
+    )

@@ -22,6 +22,7 @@ Checked against PyTorchVideo 0.1.5's ``Conv2plus1d`` (same weights, same output)
 tests/test_models_independent.py; its R(2+1)D builder is R50 (bottleneck), so the whole network
 is not compared.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -49,20 +50,28 @@ class Conv2Plus1D(nn.Sequential):
     def __init__(self, cin: int, cout: int, mid: int, stride: int = 1):
         super().__init__(
             nn.Conv3d(cin, mid, (1, 3, 3), (1, stride, stride), (0, 1, 1), bias=False),
-            nn.BatchNorm3d(mid), nn.ReLU(inplace=True),
-            nn.Conv3d(mid, cout, (3, 1, 1), (stride, 1, 1), (1, 0, 0), bias=False))
+            nn.BatchNorm3d(mid),
+            nn.ReLU(inplace=True),
+            nn.Conv3d(mid, cout, (3, 1, 1), (stride, 1, 1), (1, 0, 0), bias=False),
+        )
 
 
 class BasicBlock(nn.Module):
     def __init__(self, cin: int, cout: int, stride: int):
         super().__init__()
-        self.conv1 = nn.Sequential(Conv2Plus1D(cin, cout, midplanes(cin, cout), stride),
-                                   nn.BatchNorm3d(cout), nn.ReLU(inplace=True))
-        self.conv2 = nn.Sequential(Conv2Plus1D(cout, cout, midplanes(cout, cout)),
-                                   nn.BatchNorm3d(cout))
-        self.down = (nn.Sequential(nn.Conv3d(cin, cout, 1, stride, bias=False),
-                                   nn.BatchNorm3d(cout))
-                     if stride != 1 or cin != cout else nn.Identity())
+        self.conv1 = nn.Sequential(
+            Conv2Plus1D(cin, cout, midplanes(cin, cout), stride),
+            nn.BatchNorm3d(cout),
+            nn.ReLU(inplace=True),
+        )
+        self.conv2 = nn.Sequential(
+            Conv2Plus1D(cout, cout, midplanes(cout, cout)), nn.BatchNorm3d(cout)
+        )
+        self.down = (
+            nn.Sequential(nn.Conv3d(cin, cout, 1, stride, bias=False), nn.BatchNorm3d(cout))
+            if stride != 1 or cin != cout
+            else nn.Identity()
+        )
         self.relu = nn.ReLU(inplace=True)
 
     def forward(self, x):
@@ -75,9 +84,12 @@ class R2Plus1D(nn.Module):
         w0 = cfg.widths[0]
         self.stem = nn.Sequential(
             nn.Conv3d(3, cfg.stem_mid, (1, 7, 7), (1, 2, 2), (0, 3, 3), bias=False),
-            nn.BatchNorm3d(cfg.stem_mid), nn.ReLU(inplace=True),
+            nn.BatchNorm3d(cfg.stem_mid),
+            nn.ReLU(inplace=True),
             nn.Conv3d(cfg.stem_mid, w0, (3, 1, 1), 1, (1, 0, 0), bias=False),
-            nn.BatchNorm3d(w0), nn.ReLU(inplace=True))
+            nn.BatchNorm3d(w0),
+            nn.ReLU(inplace=True),
+        )
         blocks, cin = [], w0
         for i, (w, n) in enumerate(zip(cfg.widths, cfg.depths)):
             for j in range(n):
@@ -91,17 +103,31 @@ class R2Plus1D(nn.Module):
         return self.fc(x)
 
 
-@register_model("r2plus1d-18", family="r2plus1d", arch_class="cnn", input=(3, 16, 112, 112),
-                num_classes=400, default=True, paper_params_m=33.3,
-                source="Tran et al., R(2+1)D, CVPR 2018, Table 2 (R(2+1)D-18, 33.3M) and Eq. 1; "
-                       "layout as torchvision r2plus1d_18")
+@register_model(
+    "r2plus1d-18",
+    family="r2plus1d",
+    arch_class="cnn",
+    input=(3, 16, 112, 112),
+    num_classes=400,
+    default=True,
+    paper_params_m=33.3,
+    source="Tran et al., R(2+1)D, CVPR 2018, Table 2 (R(2+1)D-18, 33.3M) and Eq. 1; "
+    "layout as torchvision r2plus1d_18",
+)
 def r2plus1d_18(num_classes: int = 400) -> R2Plus1D:
     return R2Plus1D(R2Plus1DConfig(num_classes=num_classes))
 
 
-@register_model("r2plus1d-tiny", family="r2plus1d", arch_class="cnn", input=(3, 4, 32, 32),
-                num_classes=10, hidden=True,
-                source="edgevid test config: R(2+1)D with 2 stages of one block, widths 8-16")
+@register_model(
+    "r2plus1d-tiny",
+    family="r2plus1d",
+    arch_class="cnn",
+    input=(3, 4, 32, 32),
+    num_classes=10,
+    hidden=True,
+    source="edgevid test config: R(2+1)D with 2 stages of one block, widths 8-16",
+)
 def r2plus1d_tiny(num_classes: int = 10) -> R2Plus1D:
-    return R2Plus1D(R2Plus1DConfig(widths=(8, 16), depths=(1, 1), stem_mid=6,
-                                   num_classes=num_classes))
+    return R2Plus1D(
+        R2Plus1DConfig(widths=(8, 16), depths=(1, 1), stem_mid=6, num_classes=num_classes)
+    )

@@ -5,6 +5,7 @@ to each other and registers each variant with :func:`register_model`. Every vari
 paper, table and config it comes from. Families are discovered automatically: adding a file to
 ``edgevid/models/`` is all it takes.
 """
+
 from __future__ import annotations
 
 import difflib
@@ -85,9 +86,18 @@ def register_model(
         if name in _REGISTRY:
             raise ValueError(f"model {name!r} registered twice")
         _REGISTRY[name] = ModelSpec(
-            name=name, family=family, arch_class=arch_class, input=tuple(int(v) for v in input),
-            num_classes=num_classes, source=source, builder=builder, default=default,
-            hidden=hidden, paper_params_m=paper_params_m, paper_gflops=paper_gflops, notes=notes,
+            name=name,
+            family=family,
+            arch_class=arch_class,
+            input=tuple(int(v) for v in input),
+            num_classes=num_classes,
+            source=source,
+            builder=builder,
+            default=default,
+            hidden=hidden,
+            paper_params_m=paper_params_m,
+            paper_gflops=paper_gflops,
+            notes=notes,
             accuracy=accuracy,
         )
         return builder
@@ -135,8 +145,13 @@ def get_spec(name: str) -> ModelSpec:
     raise UserError(f"unknown model {name!r}.{hint} Run `edgevid models` to list the zoo.")
 
 
-def create_model(name: str, *, weights: Optional[str] = None, seed: int = DEFAULT_SEED,
-                 num_classes: Optional[int] = None):
+def create_model(
+    name: str,
+    *,
+    weights: Optional[str] = None,
+    seed: int = DEFAULT_SEED,
+    num_classes: Optional[int] = None,
+):
     """Build a zoo variant: seeded random init, eval mode, optional checkpoint."""
     import torch
 

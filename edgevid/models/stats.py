@@ -8,6 +8,7 @@ ops, norms, activations and pooling are not counted. Batch size 1, at the model'
 The count runs on PyTorch's meta device, so nothing is allocated and no arithmetic is done: it is
 fast even for ViT-B-sized video transformers.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass

@@ -27,6 +27,7 @@ LiteRT's XNNPack can run it; it is tested equal to the official rank-8 reshape. 
 package on the index), so the defining op (shifted windows and their masks) is tested against
 its written definition instead (tests/test_models_transformers.py).
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass, replace
@@ -111,34 +112,40 @@ def relative_position_index(ws: tuple) -> torch.Tensor:
     coords = torch.stack(torch.meshgrid(*(torch.arange(n) for n in ws), indexing="ij")).flatten(1)
     rel = (coords[:, :, None] - coords[:, None, :]).permute(1, 2, 0)
     rel = rel + torch.tensor([ws[0] - 1, ws[1] - 1, ws[2] - 1])
-    return (rel[..., 0] * (2 * ws[1] - 1) * (2 * ws[2] - 1) + rel[..., 1] * (2 * ws[2] - 1)
-            + rel[..., 2])
+    return (
+        rel[..., 0] * (2 * ws[1] - 1) * (2 * ws[2] - 1)
+        + rel[..., 1] * (2 * ws[2] - 1)
+        + rel[..., 2]
+    )
 
 
 class WindowAttention3D(nn.Module):
     def __init__(self, dim: int, heads: int, window: tuple):
         super().__init__()
         self.heads, self.head_dim = heads, dim // heads
-        self.scale = self.head_dim ** -0.5
+        self.scale = self.head_dim**-0.5
         self.window = window
         size = (2 * window[0] - 1) * (2 * window[1] - 1) * (2 * window[2] - 1)
         self.relative_position_bias_table = nn.Parameter(torch.zeros(size, heads))
         nn.init.trunc_normal_(self.relative_position_bias_table, std=0.02)
-        self.register_buffer("relative_position_index", relative_position_index(window),
-                             persistent=False)
+        self.register_buffer(
+            "relative_position_index", relative_position_index(window), persistent=False
+        )
         self.qkv = nn.Linear(dim, 3 * dim)
         self.proj = nn.Linear(dim, dim)
 
     def forward(self, x: torch.Tensor, ws: tuple, mask=None) -> torch.Tensor:
         bw, n, c = x.shape
-        q, k, v = (t.reshape(bw, n, self.heads, self.head_dim).transpose(1, 2)
-                   for t in self.qkv(x).chunk(3, dim=-1))
+        q, k, v = (
+            t.reshape(bw, n, self.heads, self.head_dim).transpose(1, 2)
+            for t in self.qkv(x).chunk(3, dim=-1)
+        )
         attn = (q * self.scale) @ k.transpose(-2, -1)  # (B*nW, heads, N, N)
         idx = cast(torch.Tensor, self.relative_position_index)  # a buffer
         if ws != self.window:  # a shrunk window: the official code slices the index the same way
             idx = relative_position_index(self.window)
             sub = torch.arange(reduce(mul, self.window)).reshape(self.window)
-            sub = sub[:ws[0], :ws[1], :ws[2]].flatten()
+            sub = sub[: ws[0], : ws[1], : ws[2]].flatten()
             idx = idx[sub][:, sub]
         bias = self.relative_position_bias_table[idx.reshape(-1)].reshape(n, n, -1)
         attn = attn + bias.permute(2, 0, 1).unsqueeze(0)
@@ -185,8 +192,10 @@ class PatchMerging(nn.Module):
         self.reduction = nn.Linear(4 * dim, 2 * dim, bias=False)
 
     def forward(self, x):  # (B, D, H, W, C), H and W even
-        x = torch.cat([x[:, :, 0::2, 0::2], x[:, :, 1::2, 0::2], x[:, :, 0::2, 1::2],
-                       x[:, :, 1::2, 1::2]], dim=-1)
+        x = torch.cat(
+            [x[:, :, 0::2, 0::2], x[:, :, 1::2, 0::2], x[:, :, 0::2, 1::2], x[:, :, 1::2, 1::2]],
+            dim=-1,
+        )
         return self.reduction(self.norm(x))
 
 
@@ -200,10 +209,13 @@ class VideoSwin(nn.Module):
         shift = tuple(s // 2 for s in cfg.window_size)
         stages = []
         for i, (depth, heads) in enumerate(zip(cfg.depths, cfg.num_heads)):
-            dim = c * 2 ** i
-            blocks: list = [SwinBlock3D(dim, heads, cfg.window_size,
-                                  (0, 0, 0) if j % 2 == 0 else shift, cfg.mlp_ratio)
-                      for j in range(depth)]
+            dim = c * 2**i
+            blocks: list = [
+                SwinBlock3D(
+                    dim, heads, cfg.window_size, (0, 0, 0) if j % 2 == 0 else shift, cfg.mlp_ratio
+                )
+                for j in range(depth)
+            ]
             if i < len(cfg.depths) - 1:
                 blocks.append(PatchMerging(dim))
             stages.append(nn.Sequential(*blocks))
@@ -219,25 +231,46 @@ class VideoSwin(nn.Module):
         return self.head(self.dropout(x.mean(dim=(1, 2, 3))))
 
 
-@register_model("video-swin-t", family="video-swin", arch_class="attention-only",
-                input=(3, 32, 224, 224), num_classes=400, default=True, paper_params_m=28.0,
-                paper_gflops=88.0,
-                source="Liu et al., Video Swin Transformer, CVPR 2022, Table 1 (Swin-T, "
-                       "ImageNet-1K pretrain); official config "
-                       "swin_tiny_patch244_window877_kinetics400_1k.py",
-                accuracy=Accuracy(top1=78.8, dataset="Kinetics-400", views="3x4",
-                                  source="Video Swin paper, Table 1"))
+@register_model(
+    "video-swin-t",
+    family="video-swin",
+    arch_class="attention-only",
+    input=(3, 32, 224, 224),
+    num_classes=400,
+    default=True,
+    paper_params_m=28.0,
+    paper_gflops=88.0,
+    source="Liu et al., Video Swin Transformer, CVPR 2022, Table 1 (Swin-T, "
+    "ImageNet-1K pretrain); official config "
+    "swin_tiny_patch244_window877_kinetics400_1k.py",
+    accuracy=Accuracy(
+        top1=78.8, dataset="Kinetics-400", views="3x4", source="Video Swin paper, Table 1"
+    ),
+)
 def video_swin_t(num_classes: int = 400) -> VideoSwin:
     return VideoSwin(SwinConfig(num_classes=num_classes))
 
 
-TINY = SwinConfig(num_frames=8, img_size=32, embed_dim=16, depths=(2, 2), num_heads=(2, 4),
-                  window_size=(2, 4, 4), num_classes=10)
+TINY = SwinConfig(
+    num_frames=8,
+    img_size=32,
+    embed_dim=16,
+    depths=(2, 2),
+    num_heads=(2, 4),
+    window_size=(2, 4, 4),
+    num_classes=10,
+)
 
 
-@register_model("video-swin-tiny", family="video-swin", arch_class="attention-only",
-                input=(3, 8, 32, 32), num_classes=10, hidden=True,
-                source="edgevid test config: Video Swin, 2 stages of 2 blocks (one shifted "
-                       "with masks), C=16, window 2x4x4")
+@register_model(
+    "video-swin-tiny",
+    family="video-swin",
+    arch_class="attention-only",
+    input=(3, 8, 32, 32),
+    num_classes=10,
+    hidden=True,
+    source="edgevid test config: Video Swin, 2 stages of 2 blocks (one shifted "
+    "with masks), C=16, window 2x4x4",
+)
 def video_swin_tiny(num_classes: int = 10) -> VideoSwin:
     return VideoSwin(replace(TINY, num_classes=num_classes))

@@ -26,6 +26,7 @@ Checked against Hugging Face transformers' ``TimesformerModel`` (an independent 
 official code): the same random weights give the same final hidden states
 (tests/test_models_independent.py).
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -79,8 +80,15 @@ class DividedBlock(nn.Module):
         self.mlp = Mlp(dim, int(dim * mlp_ratio))
 
     def forward(self, x):
-        x = divided_attention(x, self.temporal_attn, self.attn, self.temporal_fc,
-                              self.temporal_norm1, self.norm1, self.frames)
+        x = divided_attention(
+            x,
+            self.temporal_attn,
+            self.attn,
+            self.temporal_fc,
+            self.temporal_norm1,
+            self.norm1,
+            self.frames,
+        )
         return x + self.mlp(self.norm2(x))
 
 
@@ -96,8 +104,9 @@ class TimeSformer(nn.Module):
         self.time_embed = nn.Parameter(torch.zeros(1, cfg.num_frames, d))
         for prm in (self.cls_token, self.pos_embed, self.time_embed):
             nn.init.trunc_normal_(prm, std=0.02)
-        self.blocks = nn.ModuleList(DividedBlock(d, cfg.num_heads, cfg.mlp_ratio, cfg.num_frames)
-                                    for _ in range(cfg.depth))
+        self.blocks = nn.ModuleList(
+            DividedBlock(d, cfg.num_heads, cfg.mlp_ratio, cfg.num_frames) for _ in range(cfg.depth)
+        )
         self.norm = nn.LayerNorm(d, eps=1e-6)
         self.head_drop = nn.Dropout(cfg.dropout)
         self.head = nn.Linear(d, cfg.num_classes)
@@ -118,25 +127,40 @@ class TimeSformer(nn.Module):
         return self.head(self.head_drop(self.features(x)[:, 0]))
 
 
-@register_model("timesformer", family="timesformer", arch_class="attention-only",
-                input=(3, 8, 224, 224), num_classes=400, default=True, paper_params_m=121.4,
-                paper_gflops=196.7,
-                source="Bertasius et al., TimeSformer, ICML 2021, Table 1 (divided space-time, "
-                       "121.4M) and Table 5 (0.59 TFLOPs / 3 views); official config "
-                       "TimeSformer_divST_8x32_224.yaml",
-                accuracy=Accuracy(top1=78.0, dataset="Kinetics-400", views="3x1",
-                                  source="TimeSformer paper, Table 5"))
+@register_model(
+    "timesformer",
+    family="timesformer",
+    arch_class="attention-only",
+    input=(3, 8, 224, 224),
+    num_classes=400,
+    default=True,
+    paper_params_m=121.4,
+    paper_gflops=196.7,
+    source="Bertasius et al., TimeSformer, ICML 2021, Table 1 (divided space-time, "
+    "121.4M) and Table 5 (0.59 TFLOPs / 3 views); official config "
+    "TimeSformer_divST_8x32_224.yaml",
+    accuracy=Accuracy(
+        top1=78.0, dataset="Kinetics-400", views="3x1", source="TimeSformer paper, Table 5"
+    ),
+)
 def timesformer(num_classes: int = 400) -> TimeSformer:
     return TimeSformer(TimeSformerConfig(num_classes=num_classes))
 
 
-TINY = TimeSformerConfig(num_frames=4, img_size=32, patch_size=8, embed_dim=32, depth=2,
-                         num_heads=2, num_classes=10)
+TINY = TimeSformerConfig(
+    num_frames=4, img_size=32, patch_size=8, embed_dim=32, depth=2, num_heads=2, num_classes=10
+)
 
 
-@register_model("timesformer-tiny", family="timesformer", arch_class="attention-only",
-                input=(3, 4, 32, 32), num_classes=10, hidden=True,
-                source="edgevid test config: TimeSformer, 2 divided layers, d=32, patch 8")
+@register_model(
+    "timesformer-tiny",
+    family="timesformer",
+    arch_class="attention-only",
+    input=(3, 4, 32, 32),
+    num_classes=10,
+    hidden=True,
+    source="edgevid test config: TimeSformer, 2 divided layers, d=32, patch 8",
+)
 def timesformer_tiny(num_classes: int = 10) -> TimeSformer:
     from dataclasses import replace
 

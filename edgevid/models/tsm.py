@@ -26,6 +26,7 @@ Independent implementations: none installable (the official code and mmaction2 a
 index in a usable form here); the shift is tested against the official ``shift`` written out
 with explicit slices, and its placement against the official rule (tests/test_models_cnn.py).
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -36,8 +37,15 @@ from torch import nn
 from edgevid.models.registry import register_model
 
 #: torchvision / official MobileNetV2: expand ratio t, channels c, repeats n, first stride s.
-SETTINGS = ((1, 16, 1, 1), (6, 24, 2, 2), (6, 32, 3, 2), (6, 64, 4, 2), (6, 96, 3, 1),
-            (6, 160, 3, 2), (6, 320, 1, 1))
+SETTINGS = (
+    (1, 16, 1, 1),
+    (6, 24, 2, 2),
+    (6, 32, 3, 2),
+    (6, 64, 4, 2),
+    (6, 96, 3, 1),
+    (6, 160, 3, 2),
+    (6, 320, 1, 1),
+)
 
 
 @dataclass(frozen=True)
@@ -58,8 +66,8 @@ def temporal_shift(x: torch.Tensor, num_segments: int, shift_div: int = 8) -> to
     fold = c // shift_div
     zero = x.new_zeros(x.shape[0], 1, fold, h, w)
     back = torch.cat([x[:, 1:, :fold], zero], dim=1)  # frame t <- frame t+1
-    fwd = torch.cat([zero, x[:, :-1, fold:2 * fold]], dim=1)  # frame t <- frame t-1
-    out = torch.cat([back, fwd, x[:, :, 2 * fold:]], dim=2)
+    fwd = torch.cat([zero, x[:, :-1, fold : 2 * fold]], dim=1)  # frame t <- frame t-1
+    out = torch.cat([back, fwd, x[:, :, 2 * fold :]], dim=2)
     return out.reshape(nt, c, h, w)
 
 
@@ -73,8 +81,11 @@ class TemporalShift(nn.Module):
 
 
 def conv_bn_relu(cin, cout, k, stride=1, groups=1):
-    return nn.Sequential(nn.Conv2d(cin, cout, k, stride, k // 2, groups=groups, bias=False),
-                         nn.BatchNorm2d(cout), nn.ReLU6(inplace=True))
+    return nn.Sequential(
+        nn.Conv2d(cin, cout, k, stride, k // 2, groups=groups, bias=False),
+        nn.BatchNorm2d(cout),
+        nn.ReLU6(inplace=True),
+    )
 
 
 class InvertedResidual(nn.Module):
@@ -83,8 +94,11 @@ class InvertedResidual(nn.Module):
         hidden = cin * expand
         self.use_res = stride == 1 and cin == cout
         layers = [] if expand == 1 else [conv_bn_relu(cin, hidden, 1)]
-        layers += [conv_bn_relu(hidden, hidden, 3, stride, groups=hidden),
-                   nn.Conv2d(hidden, cout, 1, bias=False), nn.BatchNorm2d(cout)]
+        layers += [
+            conv_bn_relu(hidden, hidden, 3, stride, groups=hidden),
+            nn.Conv2d(hidden, cout, 1, bias=False),
+            nn.BatchNorm2d(cout),
+        ]
         if self.use_res and expand != 1 and cfg.shift_div:  # official: len(m.conv) == 8 and use_res
             layers[0] = TemporalShift(layers[0], cfg.num_segments, cfg.shift_div)
         self.conv = nn.Sequential(*layers)
@@ -115,22 +129,44 @@ class TSMMobileNetV2(nn.Module):
         return x.reshape(b, t, -1).mean(dim=1)  # average consensus
 
 
-_SOURCE = ("Lin, Gan, Han, TSM, ICCV 2019; mit-han-lab/temporal-shift-module "
-           "TSM_kinetics_RGB_mobilenetv2_shift8_blockres_avg_segment8_e100_dense; params as the "
-           "mmaction2 tsm model zoo (MobileNetV2 1x1x8, K400)")
+_SOURCE = (
+    "Lin, Gan, Han, TSM, ICCV 2019; mit-han-lab/temporal-shift-module "
+    "TSM_kinetics_RGB_mobilenetv2_shift8_blockres_avg_segment8_e100_dense; params as the "
+    "mmaction2 tsm model zoo (MobileNetV2 1x1x8, K400)"
+)
 
 
-@register_model("tsm-mobilenetv2", family="tsm", arch_class="cnn", input=(3, 8, 224, 224),
-                num_classes=400, source=_SOURCE, default=True, paper_params_m=2.74,
-                notes="8 segments, 1/8 channels shifted each way, residual shift")
+@register_model(
+    "tsm-mobilenetv2",
+    family="tsm",
+    arch_class="cnn",
+    input=(3, 8, 224, 224),
+    num_classes=400,
+    source=_SOURCE,
+    default=True,
+    paper_params_m=2.74,
+    notes="8 segments, 1/8 channels shifted each way, residual shift",
+)
 def tsm_mobilenetv2(num_classes: int = 400) -> TSMMobileNetV2:
     return TSMMobileNetV2(TSMConfig(num_classes=num_classes))
 
 
-@register_model("tsm-tiny", family="tsm", arch_class="cnn", input=(3, 4, 32, 32), num_classes=10,
-                hidden=True,
-                source="edgevid test config: TSM, 4 segments, 3 thin MobileNetV2 stages")
+@register_model(
+    "tsm-tiny",
+    family="tsm",
+    arch_class="cnn",
+    input=(3, 4, 32, 32),
+    num_classes=10,
+    hidden=True,
+    source="edgevid test config: TSM, 4 segments, 3 thin MobileNetV2 stages",
+)
 def tsm_tiny(num_classes: int = 10) -> TSMMobileNetV2:
-    return TSMMobileNetV2(TSMConfig(num_segments=4, settings=((1, 8, 1, 1), (4, 16, 2, 2),
-                                                              (4, 24, 2, 2)),
-                                    stem=8, last=32, num_classes=num_classes))
+    return TSMMobileNetV2(
+        TSMConfig(
+            num_segments=4,
+            settings=((1, 8, 1, 1), (4, 16, 2, 2), (4, 24, 2, 2)),
+            stem=8,
+            last=32,
+            num_classes=num_classes,
+        )
+    )

@@ -21,6 +21,7 @@ Counts (edgevid.models.stats, 400 classes, 16x224^2): 21.40 M params, 41.7 GFLOP
 UniFormer package is installable from the index; the structure follows the official file, and
 the local/global blocks are unit-tested against their written definitions.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass, replace
@@ -98,10 +99,17 @@ class UniFormer(nn.Module):
         self.cfg = cfg
         stages, cin = [], 3
         for i, (depth, dim) in enumerate(zip(cfg.depths, cfg.dims)):
-            embed = (PatchEmbed(cin, dim, (3, 4, 4), (2, 4, 4), (1, 0, 0)) if i == 0
-                     else PatchEmbed(cin, dim, (1, 2, 2), (1, 2, 2)))
-            blocks = [CBlock(dim, cfg.mlp_ratio) if i < cfg.local_stages
-                      else SABlock(dim, dim // cfg.head_dim, cfg.mlp_ratio) for _ in range(depth)]
+            embed = (
+                PatchEmbed(cin, dim, (3, 4, 4), (2, 4, 4), (1, 0, 0))
+                if i == 0
+                else PatchEmbed(cin, dim, (1, 2, 2), (1, 2, 2))
+            )
+            blocks = [
+                CBlock(dim, cfg.mlp_ratio)
+                if i < cfg.local_stages
+                else SABlock(dim, dim // cfg.head_dim, cfg.mlp_ratio)
+                for _ in range(depth)
+            ]
             stages.append(nn.Sequential(embed, *blocks))
             cin = dim
         self.stages = nn.Sequential(*stages)
@@ -113,13 +121,24 @@ class UniFormer(nn.Module):
         return self.head(x.flatten(2).mean(-1))
 
 
-@register_model("uniformer-s", family="uniformer", arch_class="attention-only",
-                input=(3, 16, 224, 224), num_classes=400, default=True, paper_params_m=21.4,
-                paper_gflops=41.8,
-                source="Li et al., UniFormer, ICLR 2022, Kinetics-400 table (UniFormer-S 16x4); "
-                       "Sense-X/UniFormer exp/uniformer_s16x4_k400",
-                accuracy=Accuracy(top1=80.8, dataset="Kinetics-400", views="1x4",
-                                  source="UniFormer paper, Kinetics-400 results table"))
+@register_model(
+    "uniformer-s",
+    family="uniformer",
+    arch_class="attention-only",
+    input=(3, 16, 224, 224),
+    num_classes=400,
+    default=True,
+    paper_params_m=21.4,
+    paper_gflops=41.8,
+    source="Li et al., UniFormer, ICLR 2022, Kinetics-400 table (UniFormer-S 16x4); "
+    "Sense-X/UniFormer exp/uniformer_s16x4_k400",
+    accuracy=Accuracy(
+        top1=80.8,
+        dataset="Kinetics-400",
+        views="1x4",
+        source="UniFormer paper, Kinetics-400 results table",
+    ),
+)
 def uniformer_s(num_classes: int = 400) -> UniFormer:
     return UniFormer(UniFormerConfig(num_classes=num_classes))
 
@@ -127,8 +146,14 @@ def uniformer_s(num_classes: int = 400) -> UniFormer:
 TINY = UniFormerConfig(depths=(1, 1, 1, 1), dims=(8, 16, 32, 32), head_dim=16, num_classes=10)
 
 
-@register_model("uniformer-tiny", family="uniformer", arch_class="attention-only",
-                input=(3, 4, 32, 32), num_classes=10, hidden=True,
-                source="edgevid test config: UniFormer, one block a stage (2 local, 2 global)")
+@register_model(
+    "uniformer-tiny",
+    family="uniformer",
+    arch_class="attention-only",
+    input=(3, 4, 32, 32),
+    num_classes=10,
+    hidden=True,
+    source="edgevid test config: UniFormer, one block a stage (2 local, 2 global)",
+)
 def uniformer_tiny(num_classes: int = 10) -> UniFormer:
     return UniFormer(replace(TINY, num_classes=num_classes))

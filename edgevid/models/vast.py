@@ -71,6 +71,7 @@ Slice / Concat with a folded zero constant), no in-place index assignment and no
 (which would wrap around), so the model exports with
 ``torch.onnx.export(..., dynamo=False, opset_version=17)`` and runs in ONNX Runtime and OpenVINO.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -96,7 +97,7 @@ class VASTConfig:
 
     @property
     def widths(self) -> tuple:
-        return tuple(self.embed_dim * 2 ** i for i in range(len(self.depths)))
+        return tuple(self.embed_dim * 2**i for i in range(len(self.depths)))
 
 
 def shift_axis(x: torch.Tensor, axis: int, offset: int) -> torch.Tensor:
@@ -172,8 +173,10 @@ class PatchMerging(nn.Module):
         self.reduction = nn.Linear(4 * dim, 2 * dim, bias=False)
 
     def forward(self, x):  # (B, T, H, W, C), H and W even
-        x = torch.cat([x[:, :, 0::2, 0::2], x[:, :, 1::2, 0::2],
-                       x[:, :, 0::2, 1::2], x[:, :, 1::2, 1::2]], dim=-1)
+        x = torch.cat(
+            [x[:, :, 0::2, 0::2], x[:, :, 1::2, 0::2], x[:, :, 0::2, 1::2], x[:, :, 1::2, 1::2]],
+            dim=-1,
+        )
         return self.reduction(self.norm(x))
 
 
@@ -200,28 +203,49 @@ class VAST(nn.Module):
         return self.head(x)
 
 
-_SOURCE = ("Bulat, Martinez, Tzimiropoulos, Efficient Attention-free Video Shift Transformers, "
-           "arXiv:2208.11108 (2022), VAST on Kinetics-400; {} -- the paper's architecture table "
-           "was not readable: stage layout is our reading (see edgevid/models/vast.py docstring)")
+_SOURCE = (
+    "Bulat, Martinez, Tzimiropoulos, Efficient Attention-free Video Shift Transformers, "
+    "arXiv:2208.11108 (2022), VAST on Kinetics-400; {} -- the paper's architecture table "
+    "was not readable: stage layout is our reading (see edgevid/models/vast.py docstring)"
+)
 _NOTES = "paper params/GFLOPs not verified (paper tables not readable); config is our reading"
 
 
-@register_model("vast-tiny", family="vast", arch_class="attention-block", input=(3, 8, 224, 224),
-                num_classes=400, default=True, notes=_NOTES,
-                source=_SOURCE.format("tiny: C=96, depths 2-2-6-2, 8x224^2, patch 2x4x4"))
+@register_model(
+    "vast-tiny",
+    family="vast",
+    arch_class="attention-block",
+    input=(3, 8, 224, 224),
+    num_classes=400,
+    default=True,
+    notes=_NOTES,
+    source=_SOURCE.format("tiny: C=96, depths 2-2-6-2, 8x224^2, patch 2x4x4"),
+)
 def vast_tiny(num_classes: int = 400) -> VAST:
     return VAST(VASTConfig(embed_dim=96, depths=(2, 2, 6, 2), num_classes=num_classes))
 
 
-@register_model("vast-small", family="vast", arch_class="attention-block", input=(3, 8, 224, 224),
-                num_classes=400, notes=_NOTES,
-                source=_SOURCE.format("small: C=96, depths 2-2-18-2, 8x224^2, patch 2x4x4"))
+@register_model(
+    "vast-small",
+    family="vast",
+    arch_class="attention-block",
+    input=(3, 8, 224, 224),
+    num_classes=400,
+    notes=_NOTES,
+    source=_SOURCE.format("small: C=96, depths 2-2-18-2, 8x224^2, patch 2x4x4"),
+)
 def vast_small(num_classes: int = 400) -> VAST:
     return VAST(VASTConfig(embed_dim=96, depths=(2, 2, 18, 2), num_classes=num_classes))
 
 
-@register_model("vast-test", family="vast", arch_class="attention-block", input=(3, 4, 32, 32),
-                num_classes=10, hidden=True,
-                source="edgevid test config: VAST with 2 stages, width 16, depths 1-1")
+@register_model(
+    "vast-test",
+    family="vast",
+    arch_class="attention-block",
+    input=(3, 4, 32, 32),
+    num_classes=10,
+    hidden=True,
+    source="edgevid test config: VAST with 2 stages, width 16, depths 1-1",
+)
 def vast_test(num_classes: int = 10) -> VAST:
     return VAST(VASTConfig(embed_dim=16, depths=(1, 1), num_classes=num_classes))

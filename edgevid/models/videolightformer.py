@@ -19,6 +19,7 @@ study's lightweight regime and written here so they are easy to change (``VLFCon
 No published parameter or FLOP counts exist for these choices: ``paper_params_m`` /
 ``paper_gflops`` are left empty and the tests check the count against the closed form instead.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass, replace
@@ -63,15 +64,18 @@ class VideoLightFormer(nn.Module):
         self.proj = nn.Conv2d(cin, d, 1)
         n_tok = (cfg.img_size // stride) ** 2
         self.spatial_pos = nn.Parameter(torch.zeros(1, n_tok, d))
-        self.spatial = nn.ModuleList(Block(d, cfg.heads, cfg.mlp_ratio)
-                                     for _ in range(cfg.spatial_depth))
+        self.spatial = nn.ModuleList(
+            Block(d, cfg.heads, cfg.mlp_ratio) for _ in range(cfg.spatial_depth)
+        )
         self.temporal_pos = nn.Parameter(torch.zeros(1, cfg.num_frames, 1, d))
         self.cls_token = nn.Parameter(torch.zeros(1, 1, d))
-        self.spatiotemporal = nn.ModuleList(Block(d, cfg.heads, cfg.mlp_ratio)
-                                            for _ in range(cfg.temporal_depth))
+        self.spatiotemporal = nn.ModuleList(
+            Block(d, cfg.heads, cfg.mlp_ratio) for _ in range(cfg.temporal_depth)
+        )
         self.norm = nn.LayerNorm(d, eps=1e-6)
-        self.head = nn.Sequential(nn.Linear(d, d), nn.GELU(), nn.Dropout(cfg.dropout),
-                                  nn.Linear(d, cfg.num_classes))
+        self.head = nn.Sequential(
+            nn.Linear(d, d), nn.GELU(), nn.Dropout(cfg.dropout), nn.Linear(d, cfg.num_classes)
+        )
         for p in (self.spatial_pos, self.temporal_pos, self.cls_token):
             nn.init.trunc_normal_(p, std=0.02)
 
@@ -88,23 +92,44 @@ class VideoLightFormer(nn.Module):
         return self.head(self.norm(tok)[:, 0])
 
 
-@register_model("videolightformer", family="videolightformer", arch_class="composite",
-                input=(3, 8, 224, 224), num_classes=400, default=True,
-                source="Koot & Lu, VideoLightFormer (2021), architecture as its abstract "
-                       "describes; sizes are edgevid's (no official config): MobileNetV2 -> "
-                       "2 spatial + 2 spatio-temporal layers, d=192",
-                notes="no official code: sizes chosen by edgevid (see its docstring)")
+@register_model(
+    "videolightformer",
+    family="videolightformer",
+    arch_class="composite",
+    input=(3, 8, 224, 224),
+    num_classes=400,
+    default=True,
+    source="Koot & Lu, VideoLightFormer (2021), architecture as its abstract "
+    "describes; sizes are edgevid's (no official config): MobileNetV2 -> "
+    "2 spatial + 2 spatio-temporal layers, d=192",
+    notes="no official code: sizes chosen by edgevid (see its docstring)",
+)
 def videolightformer(num_classes: int = 400) -> VideoLightFormer:
     return VideoLightFormer(VLFConfig(num_classes=num_classes))
 
 
-TINY = VLFConfig(num_frames=4, img_size=32, settings=((1, 8, 1, 1), (4, 16, 2, 2)), stem=8,
-                 dim=16, heads=2, spatial_depth=1, temporal_depth=1, num_classes=10)
+TINY = VLFConfig(
+    num_frames=4,
+    img_size=32,
+    settings=((1, 8, 1, 1), (4, 16, 2, 2)),
+    stem=8,
+    dim=16,
+    heads=2,
+    spatial_depth=1,
+    temporal_depth=1,
+    num_classes=10,
+)
 
 
-@register_model("videolightformer-tiny", family="videolightformer", arch_class="composite",
-                input=(3, 4, 32, 32), num_classes=10, hidden=True,
-                source="edgevid test config: VideoLightFormer with a 2-stage CNN, d=16, "
-                       "1 spatial + 1 spatio-temporal layer")
+@register_model(
+    "videolightformer-tiny",
+    family="videolightformer",
+    arch_class="composite",
+    input=(3, 4, 32, 32),
+    num_classes=10,
+    hidden=True,
+    source="edgevid test config: VideoLightFormer with a 2-stage CNN, d=16, "
+    "1 spatial + 1 spatio-temporal layer",
+)
 def videolightformer_tiny(num_classes: int = 10) -> VideoLightFormer:
     return VideoLightFormer(replace(TINY, num_classes=num_classes))

@@ -105,6 +105,7 @@ indices + ``torch.gather``, with k a Python constant, so
 ``torch.onnx.export(..., dynamo=False, opset_version=17)`` gives TopK / GatherElements and the
 model runs in ONNX Runtime and OpenVINO. No data-dependent Python control flow.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -211,7 +212,7 @@ class QKVAttention(nn.Module):
     def __init__(self, dim: int, heads: int):
         super().__init__()
         self.heads, self.head_dim = heads, dim // heads
-        self.scale = self.head_dim ** -0.5
+        self.scale = self.head_dim**-0.5
         self.qkv = nn.Linear(dim, 3 * dim)
         self.proj = nn.Linear(dim, dim)
 
@@ -220,9 +221,12 @@ class QKVAttention(nn.Module):
         n = len(shape)
         # Split q, k, v first so no tensor exceeds rank 5 (Core ML's limit): same channel layout
         # as a reshape to (B, *shape, 3, heads, dh).
-        return tuple(t.reshape(-1, *shape, self.heads, self.head_dim)
-                     .permute(0, n + 1, *range(1, n + 1), n + 2)
-                     for t in self.qkv(y).chunk(3, dim=-1))
+        return tuple(
+            t.reshape(-1, *shape, self.heads, self.head_dim).permute(
+                0, n + 1, *range(1, n + 1), n + 2
+            )
+            for t in self.qkv(y).chunk(3, dim=-1)
+        )
 
     def merge_heads(self, o: torch.Tensor) -> torch.Tensor:
         """(B, heads, *shape, dh) -> projected (B, prod(shape), C)."""
@@ -353,27 +357,45 @@ class VidTr(nn.Module):
         return self.head(self.head_drop(x))
 
 
-_SOURCE = ("Zhang, Li et al., VidTr, ICCV 2021 (arXiv:2104.11746), Kinetics-400 results table "
-           "(GFLOPs as in the official gluonmm README); official config "
-           "scripts/action_recognition/config/{}.yaml")
+_SOURCE = (
+    "Zhang, Li et al., VidTr, ICCV 2021 (arXiv:2104.11746), Kinetics-400 results table "
+    "(GFLOPs as in the official gluonmm README); official config "
+    "scripts/action_recognition/config/{}.yaml"
+)
 
 VARIANTS = {
     "vidtr-s": VidTrConfig(num_frames=8),
     "vidtr-m": VidTrConfig(num_frames=16, pos_every_layer=True),
     "c-vidtr-s": VidTrConfig(num_frames=8, pool_layers=(1, 3, 5), pool_drops=(2, 2, 2)),
     "c-vidtr-m": VidTrConfig(num_frames=16, pool_layers=(1, 2, 4), pool_drops=(8, 4, 2)),
-    "vidtr-tiny": VidTrConfig(num_frames=4, img_size=32, patch_size=8, embed_dim=32, depth=3,
-                              num_heads=2, mlp_dim=64, num_classes=10, pool_layers=(1,),
-                              pool_drops=(2,)),
+    "vidtr-tiny": VidTrConfig(
+        num_frames=4,
+        img_size=32,
+        patch_size=8,
+        embed_dim=32,
+        depth=3,
+        num_heads=2,
+        mlp_dim=64,
+        num_classes=10,
+        pool_layers=(1,),
+        pool_drops=(2,),
+    ),
 }
 
+
 def _acc(top1: float) -> Accuracy:
-    return Accuracy(top1, "Kinetics-400", "3x10",
-                    "VidTr paper's K400 table, as the official gluonmm VidTr README lists it")
+    return Accuracy(
+        top1,
+        "Kinetics-400",
+        "3x10",
+        "VidTr paper's K400 table, as the official gluonmm VidTr README lists it",
+    )
 
 
-_NOTES = ("our GFLOPs count every matmul incl. attention; the paper's figures match counting only "
-          "the patch conv and MLPs (see edgevid/models/vidtr.py)")
+_NOTES = (
+    "our GFLOPs count every matmul incl. attention; the paper's figures match counting only "
+    "the patch conv and MLPs (see edgevid/models/vidtr.py)"
+)
 
 
 def _build(name: str, num_classes: int) -> VidTr:
@@ -382,40 +404,78 @@ def _build(name: str, num_classes: int) -> VidTr:
     return VidTr(replace(VARIANTS[name], num_classes=num_classes))
 
 
-@register_model("vidtr-s", family="vidtr", arch_class="attention-only", input=(3, 8, 224, 224),
-                num_classes=400, default=True, paper_gflops=89.0, notes=_NOTES,
-                accuracy=_acc(77.7),
-                source=_SOURCE.format("vidtr_s_8x8_patch16_224_k400") + "; VidTr-S 8x8")
+@register_model(
+    "vidtr-s",
+    family="vidtr",
+    arch_class="attention-only",
+    input=(3, 8, 224, 224),
+    num_classes=400,
+    default=True,
+    paper_gflops=89.0,
+    notes=_NOTES,
+    accuracy=_acc(77.7),
+    source=_SOURCE.format("vidtr_s_8x8_patch16_224_k400") + "; VidTr-S 8x8",
+)
 def vidtr_s(num_classes: int = 400) -> VidTr:
     return _build("vidtr-s", num_classes)
 
 
-@register_model("vidtr-m", family="vidtr", arch_class="attention-only", input=(3, 16, 224, 224),
-                num_classes=400, paper_gflops=179.0, notes=_NOTES, accuracy=_acc(78.6),
-                source=_SOURCE.format("vidtr_m_16x4_patch16_224_k400") + "; VidTr-M 16x4")
+@register_model(
+    "vidtr-m",
+    family="vidtr",
+    arch_class="attention-only",
+    input=(3, 16, 224, 224),
+    num_classes=400,
+    paper_gflops=179.0,
+    notes=_NOTES,
+    accuracy=_acc(78.6),
+    source=_SOURCE.format("vidtr_m_16x4_patch16_224_k400") + "; VidTr-M 16x4",
+)
 def vidtr_m(num_classes: int = 400) -> VidTr:
     return _build("vidtr-m", num_classes)
 
 
-@register_model("c-vidtr-s", family="vidtr", arch_class="attention-only", input=(3, 8, 224, 224),
-                num_classes=400, paper_gflops=39.0, notes=_NOTES, accuracy=_acc(75.7),
-                source=_SOURCE.format("cvidtr_s_8x8_patch16_224_k400")
-                + "; C-VidTr-S 8x8, pool_topK_std at layers [1,3,5] dropping [2,2,2]")
+@register_model(
+    "c-vidtr-s",
+    family="vidtr",
+    arch_class="attention-only",
+    input=(3, 8, 224, 224),
+    num_classes=400,
+    paper_gflops=39.0,
+    notes=_NOTES,
+    accuracy=_acc(75.7),
+    source=_SOURCE.format("cvidtr_s_8x8_patch16_224_k400")
+    + "; C-VidTr-S 8x8, pool_topK_std at layers [1,3,5] dropping [2,2,2]",
+)
 def c_vidtr_s(num_classes: int = 400) -> VidTr:
     return _build("c-vidtr-s", num_classes)
 
 
-@register_model("c-vidtr-m", family="vidtr", arch_class="attention-only", input=(3, 16, 224, 224),
-                num_classes=400, paper_gflops=59.0, notes=_NOTES, accuracy=_acc(76.7),
-                source=_SOURCE.format("cvidtr_m_16x4_patch16_224_k400")
-                + "; C-VidTr-M 16x4, pool_topK_std at layers [1,2,4] dropping [8,4,2]")
+@register_model(
+    "c-vidtr-m",
+    family="vidtr",
+    arch_class="attention-only",
+    input=(3, 16, 224, 224),
+    num_classes=400,
+    paper_gflops=59.0,
+    notes=_NOTES,
+    accuracy=_acc(76.7),
+    source=_SOURCE.format("cvidtr_m_16x4_patch16_224_k400")
+    + "; C-VidTr-M 16x4, pool_topK_std at layers [1,2,4] dropping [8,4,2]",
+)
 def c_vidtr_m(num_classes: int = 400) -> VidTr:
     return _build("c-vidtr-m", num_classes)
 
 
-@register_model("vidtr-tiny", family="vidtr", arch_class="attention-only", input=(3, 4, 32, 32),
-                num_classes=10, hidden=True,
-                source="edgevid test config: compact VidTr, 3 layers, d=32, 2 heads, patch 8, "
-                       "pool_topK_std 4->2 frames at layer 1, joint attention in layer 2")
+@register_model(
+    "vidtr-tiny",
+    family="vidtr",
+    arch_class="attention-only",
+    input=(3, 4, 32, 32),
+    num_classes=10,
+    hidden=True,
+    source="edgevid test config: compact VidTr, 3 layers, d=32, 2 heads, patch 8, "
+    "pool_topK_std 4->2 frames at layer 1, joint attention in layer 2",
+)
 def vidtr_tiny(num_classes: int = 10) -> VidTr:
     return _build("vidtr-tiny", num_classes)

@@ -26,6 +26,7 @@ embedding, layers, final LN), and a ``VivitModel``'s encoder + final LN is the t
 with the same random weights, the spatial class tokens and the temporal encoder's output match
 (tests/test_models_independent.py).
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass, replace
@@ -83,24 +84,45 @@ class ViViTFactorisedEncoder(nn.Module):
         return self.head(self.temporal_tokens(self.spatial_tokens(x))[:, 0])
 
 
-@register_model("vivit-b-fe", family="vivit", arch_class="attention-only",
-                input=(3, 32, 224, 224), num_classes=400, default=True, paper_params_m=115.1,
-                paper_gflops=284.4,
-                source="Arnab et al., ViViT, ICCV 2021, Table 2 (Model 2 factorised encoder, "
-                       "ViViT-B 16x2, L_t=4); scenic projects/vivit factorized_encoder",
-                accuracy=Accuracy(top1=78.8, dataset="Kinetics-400", views="1x4",
-                                  source="ViViT paper, Table 2"))
+@register_model(
+    "vivit-b-fe",
+    family="vivit",
+    arch_class="attention-only",
+    input=(3, 32, 224, 224),
+    num_classes=400,
+    default=True,
+    paper_params_m=115.1,
+    paper_gflops=284.4,
+    source="Arnab et al., ViViT, ICCV 2021, Table 2 (Model 2 factorised encoder, "
+    "ViViT-B 16x2, L_t=4); scenic projects/vivit factorized_encoder",
+    accuracy=Accuracy(
+        top1=78.8, dataset="Kinetics-400", views="1x4", source="ViViT paper, Table 2"
+    ),
+)
 def vivit_b_fe(num_classes: int = 400) -> ViViTFactorisedEncoder:
     return ViViTFactorisedEncoder(ViViTConfig(num_classes=num_classes))
 
 
-TINY = ViViTConfig(num_frames=4, img_size=32, patch_size=8, embed_dim=32, spatial_depth=2,
-                   temporal_depth=1, num_heads=2, num_classes=10)
+TINY = ViViTConfig(
+    num_frames=4,
+    img_size=32,
+    patch_size=8,
+    embed_dim=32,
+    spatial_depth=2,
+    temporal_depth=1,
+    num_heads=2,
+    num_classes=10,
+)
 
 
-@register_model("vivit-tiny", family="vivit", arch_class="attention-only", input=(3, 4, 32, 32),
-                num_classes=10, hidden=True,
-                source="edgevid test config: ViViT factorised encoder, 2 spatial + 1 temporal "
-                       "layers, d=32")
+@register_model(
+    "vivit-tiny",
+    family="vivit",
+    arch_class="attention-only",
+    input=(3, 4, 32, 32),
+    num_classes=10,
+    hidden=True,
+    source="edgevid test config: ViViT factorised encoder, 2 spatial + 1 temporal layers, d=32",
+)
 def vivit_tiny(num_classes: int = 10) -> ViViTFactorisedEncoder:
     return ViViTFactorisedEncoder(replace(TINY, num_classes=num_classes))

@@ -126,6 +126,7 @@ Runtime and OpenVINO (checked, fp32: vtn-tiny, both attention forms, max abs dif
 weights scaled up to give O(1) logits; vtn-mobilenet at 16x224, < 1e-6). No data-dependent
 Python control flow.
 """
+
 from __future__ import annotations
 
 import dataclasses
@@ -162,8 +163,15 @@ class MobileNetV2Config:
     stem: int = 32
     last_channel: int = 1280
     # t (expansion), c (channels), n (repeats), s (stride of the first)
-    settings: tuple = ((1, 16, 1, 1), (6, 24, 2, 2), (6, 32, 3, 2), (6, 64, 4, 2),
-                       (6, 96, 3, 1), (6, 160, 3, 2), (6, 320, 1, 1))
+    settings: tuple = (
+        (1, 16, 1, 1),
+        (6, 24, 2, 2),
+        (6, 32, 3, 2),
+        (6, 64, 4, 2),
+        (6, 96, 3, 1),
+        (6, 160, 3, 2),
+        (6, 320, 1, 1),
+    )
 
 
 @dataclass(frozen=True)
@@ -237,8 +245,9 @@ class ViT(nn.Module):
         n = (cfg.img_size // cfg.patch_size) ** 2
         self.cls_token = nn.Parameter(torch.zeros(1, 1, cfg.dim))
         self.pos_embed = nn.Parameter(torch.zeros(1, n + 1, cfg.dim))
-        self.blocks = nn.Sequential(*[ViTBlock(cfg.dim, cfg.num_heads, cfg.mlp_ratio, cfg.eps)
-                                      for _ in range(cfg.depth)])
+        self.blocks = nn.Sequential(
+            *[ViTBlock(cfg.dim, cfg.num_heads, cfg.mlp_ratio, cfg.eps) for _ in range(cfg.depth)]
+        )
         self.norm = nn.LayerNorm(cfg.dim, eps=cfg.eps)
         nn.init.trunc_normal_(self.cls_token, std=0.02)
         nn.init.trunc_normal_(self.pos_embed, std=0.02)
@@ -265,7 +274,9 @@ def make_divisible(v: float, divisor: int = 8) -> int:
 def conv_bn_relu6(cin: int, cout: int, kernel: int, stride: int = 1, groups: int = 1):
     return nn.Sequential(
         nn.Conv2d(cin, cout, kernel, stride, (kernel - 1) // 2, groups=groups, bias=False),
-        nn.BatchNorm2d(cout), nn.ReLU6(inplace=True))
+        nn.BatchNorm2d(cout),
+        nn.ReLU6(inplace=True),
+    )
 
 
 class InvertedResidual(nn.Module):
@@ -274,8 +285,11 @@ class InvertedResidual(nn.Module):
         hidden = int(round(cin * expand))
         self.use_res = stride == 1 and cin == cout
         layers = [conv_bn_relu6(cin, hidden, 1)] if expand != 1 else []
-        layers += [conv_bn_relu6(hidden, hidden, 3, stride, groups=hidden),
-                   nn.Conv2d(hidden, cout, 1, bias=False), nn.BatchNorm2d(cout)]
+        layers += [
+            conv_bn_relu6(hidden, hidden, 3, stride, groups=hidden),
+            nn.Conv2d(hidden, cout, 1, bias=False),
+            nn.BatchNorm2d(cout),
+        ]
         self.conv = nn.Sequential(*layers)
 
     def forward(self, x):
@@ -334,8 +348,9 @@ class LongformerSelfAttention(nn.Module):
             raise ValueError(f"attention_impl must be 'dense' or 'sliding', got {impl!r}")
         self.heads, self.one_sided, self.impl = heads, window // 2, impl
         self.query, self.key, self.value = (nn.Linear(dim, dim) for _ in range(3))
-        self.query_global, self.key_global, self.value_global = (nn.Linear(dim, dim)
-                                                                 for _ in range(3))
+        self.query_global, self.key_global, self.value_global = (
+            nn.Linear(dim, dim) for _ in range(3)
+        )
 
     def _split(self, x):  # (B, N, D) -> (B, h, N, D/h)
         B, N, D = x.shape
@@ -419,8 +434,9 @@ class LongformerEncoder(nn.Module):
         cfg = self.cfg
         # Position and token-type ids depend on T only: built as constants (no int64 arange/cat in
         # the graph, which LiteRT's int64->int32 lowering cannot type-check).
-        ids = [cfg.max_positions - 2] + [(t * cfg.position_stride) % (cfg.max_positions - 2)
-                                         for t in range(T)]
+        ids = [cfg.max_positions - 2] + [
+            (t * cfg.position_stride) % (cfg.max_positions - 2) for t in range(T)
+        ]
         pos = torch.tensor(ids, dtype=torch.long, device=x.device)
         types = torch.tensor([1] + [0] * T, dtype=torch.long, device=x.device)  # CLS = 1
         x = x + self.position_embeddings(pos) + self.token_type_embeddings(types)
@@ -451,8 +467,12 @@ class VTN(nn.Module):
         self.proj = nn.Linear(feat, dim) if dim != feat else nn.Identity()
         self.temporal_encoder = LongformerEncoder(dim, cfg.temporal)
         self.mlp_head = nn.Sequential(
-            nn.LayerNorm(dim), nn.Linear(dim, cfg.mlp_dim), nn.GELU(),
-            nn.Dropout(cfg.head_dropout), nn.Linear(cfg.mlp_dim, cfg.num_classes))
+            nn.LayerNorm(dim),
+            nn.Linear(dim, cfg.mlp_dim),
+            nn.GELU(),
+            nn.Dropout(cfg.head_dropout),
+            nn.Linear(cfg.mlp_dim, cfg.num_classes),
+        )
         for m in [self.proj, *self.temporal_encoder.modules(), *self.mlp_head.modules()]:
             if isinstance(m, (nn.Linear, nn.Embedding)):
                 nn.init.normal_(m.weight, std=0.02)
@@ -470,42 +490,71 @@ class VTN(nn.Module):
 # --------------------------------------------------------------------------- variants
 
 _PAPER = "Neimark et al., Video Transformer Network, arXiv:2102.00719 (2021)"
-_SOURCE_VIT = (f"{_PAPER}, Kinetics-400 comparison table (ViT-B-VTN, 114.0M params); official "
-               "config facebookresearch/SlowFast configs/Kinetics/VIT_B_VTN.yaml (16x8 training "
-               "clip, 224)")
-_SOURCE_MBV2 = (f"edgevid composite variant: VTN recipe ({_PAPER}; VIT_B_VTN.yaml temporal "
-                "config, 20 heads at width 1280) on a MobileNetV2-1.0 backbone (Sandler et al., "
-                "CVPR 2018, Table 2)")
+_SOURCE_VIT = (
+    f"{_PAPER}, Kinetics-400 comparison table (ViT-B-VTN, 114.0M params); official "
+    "config facebookresearch/SlowFast configs/Kinetics/VIT_B_VTN.yaml (16x8 training "
+    "clip, 224)"
+)
+_SOURCE_MBV2 = (
+    f"edgevid composite variant: VTN recipe ({_PAPER}; VIT_B_VTN.yaml temporal "
+    "config, 20 heads at width 1280) on a MobileNetV2-1.0 backbone (Sandler et al., "
+    "CVPR 2018, Table 2)"
+)
 
 
-@register_model("vtn-vit-b", family="vtn", arch_class="attention-only", input=(3, 16, 224, 224),
-                num_classes=400, source=_SOURCE_VIT, default=True, paper_params_m=114.0,
-                notes="paper GFLOPs are for the full 250-frame video (4218 x 1x1 views); none "
-                      "at 16 frames",
-                accuracy=Accuracy(78.6, "Kinetics-400", "1x1",
-                                  "VTN paper, Kinetics-400 results table (ViT-B-VTN, full video)"))
+@register_model(
+    "vtn-vit-b",
+    family="vtn",
+    arch_class="attention-only",
+    input=(3, 16, 224, 224),
+    num_classes=400,
+    source=_SOURCE_VIT,
+    default=True,
+    paper_params_m=114.0,
+    notes="paper GFLOPs are for the full 250-frame video (4218 x 1x1 views); none at 16 frames",
+    accuracy=Accuracy(
+        78.6, "Kinetics-400", "1x1", "VTN paper, Kinetics-400 results table (ViT-B-VTN, full video)"
+    ),
+)
 def vtn_vit_b(num_classes: int = 400) -> VTN:
     return VTN(VTNConfig(num_classes=num_classes))
 
 
-@register_model("vtn-mobilenet", family="vtn", arch_class="composite", input=(3, 16, 224, 224),
-                num_classes=400, source=_SOURCE_MBV2,
-                notes="not in the VTN paper: no paper params/GFLOPs")
+@register_model(
+    "vtn-mobilenet",
+    family="vtn",
+    arch_class="composite",
+    input=(3, 16, 224, 224),
+    num_classes=400,
+    source=_SOURCE_MBV2,
+    notes="not in the VTN paper: no paper params/GFLOPs",
+)
 def vtn_mobilenet(num_classes: int = 400) -> VTN:
-    return VTN(VTNConfig(backbone="mobilenetv2", temporal=LongformerConfig(num_heads=20),
-                         num_classes=num_classes))
+    return VTN(
+        VTNConfig(
+            backbone="mobilenetv2", temporal=LongformerConfig(num_heads=20), num_classes=num_classes
+        )
+    )
 
 
 TINY = VTNConfig(
     vit=ViTConfig(img_size=32, patch_size=8, dim=32, depth=2, num_heads=2),
-    temporal=LongformerConfig(num_layers=2, num_heads=2, attention_window=(2, 2), intermediate=64,
-                              max_positions=64),
-    mlp_dim=32, num_classes=10)
+    temporal=LongformerConfig(
+        num_layers=2, num_heads=2, attention_window=(2, 2), intermediate=64, max_positions=64
+    ),
+    mlp_dim=32,
+    num_classes=10,
+)
 
 
-@register_model("vtn-tiny", family="vtn", arch_class="attention-only", input=(3, 6, 32, 32),
-                num_classes=10, hidden=True,
-                source="edgevid test config: VTN with a 2-layer d=32 ViT, 2 Longformer layers, "
-                       "window 2")
+@register_model(
+    "vtn-tiny",
+    family="vtn",
+    arch_class="attention-only",
+    input=(3, 6, 32, 32),
+    num_classes=10,
+    hidden=True,
+    source="edgevid test config: VTN with a 2-layer d=32 ViT, 2 Longformer layers, window 2",
+)
 def vtn_tiny(num_classes: int = 10) -> VTN:
     return VTN(dataclasses.replace(TINY, num_classes=num_classes))

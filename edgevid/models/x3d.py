@@ -15,6 +15,7 @@ Paper (Table 3, Kinetics-400): X3D-XS 3.8M params 0.6 GFLOPs, X3D-S 3.8M 2.0G, X
 GFLOPs counted as multiply-adds per view, as here. The head ends in logits (the zoo's heads apply
 softmax only in training code), so the exported graph has no softmax.
 """
+
 from __future__ import annotations
 
 import math
@@ -81,7 +82,8 @@ class X3DBlock(nn.Module):
         self.conv_c = conv_bn(inner, cout, 1)
         self.shortcut = (
             conv_bn(cin, cout, 1, stride=(1, stride, stride))
-            if (stride != 1 or cin != cout) else nn.Identity()
+            if (stride != 1 or cin != cout)
+            else nn.Identity()
         )
 
     def forward(self, x):
@@ -97,9 +99,17 @@ class X3D(nn.Module):
         super().__init__()
         self.cfg = cfg
         self.stem = nn.Sequential(
-            nn.Conv3d(3, cfg.stem_width, (1, 3, 3), stride=(1, 2, 2), padding=(0, 1, 1), bias=False),
-            nn.Conv3d(cfg.stem_width, cfg.stem_width, (5, 1, 1), padding=(2, 0, 0),
-                      groups=cfg.stem_width, bias=False),
+            nn.Conv3d(
+                3, cfg.stem_width, (1, 3, 3), stride=(1, 2, 2), padding=(0, 1, 1), bias=False
+            ),
+            nn.Conv3d(
+                cfg.stem_width,
+                cfg.stem_width,
+                (5, 1, 1),
+                padding=(2, 0, 0),
+                groups=cfg.stem_width,
+                bias=False,
+            ),
             nn.BatchNorm3d(cfg.stem_width),
             nn.ReLU(inplace=True),
         )
@@ -108,8 +118,16 @@ class X3D(nn.Module):
         for width, depth in zip(cfg.stage_widths, cfg.depths):
             inner = int(cfg.bottleneck_factor * width)
             for i in range(depth):
-                blocks.append(X3DBlock(cin, width, inner, stride=2 if i == 0 else 1,
-                                       use_se=(i + 1) % 2 == 1, se_ratio=cfg.se_ratio))
+                blocks.append(
+                    X3DBlock(
+                        cin,
+                        width,
+                        inner,
+                        stride=2 if i == 0 else 1,
+                        use_se=(i + 1) % 2 == 1,
+                        se_ratio=cfg.se_ratio,
+                    )
+                )
                 cin = width
         self.blocks = nn.Sequential(*blocks)
         head_inner = int(cfg.bottleneck_factor * cin)
@@ -129,30 +147,70 @@ class X3D(nn.Module):
 _SOURCE = "Feichtenhofer, X3D, CVPR 2020, Table 3; SlowFast configs/Kinetics/X3D_{}.yaml"
 
 
-@register_model("x3d-xs", family="x3d", arch_class="cnn", input=(3, 4, 160, 160), num_classes=400,
-                source=_SOURCE.format("XS"), default=True, paper_params_m=3.8, paper_gflops=0.6,
-                accuracy=Accuracy(68.6, "Kinetics-400", "3x10", "X3D paper, Table 4"))
+@register_model(
+    "x3d-xs",
+    family="x3d",
+    arch_class="cnn",
+    input=(3, 4, 160, 160),
+    num_classes=400,
+    source=_SOURCE.format("XS"),
+    default=True,
+    paper_params_m=3.8,
+    paper_gflops=0.6,
+    accuracy=Accuracy(68.6, "Kinetics-400", "3x10", "X3D paper, Table 4"),
+)
 def x3d_xs(num_classes: int = 400) -> X3D:
     return X3D(X3DConfig(num_classes=num_classes))
 
 
-@register_model("x3d-s", family="x3d", arch_class="cnn", input=(3, 13, 160, 160), num_classes=400,
-                source=_SOURCE.format("S"), paper_params_m=3.8, paper_gflops=2.0,
-                accuracy=Accuracy(72.9, "Kinetics-400", "3x10", "X3D paper, Table 4"))
+@register_model(
+    "x3d-s",
+    family="x3d",
+    arch_class="cnn",
+    input=(3, 13, 160, 160),
+    num_classes=400,
+    source=_SOURCE.format("S"),
+    paper_params_m=3.8,
+    paper_gflops=2.0,
+    accuracy=Accuracy(72.9, "Kinetics-400", "3x10", "X3D paper, Table 4"),
+)
 def x3d_s(num_classes: int = 400) -> X3D:
     return X3D(X3DConfig(num_classes=num_classes))
 
 
-@register_model("x3d-m", family="x3d", arch_class="cnn", input=(3, 16, 256, 256), num_classes=400,
-                source=_SOURCE.format("M"), paper_params_m=3.8, paper_gflops=6.2,
-                accuracy=Accuracy(76.0, "Kinetics-400", "3x10", "X3D paper, Table 4"),
-                notes="trained at 224, tested (and counted) at 256x256 as in the paper")
+@register_model(
+    "x3d-m",
+    family="x3d",
+    arch_class="cnn",
+    input=(3, 16, 256, 256),
+    num_classes=400,
+    source=_SOURCE.format("M"),
+    paper_params_m=3.8,
+    paper_gflops=6.2,
+    accuracy=Accuracy(76.0, "Kinetics-400", "3x10", "X3D paper, Table 4"),
+    notes="trained at 224, tested (and counted) at 256x256 as in the paper",
+)
 def x3d_m(num_classes: int = 400) -> X3D:
     return X3D(X3DConfig(num_classes=num_classes))
 
 
-@register_model("x3d-tiny", family="x3d", arch_class="cnn", input=(3, 4, 32, 32), num_classes=10,
-                source="edgevid test config: X3D with 2 thin stages", hidden=True)
+@register_model(
+    "x3d-tiny",
+    family="x3d",
+    arch_class="cnn",
+    input=(3, 4, 32, 32),
+    num_classes=10,
+    source="edgevid test config: X3D with 2 thin stages",
+    hidden=True,
+)
 def x3d_tiny(num_classes: int = 10) -> X3D:
-    return X3D(X3DConfig(stem_width=8, stage_widths=(8, 16), base_depths=(1, 1), depth_factor=1.0,
-                         head_width=32, num_classes=num_classes))
+    return X3D(
+        X3DConfig(
+            stem_width=8,
+            stage_widths=(8, 16),
+            base_depths=(1, 1),
+            depth_factor=1.0,
+            head_width=32,
+            num_classes=num_classes,
+        )
+    )

@@ -34,8 +34,13 @@ def spawn(cmd: list, stdin=subprocess.DEVNULL, cwd=None) -> subprocess.Popen:
     # Its own process group, told our pid: it dies with us (edgevid/procs.py, runners/watchdog.py)
     env = {**os.environ, PARENT_ENV: str(os.getpid())}
     proc = subprocess.Popen(
-        [str(c) for c in cmd], stdin=stdin, stdout=subprocess.PIPE, stderr=subprocess.PIPE, cwd=cwd,
-        env=env, start_new_session=(os.name == "posix"),
+        [str(c) for c in cmd],
+        stdin=stdin,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        cwd=cwd,
+        env=env,
+        start_new_session=(os.name == "posix"),
     )
     with _active_lock:
         _active.add(proc)
