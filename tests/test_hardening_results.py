@@ -39,7 +39,7 @@ def test_numerics_failure_fails_bench_matrix_report_and_compare(workdir):
     assert record["status"] == "ok" and record["numerics"]["ok"] is False
     md = run_cli("report", "bad", cwd=workdir)
     row = next(ln for ln in md.stdout.splitlines() if ln.startswith("| netmod.build"))
-    assert "numerics FAIL" in row and "**FAIL**" in row
+    assert "numerics FAIL" in row and "**FAIL" in row  # status and numerics cells, in bold
     m = run_cli("matrix", "netmod:build", "--to", "onnx", "--input-shape", "3x2x4x4",
                 "--results", "bad-m", cwd=workdir, env=env)
     assert m.returncode == 1 and "numerics" in m.stdout and "FAIL" in m.stderr, m.stderr

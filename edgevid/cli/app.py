@@ -29,7 +29,7 @@ app = typer.Typer(
     "devices and runtimes.",
 )
 # Tables are not squeezed to 80 columns when stdout is a file or a pipe.
-out = Console(width=None if sys.stdout.isatty() else 160)  # stdout: tables and JSON
+out = Console(width=None if sys.stdout.isatty() else 240)  # stdout: tables and JSON
 # progress, messages: on a duplicate of the terminal's stderr, which converter output (sent to
 # export.log while a converter runs, see edgevid.chatter) does not reach
 err = Console(file=chatter.terminal_stderr(), width=None if sys.stderr.isatty() else 160)

@@ -43,6 +43,8 @@ def short_reason(reason: str, limit: int = 120) -> str:
 
 def status_cell(r: dict) -> Cell:
     status = r.get("status")
+    if status == "ok" and (r.get("numerics") or {}).get("ok") is False:
+        return Cell("ok, numerics FAIL", status, "bad", "ran, but outside the numerics tolerance")
     if status == "ok":
         stop = r.get("stop_reason")
         if stop not in (None, "converged"):
@@ -60,10 +62,9 @@ def status_cell(r: dict) -> Cell:
 
 
 def input_cell(r: dict) -> Cell:
-    shape = r.get("input_shape") or []
-    text = "x".join(str(v) for v in shape[1:]) or "—"
-    if shape and shape[0] != 1:
-        text = f"{shape[0]}×{text}"
+    from edgevid.results import shape_label
+
+    text = shape_label(r.get("input_shape")) or "—"  # C x T x H x W, batch in front when not 1
     f = of_record(r)
     if f.reduced:
         return Cell(text + " (reduced)", text, "warn", f.shape_note)
@@ -152,7 +153,7 @@ RESULT_COLUMNS = (
         lambda r: Cell(r.get("variant") or "—", r.get("variant")),
         help="runtime options that tell two runs of one format apart",
     ),
-    ResultColumn("input", "input", input_cell, help="C×T×H×W (batch× when not 1)"),
+    ResultColumn("input", "input", input_cell, help="CxTxHxW (BxCxTxHxW when the batch is not 1)"),
     ResultColumn("threads", "threads", lambda r: Cell.of(r.get("threads") or "default")),
     ResultColumn("status", "status", status_cell),
     ResultColumn(
