@@ -76,12 +76,15 @@ def test_runtime_failure_becomes_an_error_record(tmp_path):
     import json
     import shutil
 
+    from edgevid.runners.artifact import manifest_digest
+
     src = export(resolve("x3d-tiny"), "onnx", root=tmp_path / "a")
     d = tmp_path / "broken"
     shutil.copytree(src, d)
     m = json.loads((d / "artifact.json").read_text())
     m["runner"] = "onnxruntime"
     m["inputs"][0]["shape"] = [1, 3, 4, 33, 32]  # the runtime rejects the input
+    m["manifest_sha256"] = manifest_digest(m)  # a self-consistent manifest, a wrong input shape
     (d / "artifact.json").write_text(json.dumps(m))
     record = run_artifact(d, RunOptions(threads=1), TimingPolicy(min_time_s=0.1, max_time_s=0.2))
     assert record["status"] == "error"
