@@ -148,6 +148,8 @@ def sha256_file(path) -> str:
 
 #: Files of an artifact folder that are not part of the artifact (not hashed, not checked).
 NOT_HASHED = (MANIFEST, "export.log")
+#: Bookkeeping a device cache writes into an artifact folder it keeps (edgevid/transports/bundle.py).
+CACHE_MARKS = (".edgevid-label",)
 
 
 def artifact_files(artifact_dir) -> dict:
@@ -156,7 +158,9 @@ def artifact_files(artifact_dir) -> dict:
     return {
         p.relative_to(d).as_posix(): sha256_file(p)
         for p in sorted(d.rglob("*"))
-        if p.is_file() and p.relative_to(d).as_posix() not in NOT_HASHED
+        if p.is_file()
+        and p.relative_to(d).as_posix() not in NOT_HASHED
+        and p.name not in CACHE_MARKS
     }
 
 
