@@ -1,7 +1,7 @@
 """The artifact cache: what an artifact is made from (its cache key), and why an existing one
 cannot be reused. The key covers the model reference, the weights' sha256, every source file the
 user's callable's module pulled in from the user's own package (or the zoo family file, or the
-.onnx file), the exporter options, the converter versions and the upstream artifact; reuse also
+.onnx file), the exporter options and any file they name (calibration clips), the converter versions and the upstream artifact; reuse also
 needs every file of the artifact to still have the sha256 its manifest records.
 """
 
@@ -116,6 +116,11 @@ def cache_key(
         key["sources"] = {os.path.realpath(path): sha256_file(path)} if path else {}
     else:
         key["sources"] = user_sources(ref)
+    # Options that name a file (an int8 calibration .npy) are inputs too: hash them with the
+    # sources, so editing the file makes the artifact stale like editing the model's code.
+    for value in key["options"].values():
+        if isinstance(value, str) and os.path.isfile(value):
+            key["sources"][os.path.realpath(value)] = sha256_file(value)
     if upstream is not None:
         key["upstream"] = {"format": upstream["format"], "sha256": upstream["sha256"]}
     return key

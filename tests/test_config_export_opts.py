@@ -38,6 +38,22 @@ def test_options_are_part_of_the_cache_key(workdir):
     assert _manifest(other)["quantization"]["n_calib"] == 3
 
 
+def test_a_changed_calibration_file_makes_the_artifact_stale(workdir):
+    clips = workdir / "clips.npy"
+    rng = np.random.default_rng(0)
+    np.save(clips, rng.standard_normal((2, 3, 4, 32, 32)).astype("f4"))
+    args = ("export", "x3d-tiny", "--to", "onnx", "--precision", "int8",
+            "--export-opt", f"calibration={clips}")
+    assert run_cli(*args, cwd=workdir).returncode == 0
+    again = run_cli(*args, cwd=workdir)
+    assert again.returncode == 0 and "reusing" in again.stderr, again.stderr
+    np.save(clips, rng.standard_normal((2, 3, 4, 32, 32)).astype("f4"))  # same path, new clips
+    changed = run_cli(*args, cwd=workdir)
+    assert changed.returncode == 0, changed.stderr
+    assert "reusing" not in changed.stderr
+    assert f"{clips.resolve()} changed since export" in changed.stderr
+
+
 @pytest.mark.parametrize("opt,needle", [
     ("conv3d=native", "format 'onnx' has no export option 'conv3d' (it takes: calibration)"),
     ("calibration=0", "'calibration' must be at least 1"),
