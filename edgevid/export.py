@@ -59,9 +59,23 @@ class ExportFailed(Exception):
         self.exit_code = exit_code
 
 
-def artifact_dir(root: Path, ref: ModelRef, backend: Backend, precision: str) -> Path:
+def options_tag(options: Optional[dict]) -> str:
+    """The exporter options as a folder-name part (``conv3d-native``, ``calibration-clips``), so
+    artifacts made with different options live side by side instead of replacing each other."""
+    parts = []
+    for key, value in sorted((options or {}).items()):
+        if isinstance(value, str) and os.sep in value:
+            value = Path(value).stem  # a file option: its name, not its folder
+        parts.append(f"{key}-{value}")
+    return "_".join(parts)
+
+
+def artifact_dir(
+    root: Path, ref: ModelRef, backend: Backend, precision: str, options: Optional[dict] = None
+) -> Path:
     tag = f"{backend.name}-{precision}" + ("" if ref.default_shape else f"-{ref.shape_tag}")
-    return inside(root, Path(root) / slug(ref.name) / slug(tag))
+    extra = options_tag(options)
+    return inside(root, Path(root) / slug(ref.name) / slug(tag + (f"_{extra}" if extra else "")))
 
 
 def _exporter(backend: Backend):
@@ -94,7 +108,7 @@ def export(
     precision = check_precision(backend, precision or backend.precisions[0])
     options = dict(options or {})
     root = Path(root)
-    out_dir = artifact_dir(root, ref, backend, precision)
+    out_dir = artifact_dir(root, ref, backend, precision, options)
     created = [d for d in (root, out_dir.parent) if not d.exists()]
     sweep_stale(out_dir.parent)
     fd, pre = tempfile.mkstemp(prefix="edgevid-export-", suffix=".log")

@@ -36,6 +36,11 @@ def test_options_are_part_of_the_cache_key(workdir):
     other = run_cli(*args, "--export-opt", "calibration=3", "--json", cwd=workdir)
     assert "reusing" not in other.stderr
     assert _manifest(other)["quantization"]["n_calib"] == 3
+    # Each option set has its own folder: the calibration=2 artifact was not replaced.
+    folders = sorted(d.name for d in (workdir / "artifacts/x3d-tiny").iterdir())
+    assert folders == ["onnx-int8_calibration-2", "onnx-int8_calibration-3"]
+    back = run_cli(*args, "--export-opt", "calibration=2", cwd=workdir)
+    assert "reusing" in back.stderr, back.stderr
 
 
 def test_a_changed_calibration_file_makes_the_artifact_stale(workdir):

@@ -1,7 +1,7 @@
 """TFLite on real converters and LiteRT: litert-torch export at every precision, run, numerics."""
 import numpy as np
 import pytest
-from conftest import FAST_POLICY
+from conftest import COUNT_POLICY, FAST_POLICY
 
 pytest.importorskip("litert_torch", reason="litert-torch not installed (pip install 'edgevid[tflite]')")
 pytest.importorskip("ai_edge_litert", reason="ai-edge-litert not installed (pip install 'edgevid[tflite]')")
@@ -30,7 +30,7 @@ def artifacts(root):
 
 @pytest.fixture(scope="module")
 def records(artifacts):
-    policy = TimingPolicy.from_dict(FAST_POLICY)
+    policy = TimingPolicy.from_dict(COUNT_POLICY)
     return {p: run_artifact(d, RunOptions(threads=2), policy) for p, d in artifacts.items()}
 
 
