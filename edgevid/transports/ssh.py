@@ -29,6 +29,7 @@ from pathlib import Path
 from typing import Callable, Optional
 
 from edgevid.transports import remote_sh as sh
+from edgevid.transports import ssh_keys
 from edgevid.transports.base import (
     MISSING_MARK,
     ConnectionLost,
@@ -177,45 +178,13 @@ class SSHTransport(Transport):
 
     def host_key(self) -> tuple:
         """(known_hosts lines, fingerprint lines) of the key the device presents now."""
-        with tempfile.TemporaryDirectory(prefix="edgevid-hostkey-") as d:
-            kh = Path(d) / "known_hosts"
-            cmd = self.ssh_args(strict="accept-new", known_hosts=str(kh)) + ["exit 0"]
-            try:
-                subprocess.run(
-                    cmd, capture_output=True, timeout=self._timeout(), stdin=subprocess.DEVNULL
-                )
-            except subprocess.TimeoutExpired:
-                pass
-            if not kh.is_file() or not kh.read_text().strip():
-                return [], []
-            fps = subprocess.run(
-                ["ssh-keygen", "-lf", str(kh)], capture_output=True, text=True
-            ).stdout.split("\n")
-            return kh.read_text().strip().splitlines(), [f.strip() for f in fps if f.strip()]
+        return ssh_keys.host_key(self.ssh_args, self._timeout())
 
     def _fingerprints_or_reason(self) -> str:
-        _, fps = self.host_key()
-        if not fps:
-            return "its fingerprint could not be read"
-        return "; ".join(f"{f.split()[-1].strip('()')} key {f.split()[1]}" for f in fps)
-
-    def known_hosts_file(self) -> Path:
-        if self.conn.known_hosts:
-            return Path(_expand(self.conn.known_hosts))
-        cmd = self.ssh_args()
-        cmd.insert(1, "-G")
-        out = subprocess.run(cmd, capture_output=True, text=True, timeout=10).stdout
-        for line in out.splitlines():
-            if line.lower().startswith("userknownhostsfile "):
-                return Path(_expand(line.split()[1]))
-        return Path.home() / ".ssh" / "known_hosts"
+        return ssh_keys.describe(self.host_key()[1])
 
     def trust(self, lines: list) -> Path:
-        path = self.known_hosts_file()
-        path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
-        with open(path, "a") as f:
-            f.write("".join(line.rstrip("\n") + "\n" for line in lines))
-        return path
+        return ssh_keys.trust(ssh_keys.known_hosts_file(self.conn, self.ssh_args), lines)
 
     # ------------------------------------------------------------------ the seam
 
