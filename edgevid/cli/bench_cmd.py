@@ -10,6 +10,7 @@ from typing import List, Optional
 import typer
 from rich.markup import escape
 
+from edgevid.cli import timing_opts
 from edgevid.cli.app import _print_json, app, err, out
 from edgevid.errors import UserError
 
@@ -33,12 +34,12 @@ def bench(
     class_: Optional[str] = typer.Option(None, "--class", help="with --all: only this study class"),
     input_shape: Optional[str] = typer.Option(None, help="C,T,H,W for every model"),
     weights: Optional[str] = typer.Option(None, help="PyTorch checkpoint (one model)"),
-    warmup_min: Optional[int] = typer.Option(None, help="minimum warm-up iterations"),
-    warmup_max: Optional[int] = typer.Option(None, help="maximum warm-up iterations"),
-    min_iters: Optional[int] = typer.Option(None, help="minimum timed iterations"),
-    min_time: Optional[float] = typer.Option(None, help="minimum timed seconds"),
-    max_time: Optional[float] = typer.Option(None, help="cap on timed seconds"),
-    target_ci: Optional[float] = typer.Option(None, help="target CI half-width (fraction)"),
+    warmup_min: Optional[int] = timing_opts.WARMUP_MIN,
+    warmup_max: Optional[int] = timing_opts.WARMUP_MAX,
+    min_iters: Optional[int] = timing_opts.MIN_ITERS,
+    min_time: Optional[float] = timing_opts.MIN_TIME,
+    max_time: Optional[float] = timing_opts.MAX_TIME,
+    target_ci: Optional[float] = timing_opts.TARGET_CI,
     pin: Optional[str] = typer.Option(None, help="pin the runner to CPUs, e.g. 0,1"),
     export_opt: List[str] = typer.Option(
         None,
@@ -96,17 +97,7 @@ def bench(
         profile = with_host(profile, host)
     if profile.is_local:
         warn_threads(threads)
-    policy = timing_policy(
-        profile,
-        dict(
-            warmup_min=warmup_min,
-            warmup_max=warmup_max,
-            min_iters=min_iters,
-            min_time_s=min_time,
-            max_time_s=max_time,
-            target_ci=target_ci,
-        ),
-    )
+    policy = timing_policy(profile, timing_opts.overrides(locals()))
     entries = entries_for(profile, to, precision, parse_export_opts(export_opt))
     if not entries:
         raise UserError(f"device {profile.name!r} lists no format with precision {precision!r}")

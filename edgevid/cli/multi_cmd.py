@@ -7,6 +7,7 @@ from rich.live import Live
 from rich.markup import escape
 from rich.table import Table
 
+from edgevid.cli import timing_opts
 from edgevid.cli.app import _print_json, err
 from edgevid.errors import UserError
 
@@ -37,14 +38,7 @@ def bench_many(a: dict):
     from edgevid.config import parse_export_opts, timing_policy
 
     shape = parse_shape(a["input_shape"]) if a["input_shape"] else None
-    knobs = dict(
-        warmup_min=a["warmup_min"],
-        warmup_max=a["warmup_max"],
-        min_iters=a["min_iters"],
-        min_time_s=a["min_time"],
-        max_time_s=a["max_time"],
-        target_ci=a["target_ci"],
-    )
+    knobs = timing_opts.overrides(a)
     cpus = _parse_cpus(a["pin"]) if a["pin"] else []
     opts = parse_export_opts(a["export_opt"])
     entries = {p.name: entries_for(p, a["to"], a["precision"], opts) for p in profiles}

@@ -8,6 +8,7 @@ from typing import List, Optional
 import typer
 from rich.markup import escape
 
+from edgevid.cli import timing_opts
 from edgevid.cli.app import _print_json, app, err
 from edgevid.errors import UserError
 
@@ -35,12 +36,12 @@ def study(
         1.0, help="scale the input (H and W, else T), e.g. 0.5; flagged in the report"
     ),
     threads: Optional[int] = typer.Option(None, help="intra-op threads (default: profile's)"),
-    warmup_min: Optional[int] = typer.Option(None, help="minimum warm-up iterations"),
-    warmup_max: Optional[int] = typer.Option(None, help="maximum warm-up iterations"),
-    min_iters: Optional[int] = typer.Option(None, help="minimum timed iterations"),
-    min_time: Optional[float] = typer.Option(None, help="minimum timed seconds"),
-    max_time: Optional[float] = typer.Option(None, help="cap on timed seconds"),
-    target_ci: Optional[float] = typer.Option(None, help="target CI half-width"),
+    warmup_min: Optional[int] = timing_opts.WARMUP_MIN,
+    warmup_max: Optional[int] = timing_opts.WARMUP_MAX,
+    min_iters: Optional[int] = timing_opts.MIN_ITERS,
+    min_time: Optional[float] = timing_opts.MIN_TIME,
+    max_time: Optional[float] = timing_opts.MAX_TIME,
+    target_ci: Optional[float] = timing_opts.TARGET_CI,
     retry_failed: bool = typer.Option(False, help="re-measure failed configurations"),
     artifacts: Path = typer.Option(Path("artifacts"), help="artifact root folder"),
     results_dir: Path = typer.Option(Path("results"), "--results", help="results folder"),
@@ -66,18 +67,7 @@ def study(
     )
     if not configs:
         raise UserError("nothing to run: no device lists the formats asked for")
-    timing: dict = {
-        k: v
-        for k, v in dict(
-            warmup_min=warmup_min,
-            warmup_max=warmup_max,
-            min_iters=min_iters,
-            min_time_s=min_time,
-            max_time_s=max_time,
-            target_ci=target_ci,
-        ).items()
-        if v is not None
-    }
+    timing = timing_opts.overrides(locals())
     for profile in profiles:  # a bad flag (or one against a profile) is refused before running
         timing_policy(profile, timing)
     cfg = BenchConfig(artifacts=artifacts, results=results_dir)
