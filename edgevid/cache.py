@@ -1,7 +1,7 @@
 """The artifact cache: what an artifact is made from (its cache key), and why an existing one
 cannot be reused. The key covers the model reference, the weights' sha256, every source file the
-user's callable's module pulled in from the user's own package (or the zoo family file, or the
-.onnx file), the exporter options and any file they name (calibration clips), the converter versions and the upstream artifact; reuse also
+user's callable's module pulled in from the user's own package (or the zoo family file and the zoo
+helpers it builds with, or the .onnx file), the exporter options and any file they name (calibration clips), the converter versions and the upstream artifact; reuse also
 needs every file of the artifact to still have the sha256 its manifest records.
 """
 
@@ -35,6 +35,38 @@ def _family_file(ref: ModelRef) -> Optional[str]:
     from edgevid.models import get_spec
 
     return inspect.getsourcefile(get_spec(ref.ref).builder)
+
+
+#: Zoo modules that describe models but build no layers: edits to them never change an export.
+_NOT_MODEL_CODE = {"edgevid.models", "edgevid.models.registry", "edgevid.models.stats"}
+
+
+def family_sources(ref: ModelRef) -> dict:
+    """``{path: sha256}`` of a zoo model's family file and the zoo helpers it builds with
+    (``edgevid.models._vit``, ``_mobilenet``, another family's blocks), followed transitively."""
+    import inspect
+
+    from edgevid.models import get_spec
+
+    start = inspect.getmodule(get_spec(ref.ref).builder)
+    seen: dict = {}
+    todo = [start] if start is not None else []
+    while todo:
+        module = todo.pop()
+        name = module.__name__
+        path = getattr(module, "__file__", None)
+        if name in seen or not path or not name.startswith("edgevid.models"):
+            continue
+        if name in _NOT_MODEL_CODE:
+            continue
+        seen[name] = os.path.realpath(path)
+        for value in vars(module).values():
+            owner = value if inspect.ismodule(value) else sys.modules.get(
+                getattr(value, "__module__", "") or ""
+            )
+            if owner is not None and owner.__name__ not in seen:
+                todo.append(owner)
+    return {p: sha256_file(p) for p in sorted(seen.values())}
 
 
 def source_sha256(ref: ModelRef) -> Optional[str]:
@@ -112,8 +144,7 @@ def cache_key(
     if ref.kind == "onnx":
         key["sources"] = {ref.ref: sha256_file(ref.ref)}
     elif ref.kind == "zoo":
-        path = _family_file(ref)
-        key["sources"] = {os.path.realpath(path): sha256_file(path)} if path else {}
+        key["sources"] = family_sources(ref)
     else:
         key["sources"] = user_sources(ref)
     # Options that name a file (an int8 calibration .npy) are inputs too: hash them with the

@@ -115,7 +115,8 @@ def test_temporal_shift_matches_its_definition():
 
 
 def test_residual_shift_placement():
-    from edgevid.models.tsm import InvertedResidual, TemporalShift
+    from edgevid.models._mobilenet import InvertedResidual
+    from edgevid.models.tsm import TemporalShift
 
     model = create_model("tsm-mobilenetv2")
     blocks = [m for m in model.modules() if isinstance(m, InvertedResidual)]

@@ -79,6 +79,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from edgevid.models._mobilenet import make_divisible
 from edgevid.models.registry import Accuracy, register_model
 
 K13, K15, K33, K53 = (1, 3, 3), (1, 5, 5), (3, 3, 3), (5, 3, 3)
@@ -372,14 +373,6 @@ class MoViNetConfig:
     se_ratio: float = 0.25
     dropout: float = 0.5
     num_classes: int = 600
-
-
-def make_divisible(value: float, divisor: int = 8) -> int:
-    """The official ``nn_layers.make_divisible`` (round to the nearest multiple, >= 90%)."""
-    new = max(divisor, int(value + divisor / 2) // divisor * divisor)
-    if new < 0.9 * value:
-        new += divisor
-    return int(new)
 
 
 def causal_pad(x: torch.Tensor, kt: int) -> torch.Tensor:

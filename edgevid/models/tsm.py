@@ -34,18 +34,8 @@ from dataclasses import dataclass
 import torch
 from torch import nn
 
+from edgevid.models._mobilenet import SETTINGS, InvertedResidual, conv_bn_relu6
 from edgevid.models.registry import register_model
-
-#: torchvision / official MobileNetV2: expand ratio t, channels c, repeats n, first stride s.
-SETTINGS = (
-    (1, 16, 1, 1),
-    (6, 24, 2, 2),
-    (6, 32, 3, 2),
-    (6, 64, 4, 2),
-    (6, 96, 3, 1),
-    (6, 160, 3, 2),
-    (6, 320, 1, 1),
-)
 
 
 @dataclass(frozen=True)
@@ -80,43 +70,26 @@ class TemporalShift(nn.Module):
         return self.net(temporal_shift(x, self.num_segments, self.shift_div))
 
 
-def conv_bn_relu(cin, cout, k, stride=1, groups=1):
-    return nn.Sequential(
-        nn.Conv2d(cin, cout, k, stride, k // 2, groups=groups, bias=False),
-        nn.BatchNorm2d(cout),
-        nn.ReLU6(inplace=True),
-    )
-
-
-class InvertedResidual(nn.Module):
-    def __init__(self, cin, cout, stride, expand, cfg: TSMConfig):
-        super().__init__()
-        hidden = cin * expand
-        self.use_res = stride == 1 and cin == cout
-        layers = [] if expand == 1 else [conv_bn_relu(cin, hidden, 1)]
-        layers += [
-            conv_bn_relu(hidden, hidden, 3, stride, groups=hidden),
-            nn.Conv2d(hidden, cout, 1, bias=False),
-            nn.BatchNorm2d(cout),
-        ]
-        if self.use_res and expand != 1 and cfg.shift_div:  # official: len(m.conv) == 8 and use_res
-            layers[0] = TemporalShift(layers[0], cfg.num_segments, cfg.shift_div)
-        self.conv = nn.Sequential(*layers)
-
-    def forward(self, x):
-        return x + self.conv(x) if self.use_res else self.conv(x)
+def shifted_block(cin: int, cout: int, stride: int, expand: int, cfg: TSMConfig):
+    """An inverted residual, its first conv wrapped in the temporal shift where the official
+    ``blockres`` rule puts it: ``len(m.conv) == 8 and m.use_res_connect`` (a residual block with
+    an expansion layer), so the identity path stays unshifted."""
+    block = InvertedResidual(cin, cout, stride, expand)
+    if block.use_res and expand != 1 and cfg.shift_div:
+        block.conv[0] = TemporalShift(block.conv[0], cfg.num_segments, cfg.shift_div)
+    return block
 
 
 class TSMMobileNetV2(nn.Module):
     def __init__(self, cfg: TSMConfig):
         super().__init__()
         self.cfg = cfg
-        layers, cin = [conv_bn_relu(3, cfg.stem, 3, 2)], cfg.stem
+        layers, cin = [conv_bn_relu6(3, cfg.stem, 3, 2)], cfg.stem
         for t, c, n, s in cfg.settings:
             for i in range(n):
-                layers.append(InvertedResidual(cin, c, s if i == 0 else 1, t, cfg))
+                layers.append(shifted_block(cin, c, s if i == 0 else 1, t, cfg))
                 cin = c
-        layers.append(conv_bn_relu(cin, cfg.last, 1))
+        layers.append(conv_bn_relu6(cin, cfg.last, 1))
         self.features = nn.Sequential(*layers)
         self.dropout = nn.Dropout(cfg.dropout)
         self.fc = nn.Linear(cfg.last, cfg.num_classes)

@@ -27,9 +27,9 @@ from dataclasses import dataclass, replace
 import torch
 from torch import nn
 
+from edgevid.models._mobilenet import SETTINGS, InvertedResidual, conv_bn_relu6
 from edgevid.models._vit import Block
 from edgevid.models.registry import register_model
-from edgevid.models.tsm import SETTINGS, InvertedResidual, TSMConfig, conv_bn_relu
 
 
 @dataclass(frozen=True)
@@ -51,12 +51,11 @@ class VideoLightFormer(nn.Module):
     def __init__(self, cfg: VLFConfig):
         super().__init__()
         self.cfg = cfg
-        cnn_cfg = TSMConfig(shift_div=0)
-        layers, cin = [conv_bn_relu(3, cfg.stem, 3, 2)], cfg.stem
+        layers, cin = [conv_bn_relu6(3, cfg.stem, 3, 2)], cfg.stem
         stride = 2
         for t, c, n, s in cfg.settings:
             for i in range(n):
-                layers.append(InvertedResidual(cin, c, s if i == 0 else 1, t, cnn_cfg))
+                layers.append(InvertedResidual(cin, c, s if i == 0 else 1, t))
                 cin = c
             stride *= s
         self.cnn = nn.Sequential(*layers)

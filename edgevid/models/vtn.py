@@ -137,6 +137,7 @@ import torch
 from torch import nn
 from torch.nn import functional as F
 
+from edgevid.models._mobilenet import SETTINGS, InvertedResidual, conv_bn_relu6, make_divisible
 from edgevid.models.registry import Accuracy, register_model
 
 # --------------------------------------------------------------------------- configs
@@ -163,15 +164,7 @@ class MobileNetV2Config:
     stem: int = 32
     last_channel: int = 1280
     # t (expansion), c (channels), n (repeats), s (stride of the first)
-    settings: tuple = (
-        (1, 16, 1, 1),
-        (6, 24, 2, 2),
-        (6, 32, 3, 2),
-        (6, 64, 4, 2),
-        (6, 96, 3, 1),
-        (6, 160, 3, 2),
-        (6, 320, 1, 1),
-    )
+    settings: tuple = SETTINGS
 
 
 @dataclass(frozen=True)
@@ -263,37 +256,6 @@ class ViT(nn.Module):
 
 
 # --------------------------------------------------------------------------- MobileNetV2 backbone
-
-
-def make_divisible(v: float, divisor: int = 8) -> int:
-    """Channel rounding of the MobileNet family (TF ``_make_divisible``)."""
-    out = max(divisor, int(v + divisor / 2) // divisor * divisor)
-    return out + divisor if out < 0.9 * v else out
-
-
-def conv_bn_relu6(cin: int, cout: int, kernel: int, stride: int = 1, groups: int = 1):
-    return nn.Sequential(
-        nn.Conv2d(cin, cout, kernel, stride, (kernel - 1) // 2, groups=groups, bias=False),
-        nn.BatchNorm2d(cout),
-        nn.ReLU6(inplace=True),
-    )
-
-
-class InvertedResidual(nn.Module):
-    def __init__(self, cin: int, cout: int, stride: int, expand: int):
-        super().__init__()
-        hidden = int(round(cin * expand))
-        self.use_res = stride == 1 and cin == cout
-        layers = [conv_bn_relu6(cin, hidden, 1)] if expand != 1 else []
-        layers += [
-            conv_bn_relu6(hidden, hidden, 3, stride, groups=hidden),
-            nn.Conv2d(hidden, cout, 1, bias=False),
-            nn.BatchNorm2d(cout),
-        ]
-        self.conv = nn.Sequential(*layers)
-
-    def forward(self, x):
-        return x + self.conv(x) if self.use_res else self.conv(x)
 
 
 class MobileNetV2(nn.Module):
