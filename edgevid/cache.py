@@ -61,8 +61,10 @@ def family_sources(ref: ModelRef) -> dict:
             continue
         seen[name] = os.path.realpath(path)
         for value in vars(module).values():
-            owner = value if inspect.ismodule(value) else sys.modules.get(
-                getattr(value, "__module__", "") or ""
+            owner = (
+                value
+                if inspect.ismodule(value)
+                else sys.modules.get(getattr(value, "__module__", "") or "")
             )
             if owner is not None and owner.__name__ not in seen:
                 todo.append(owner)
