@@ -21,9 +21,12 @@ Source followed: the official re-implementation in facebookresearch/SlowFast, co
 - Head: global average pool, dropout 0.5, linear (logits).
 
 Counts (400 classes, 8x224^2, edgevid.models.stats): 35.40 M params, 36.5 GFLOPs. The params
-are checked (tests/test_models_cnn.py) against 35.3 M, the figure the model zoos (mmaction2,
-SlowFast) give for I3D-NL R50: ResNet-50 I3D (28.0 M) plus five NL blocks (2C^2 weights each:
-2 x 0.52 M at C=512 in res3, 3 x 2.1 M at C=1024 in res4: 7.3 M).
+are checked (tests/test_models_cnn.py) against 35.4 M, the mmaction2 model zoo's figure for its
+I3D R50 with five non-local blocks (configs/recognition/i3d README,
+``i3d_imagenet-pretrained-r50-nl-dot-product_8xb8-32x2x1-100e_kinetics400-rgb``: 35.4M params,
+59.3G FLOPs at 32x224^2 by its own counter). The same number by hand: ResNet-50 I3D (28.0 M)
+plus five NL blocks (2C^2 weights each: 2 x 0.52 M at C=512 in res3, 3 x 2.1 M at C=1024 in res4:
+7.3 M).
 The NL paper counts FLOPs as multiply-adds, like the zoo, but at 32 frames; its figures are for
 other inputs, so ``paper_gflops`` is not set. Independent implementations: none installable
 (SlowFast and mmaction2 are not on the index in a usable form); the NL block is tested against
@@ -140,7 +143,7 @@ class NonLocalI3D(nn.Module):
     input=(3, 8, 224, 224),
     num_classes=400,
     default=True,
-    paper_params_m=35.3,
+    paper_params_m=35.4,
     source="Wang et al., Non-local Neural Networks, CVPR 2018, Sec. 5 (5 NL blocks "
     "in res3/res4); SlowFast configs/Kinetics/c2/I3D_NLN_8x8_R50.yaml",
     accuracy=Accuracy(
