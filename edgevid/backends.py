@@ -63,9 +63,7 @@ class Backend:
     def require(self) -> None:
         missing = self.missing_packages()
         if missing:
-            raise MissingBackend(
-                self.name, missing[0].replace("|", " or ").replace("bin:", ""), self.extra
-            )
+            raise MissingBackend(self.name, missing[0], self.extra)
 
 
 BACKENDS: tuple = (

@@ -7,12 +7,21 @@ class UserError(Exception):
     exit_code = 2
 
 
+def describe_need(package: str) -> str:
+    """``"tensorrt|bin:trtexec"`` -> ``the Python package 'tensorrt' or the program 'trtexec'``."""
+    parts = [
+        f"the program {p[4:]!r} on PATH" if p.startswith("bin:") else f"the Python package {p!r}"
+        for p in package.split("|")
+    ]
+    return " or ".join(parts)
+
+
 class MissingBackend(UserError):
-    """A format's Python package is not installed."""
+    """A format's Python package (or program) is not installed."""
 
     def __init__(self, fmt: str, package: str, extra: str):
         super().__init__(
-            f"format {fmt!r} needs the Python package {package!r}, which is not installed. "
+            f"format {fmt!r} needs {describe_need(package)}, which is not installed. "
             f"Install it with: pip install 'edgevid[{extra}]'"
         )
         self.format, self.package, self.extra = fmt, package, extra
