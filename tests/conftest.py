@@ -1,5 +1,6 @@
 import json
 import os
+import signal
 import subprocess
 import sys
 import textwrap
@@ -14,6 +15,13 @@ FAST_POLICY = {"min_iters": 5, "min_time_s": 0.2, "max_time_s": 1.0, "warmup_max
 # For tests that count samples: the time cap is far enough that min_iters decides the count even
 # when this shared VM runs a tiny model 50x slower than usual (seen: 0.3 s an inference).
 COUNT_POLICY = {**FAST_POLICY, "max_time_s": 15.0}
+
+
+def default_sigint() -> None:
+    """``preexec_fn`` for a child a test will Ctrl-C: SIGINT back to its default. A shell runs
+    background jobs with SIGINT ignored (``cmd &`` without job control), children inherit that,
+    and Python then never raises KeyboardInterrupt -- the interrupt tests would test nothing."""
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
 
 
 def run_cli(*args, cwd, env=None, timeout=900):

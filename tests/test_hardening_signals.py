@@ -11,6 +11,7 @@ import time
 
 import psutil
 import pytest
+from conftest import default_sigint
 
 #: Each runner times for 12 s: a runner still there 4 s after the CLI is gone would be a leak
 #: (it cannot have finished on its own).
@@ -28,7 +29,7 @@ def build():
 def _start(workdir, *args, env=None):
     return subprocess.Popen([sys.executable, "-m", "edgevid.cli", *args], cwd=workdir,
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-                            env={**os.environ, **(env or {})})
+                            env={**os.environ, **(env or {})}, preexec_fn=default_sigint)
 
 
 def _runners(pid):

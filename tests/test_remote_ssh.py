@@ -11,7 +11,7 @@ import time
 from pathlib import Path
 
 import pytest
-from conftest import run_cli
+from conftest import default_sigint, run_cli
 from sshd_device import free_port, start_device, stop_device
 
 from edgevid.runners.record import REQUIRED_KEYS
@@ -193,7 +193,8 @@ def test_ctrl_c_leaves_no_runner_on_the_device(device, tmp_path, arts):
     proc = subprocess.Popen(
         [sys.executable, "-m", "edgevid.cli", "bench", "x3d-tiny", "--device", str(prof),
          "--artifacts", str(arts), "--results", str(tmp_path / "results")],
-        cwd=tmp_path, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        cwd=tmp_path, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+        preexec_fn=default_sigint)
     try:
         assert _wait(device.runner_pids, 300), "the runner never started on the device"
         time.sleep(0.5)

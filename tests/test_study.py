@@ -10,7 +10,7 @@ import time
 from pathlib import Path
 
 import pytest
-from conftest import FAST, run_cli
+from conftest import FAST, default_sigint, run_cli
 from report_support import check_page
 
 from edgevid.models import get_spec
@@ -79,7 +79,8 @@ def test_study_runs_resumes_and_reports(workdir):
     ]
     # Interrupt the first run once two results are on disk.
     proc = subprocess.Popen(
-        cmd, cwd=workdir, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+        cmd, cwd=workdir, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+        preexec_fn=default_sigint,
     )
     deadline = time.monotonic() + 600
     while len(_files(workdir)) < 2 and proc.poll() is None and time.monotonic() < deadline:
