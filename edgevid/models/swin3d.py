@@ -41,6 +41,7 @@ from torch import nn
 
 from edgevid.models._vit import Mlp
 from edgevid.models.registry import Accuracy, register_model
+from edgevid.models.vast import PatchMerging  # the same 2x2 Swin token merge
 
 
 @dataclass(frozen=True)
@@ -183,20 +184,6 @@ class SwinBlock3D(nn.Module):
             y = torch.roll(y, shifts=ss, dims=(1, 2, 3))
         x = x + y[:, :d, :h, :w]
         return x + self.mlp(self.norm2(x))
-
-
-class PatchMerging(nn.Module):
-    def __init__(self, dim: int):
-        super().__init__()
-        self.norm = nn.LayerNorm(4 * dim)
-        self.reduction = nn.Linear(4 * dim, 2 * dim, bias=False)
-
-    def forward(self, x):  # (B, D, H, W, C), H and W even
-        x = torch.cat(
-            [x[:, :, 0::2, 0::2], x[:, :, 1::2, 0::2], x[:, :, 0::2, 1::2], x[:, :, 1::2, 1::2]],
-            dim=-1,
-        )
-        return self.reduction(self.norm(x))
 
 
 class VideoSwin(nn.Module):
