@@ -40,8 +40,8 @@ def main() -> int:
 
     from sshd_device import start_device, stop_device
 
-    from edgevid.export import export
-    from edgevid.modelref import resolve
+    from edgevid.artifacts.export import export
+    from edgevid.models.ref import resolve
     from edgevid.transports import RunSpec, connection_of, make
     from edgevid.transports.connection import Connection
 
@@ -49,7 +49,7 @@ def main() -> int:
     art = export(resolve(a.model), "onnx", root=tmp / "artifacts")
     dev = start_device(tmp / "device")
     try:
-        from edgevid.profiles import load_profile
+        from edgevid.run.profiles import load_profile
 
         profile = load_profile(dev.profile("loopback"))
         remote = make("loopback", connection_of(profile))

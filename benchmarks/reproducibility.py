@@ -5,7 +5,7 @@ Not a test: it measures this machine. Configurations (``desktop-cpu`` profile, 2
 * A  = x3d-xs at its default input (3x4x160x160), and A' = the same configuration again;
 * B  = x3d-xs at 3x4x168x168: about 10% more pixels, a real slowdown of roughly 10%;
 
-each on ONNX Runtime and OpenVINO (fp32). All six run as one ``edgevid.sessions.measure`` bench,
+each on ONNX Runtime and OpenVINO (fp32). All six run as one ``edgevid.run.sessions.measure`` bench,
 interleaved (A A' B for each backend, round after round), ``groups x per_group`` sessions each,
 every session a fresh runner process with the same timing policy.
 
@@ -34,12 +34,12 @@ import statistics
 import time
 from pathlib import Path
 
-from edgevid.bench import BenchConfig, bench_one, entries_for
-from edgevid.compare import compare_samples, gate
-from edgevid.modelref import parse_shape, resolve
-from edgevid.profiles import get_profile
-from edgevid.session_stats import compare_sessions
-from edgevid.sessions import SessionPlan, measure
+from edgevid.run.bench import BenchConfig, bench_one, entries_for
+from edgevid.analysis.compare import compare_samples, gate
+from edgevid.models.ref import parse_shape, resolve
+from edgevid.run.profiles import get_profile
+from edgevid.analysis.sessions import compare_sessions
+from edgevid.run.sessions import SessionPlan, measure
 
 
 def _load() -> float:

@@ -1,4 +1,8 @@
-"""Child processes that die with their parent: the runner subprocess of a local bench.
+"""Child processes that die with their parent, and the registry of the ones still running.
+
+``spawn`` is the one place a runner-side process is started (the local runner, and the ssh and adb
+clients), so that process-group and parent-death handling live in one function; ``stop_all``
+(Ctrl-C while several devices run) stops every one of them, and ``CANCEL`` tells the transports.
 
 A child is started in its own session and process group (``start_new_session``: done by the
 interpreter between fork and exec, no Python code runs there, so no at-fork hooks of threaded
@@ -14,7 +18,7 @@ from __future__ import annotations
 import os
 import signal
 import subprocess
-from typing import Optional
+import threading
 
 PARENT_ENV = "EDGEVID_PARENT_PID"
 
@@ -34,24 +38,50 @@ def kill_group(proc: subprocess.Popen) -> None:
         pass
 
 
-def run_tied(
-    cmd: list, timeout_s: Optional[float] = None, env: Optional[dict] = None
-) -> subprocess.CompletedProcess:
-    """``subprocess.run(cmd, capture_output=True, text=True, timeout=...)`` for a child that
-    never outlives this process. Raises subprocess.TimeoutExpired after killing it."""
-    env = dict(os.environ if env is None else env)
-    env[PARENT_ENV] = str(os.getpid())
+#: Set on Ctrl-C while several devices run at once: every transport stops and raises.
+CANCEL = threading.Event()
+_active: set = set()
+_active_lock = threading.Lock()
+
+
+def spawn(cmd: list, stdin=subprocess.DEVNULL, cwd=None) -> subprocess.Popen:
+    """Start a process whose stdout and stderr the caller reads (``base.stream``)."""
+    if CANCEL.is_set():
+        raise KeyboardInterrupt
+    # Its own process group, told our pid: it dies with us (runners/watchdog.py)
+    env = {**os.environ, PARENT_ENV: str(os.getpid())}
     proc = subprocess.Popen(
-        cmd,
+        [str(c) for c in cmd],
+        stdin=stdin,
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
-        text=True,
+        cwd=cwd,
         env=env,
         start_new_session=(os.name == "posix"),
     )
-    try:
-        out, err = proc.communicate(timeout=timeout_s)
-    except BaseException:  # timeout, KeyboardInterrupt, SystemExit: the child goes too
-        kill_group(proc)
-        raise
-    return subprocess.CompletedProcess(cmd, proc.returncode, out, err)
+    with _active_lock:
+        _active.add(proc)
+    return proc
+
+
+def stop_all() -> None:
+    """Ctrl-C with several devices: stop every process ``spawn`` started that still runs (an
+    ssh client's end closes the device's stdin: its watchdog then stops the runner there)."""
+    CANCEL.set()
+    with _active_lock:
+        procs = [p for p in _active if p.poll() is None]
+    for p in procs:
+        stop(p, grace_s=2)
+
+
+def stop(proc: subprocess.Popen, grace_s: float = 3.0) -> None:
+    """Terminate, then kill, and reap."""
+    if proc.poll() is None:
+        try:
+            os.killpg(proc.pid, signal.SIGTERM) if os.name == "posix" else proc.terminate()
+        except (ProcessLookupError, PermissionError):
+            pass
+        try:
+            proc.wait(timeout=grace_s)
+        except subprocess.TimeoutExpired:
+            kill_group(proc)

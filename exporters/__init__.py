@@ -5,5 +5,5 @@ it accepts (``exporters.options.Option``; ``--export-opt key=value`` and a profi
 ``export:`` mapping are checked against it), ``versions()`` the converter versions it records,
 and ``export(job) -> ExportedFiles`` writes the model file into
 ``job.out_dir``. Caching, the manifest and the reference output are shared and live in
-``edgevid.export``; an exporter only converts.
+``edgevid.artifacts.export``; an exporter only converts.
 """

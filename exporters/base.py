@@ -9,7 +9,7 @@ from typing import Any, Optional
 
 @dataclass
 class ExportJob:
-    ref: Any  # edgevid.modelref.ModelRef
+    ref: Any  # edgevid.models.ref.ModelRef
     precision: str
     out_dir: Path
     file_name: str

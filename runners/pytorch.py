@@ -34,7 +34,7 @@ class Session(BaseSession):
 def load(artifact_dir, manifest: dict, options) -> Session:
     import torch
 
-    from edgevid.modelref import build_torch_model  # host-only import, see module docstring
+    from edgevid.models.ref import build_torch_model  # host-only import, see module docstring
 
     if options.threads:
         torch.set_num_threads(int(options.threads))

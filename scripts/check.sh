@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# Static checks: ruff (lint + format check) and mypy over edgevid/, exporters/, runners/, and
-# vermin: runners/ must run on the devices' own Python (3.8, JetPack 5). Sets up .venv on first
+# Static checks: ruff (lint + format check) and mypy over edgevid/, exporters/, runners/,
+# vermin (runners/ must run on the devices' own Python: 3.8, JetPack 5), and the import graph
+# (scripts/import_graph.py: no cycle between edgevid's modules or its subpackages). Sets up .venv on first
 # use. Every check runs; the exit code is non-zero if any failed, and the last line names them.
 set -uo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -16,7 +17,7 @@ check() {  # check NAME COMMAND...: run it, remember a failure
   "$@" || failed+=("$name")
 }
 
-check "ruff check" "$py" -m ruff check "${dirs[@]}"
+check "ruff check" "$py" -m ruff check "${dirs[@]}" scripts/import_graph.py
 check "ruff format --check" "$py" -m ruff format --check "${dirs[@]}"
 
 # exporters/ and runners/ are the packages edgevid.exporters / edgevid.runners (package-dir
@@ -36,6 +37,8 @@ check "mypy -p edgevid (package tree $tree)" mypy_tree
 cd "$root"
 check "vermin: runners/ on Python 3.8" \
   "$(dirname "$py")/vermin" -t=3.8- --no-tips --violations --eval-annotations runners/
+
+check "no import cycle in edgevid (modules and subpackages)" "$py" scripts/import_graph.py
 
 no_bare_runners() {
   if grep -rnE '^\s*(from|import) runners(\.|\s|$)' edgevid exporters tests benchmarks; then

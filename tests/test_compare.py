@@ -1,4 +1,4 @@
-"""Regression comparison (edgevid.compare) on real measurements of a real model.
+"""Regression comparison (edgevid.analysis.compare) on real measurements of a real model.
 
 The main claims use real ONNX Runtime timings of x3d-tiny at 64x64 (about 1-3 ms per call):
 two measurements of one configuration show no detectable change and pass a 5% gate; twice the
@@ -10,12 +10,14 @@ import time
 import numpy as np
 import pytest
 
-from edgevid import results
-from edgevid.compare import (FASTER, NO_CHANGE, SLOWER, Pair, compare_records, compare_samples,
-                             gate, markdown_table, parse_threshold, rich_table)
+from edgevid.results import store
+from edgevid.analysis.compare import (FASTER, NO_CHANGE, SLOWER, Pair, compare_records,
+                                     compare_samples, gate, parse_threshold)
+from edgevid.report import to_markdown, to_terminal
+from edgevid.report.tables import compare_table
 from edgevid.errors import UserError
-from edgevid.export import export
-from edgevid.modelref import resolve
+from edgevid.artifacts.export import export
+from edgevid.models.ref import resolve
 from edgevid.runners.artifact import load_manifest, reference_inputs
 from edgevid.runners.loop import TimingPolicy, summarize
 from edgevid.runners.record import new_record
@@ -71,8 +73,8 @@ def interleaved_records(artifact_dirs, seconds: float) -> list:
 def save_and_load(tmp_path, name, records):
     """Store records as result files and load them back, as `edgevid compare BASE NEW` does."""
     for r in records:
-        results.save(r, tmp_path / name)
-    return results.load_all([tmp_path / name])
+        store.save(r, tmp_path / name)
+    return store.load_all([tmp_path / name])
 
 
 def test_same_configuration_is_no_detectable_change(artifacts, tmp_path):
@@ -125,9 +127,9 @@ def test_twice_the_frames_is_slower_and_fails_the_gate(artifacts):
     reverse, _ = compare_records([runs[16]], [runs[8]])
     assert reverse[0].label == FASTER and gate(reverse, 0.05) == []
 
-    md = markdown_table(pairs)
+    md = to_markdown.table(compare_table(pairs))
     assert "x3d-tiny" in md and "**slower**" in md and "3x8x64x64" in md
-    assert rich_table(pairs).row_count == 1
+    assert to_terminal.table(compare_table(pairs), "").row_count == 1
     d = p.to_dict()
     assert d["input_shape"] == list(SHAPE_8) and d["label"] == SLOWER and d["n_new"] == p.n_new
 

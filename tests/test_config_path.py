@@ -11,7 +11,7 @@ from dataclasses import fields
 import pytest
 from conftest import FAST, run_cli
 
-from edgevid.profiles import FORMAT_OPTIONS
+from edgevid.run.profiles import FORMAT_OPTIONS
 from edgevid.runners.loop import TimingPolicy
 from edgevid.runners.run import RunOptions
 from edgevid.runners.trtexec_session import timing_flags

@@ -7,8 +7,8 @@ from conftest import FAST_POLICY
 
 ct = pytest.importorskip("coremltools", reason="coremltools not installed (pip install 'edgevid[coreml]')")
 
-from edgevid.export import export  # noqa: E402
-from edgevid.modelref import resolve  # noqa: E402
+from edgevid.artifacts.export import export  # noqa: E402
+from edgevid.models.ref import resolve  # noqa: E402
 from edgevid.runners.artifact import load_manifest, sha256_file  # noqa: E402
 from edgevid.runners.loop import TimingPolicy  # noqa: E402
 from edgevid.runners.run import RunOptions, run_artifact  # noqa: E402

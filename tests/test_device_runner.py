@@ -9,8 +9,8 @@ from pathlib import Path
 import pytest
 from conftest import FAST_POLICY, blocked_env
 
-from edgevid.export import export
-from edgevid.modelref import resolve
+from edgevid.artifacts.export import export
+from edgevid.models.ref import resolve
 
 RUNNERS = Path(__file__).resolve().parent.parent / "runners"
 

@@ -180,8 +180,8 @@ def test_verbose_shows_converter_output_and_failures_point_to_the_log(workdir):
 def test_zoo_cache_key_covers_the_helpers_a_family_builds_with(workdir):
     """A zoo artifact is stale when the family file *or* a zoo helper it builds with changes
     (TSM's inverted residuals live in edgevid/models/_mobilenet.py); registry edits do not count."""
-    from edgevid.cache import cache_key, family_sources
-    from edgevid.modelref import resolve
+    from edgevid.artifacts.cache import cache_key, family_sources
+    from edgevid.models.ref import resolve
 
     names = lambda m: sorted(p.rsplit("/", 1)[-1] for p in family_sources(resolve(m)))  # noqa: E731
     assert names("tsm-mobilenetv2") == ["_mobilenet.py", "tsm.py"]

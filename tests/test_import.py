@@ -21,7 +21,7 @@ from pathlib import Path
 import pytest
 from conftest import run_cli
 
-from edgevid.imports import detect, import_file
+from edgevid.results.imports import detect, import_file
 from edgevid.runners.record import REQUIRED_KEYS
 
 DATA = Path(__file__).parent / "data"

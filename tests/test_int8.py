@@ -3,9 +3,9 @@ OpenVINO NNCF, checked against the fp32 reference of an exported x3d-tiny."""
 import numpy as np
 import pytest
 
-from edgevid.export import export
+from edgevid.artifacts.export import export
 from edgevid.exporters import quantize as q
-from edgevid.modelref import resolve
+from edgevid.models.ref import resolve
 from edgevid.runners.artifact import load_manifest, reference_input, reference_inputs
 
 N_CALIB = 4

@@ -3,8 +3,8 @@ import numpy as np
 import pytest
 from scipy import stats as sps
 
-from edgevid.export import export
-from edgevid.modelref import resolve
+from edgevid.artifacts.export import export
+from edgevid.models.ref import resolve
 from edgevid.runners.loop import TimingPolicy, median_ci, run_loop, summarize
 from edgevid.runners.run import RunOptions, run_artifact
 

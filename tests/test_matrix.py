@@ -3,7 +3,7 @@ import json
 
 from conftest import run_cli
 
-from edgevid.matrix import failing_op
+from edgevid.analysis.ops import failing_op
 
 SVD_MODEL = """
 import torch

@@ -9,8 +9,8 @@ import time
 import pytest
 from conftest import FAST, json_out, run_cli
 
-from edgevid.export import export
-from edgevid.modelref import resolve
+from edgevid.artifacts.export import export
+from edgevid.models.ref import resolve
 from edgevid.runners.loop import TimingPolicy, run_loop, summarize
 from edgevid.runners.run import RunOptions, throttling
 

@@ -6,9 +6,9 @@ import numpy as np
 import pytest
 from conftest import COUNT_POLICY, FAST, FAST_POLICY, json_out, run_cli
 
-from edgevid import results
-from edgevid.export import export
-from edgevid.modelref import resolve
+from edgevid.results import store
+from edgevid.artifacts.export import export
+from edgevid.models.ref import resolve
 from edgevid.report import markdown
 from edgevid.runners.artifact import load_manifest, reference_input
 from edgevid.runners.loop import TimingPolicy
@@ -120,15 +120,15 @@ def test_bench_cli_writes_results_sqlite_and_report(workdir):
     for r in records:
         assert r["status"] == "ok" and r["device"] == "desktop-cpu" and r["threads"] == 2
         assert r["numerics"]["ok"], r["numerics"]
-        on_disk = results.load(r["result_path"])
+        on_disk = store.load(r["result_path"])
         assert on_disk["samples_ms"] == r["samples_ms"]
         assert on_disk["env"]["runtimes"] and on_disk["env"]["edgevid_version"]
     rows = sqlite3.connect(workdir / "results" / "index.sqlite").execute(
         "SELECT path, format, p50, json FROM results").fetchall()
     assert len(rows) == len(records) == 5
     for path, fmt, p50, blob in rows:
-        assert json.loads(blob) == results.load(path)
-        assert p50 == results.load(path)["summary"]["p50"]
+        assert json.loads(blob) == store.load(path)
+        assert p50 == store.load(path)["summary"]["p50"]
 
     proc = run_cli("report", "results", "--md", "reports/latest.md", cwd=workdir)
     assert proc.returncode == 0, proc.stderr

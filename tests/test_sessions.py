@@ -11,14 +11,14 @@ import pytest
 from conftest import FAST, run_cli
 from scipy import stats
 
-from edgevid.session_stats import (
+from edgevid.analysis.sessions import (
     _u_null_counts,
     compare_sessions,
     order_ci,
     session_summary,
     shift_ci,
 )
-from edgevid.sessions import SessionPlan, cool_down
+from edgevid.run.sessions import SessionPlan, cool_down
 
 
 def test_u_null_distribution_and_shift_ci():

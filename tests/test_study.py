@@ -15,7 +15,7 @@ from report_support import check_page
 
 from edgevid.models import get_spec
 from edgevid.report.model import report_from_dict
-from edgevid.study import FULL, SPATIAL, TEMPORAL, Progress, reduce_input
+from edgevid.run.study import FULL, SPATIAL, TEMPORAL, Progress, reduce_input
 
 MODELS = "x3d-tiny,vidtr-tiny,vast-test"
 ARGS = [
@@ -61,7 +61,7 @@ def _files(work):
 def test_study_runs_resumes_and_reports(workdir):
     # A second local device: the same CPU under another profile name.
     prof = workdir / "cpu-b.yaml"
-    from edgevid.profiles import get_profile
+    from edgevid.run.profiles import get_profile
 
     prof.write_text(
         get_profile("desktop-cpu").path.read_text().replace("name: desktop-cpu", "name: cpu-b")

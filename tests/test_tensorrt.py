@@ -9,8 +9,8 @@ from pathlib import Path
 import pytest
 from conftest import FAST_POLICY
 
-from edgevid.export import export
-from edgevid.modelref import resolve
+from edgevid.artifacts.export import export
+from edgevid.models.ref import resolve
 from edgevid.runners import tensorrt as trt_runner
 from edgevid.runners import trtexec
 from edgevid.runners.artifact import check_numerics, load_manifest, reference_inputs
@@ -298,7 +298,7 @@ def test_real_tensorrt_build_and_run(artifacts, tmp_path, monkeypatch, precision
 @pytest.mark.parametrize("name,conn,first", [("jetson-orin-nano", "ssh", ("tensorrt", "fp16")),
                                              ("desktop-gpu", "local", ("tensorrt", "fp16"))])
 def test_gpu_device_profiles_validate(name, conn, first):
-    from edgevid.profiles import PROFILES_DIR, load_profile
+    from edgevid.run.profiles import PROFILES_DIR, load_profile
 
     p = load_profile(PROFILES_DIR / f"{name}.yaml")
     assert p.connection["type"] == conn and (p.formats[0].format, p.formats[0].precision) == first

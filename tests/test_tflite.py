@@ -6,10 +6,10 @@ from conftest import COUNT_POLICY, FAST_POLICY
 pytest.importorskip("litert_torch", reason="litert-torch not installed (pip install 'edgevid[tflite]')")
 pytest.importorskip("ai_edge_litert", reason="ai-edge-litert not installed (pip install 'edgevid[tflite]')")
 
-from edgevid.export import export  # noqa: E402
+from edgevid.artifacts.export import export  # noqa: E402
 from edgevid.exporters import tflite as tfl  # noqa: E402
 from edgevid.exporters.base import ExportJob  # noqa: E402
-from edgevid.modelref import resolve  # noqa: E402
+from edgevid.models.ref import resolve  # noqa: E402
 from edgevid.runners.artifact import load_manifest  # noqa: E402
 from edgevid.runners.loop import TimingPolicy  # noqa: E402
 from edgevid.runners.run import RunOptions, run_artifact  # noqa: E402
@@ -107,7 +107,7 @@ def test_xnnpack_off_and_threads_read_back(artifacts):
 
 def test_user_calibration_clips(artifacts, root):
     """options['calibration'] replaces the seeded clips (cached float model: no re-conversion)."""
-    from edgevid.modelref import build_torch_model
+    from edgevid.models.ref import build_torch_model
 
     ref = resolve("x3d-tiny")
     shape = ref.input_shape

@@ -2,9 +2,9 @@
 import pytest
 from conftest import FAST_POLICY
 
-from edgevid.export import export
+from edgevid.artifacts.export import export
 from edgevid.models import list_models
-from edgevid.modelref import resolve
+from edgevid.models.ref import resolve
 from edgevid.runners.loop import TimingPolicy
 from edgevid.runners.run import RunOptions, run_artifact
 

@@ -1,7 +1,9 @@
 """The `edgevid` command line (typer + rich): the app, its consoles and the error handling.
 
 Commands live in one module per group beside this one (``listing``, ``export_cmd``,
-``bench_cmd``, ``report_cmd``) and register themselves on ``app`` when imported.
+``bench_cmd``, ``report_cmd``, ...) and register themselves on ``app`` when imported; what more
+than one of them uses (the consoles, JSON output, output checks, the results table) is in
+``common``.
 
 Every listing and run command takes ``--json`` and then prints only JSON on stdout; progress and
 messages go to stderr. Errors a user can fix are one line on stderr and a non-zero exit code; a
@@ -15,10 +17,12 @@ import signal
 import sys
 
 import typer
-from rich.console import Console
 from rich.markup import escape
 
-from edgevid import __version__, chatter
+from edgevid import __version__
+from edgevid.artifacts import chatter
+from edgevid.cli.common import STATE as _state
+from edgevid.cli.common import err, out, print_json
 from edgevid.errors import Interrupted, UserError
 
 app = typer.Typer(
@@ -28,23 +32,8 @@ app = typer.Typer(
     help="Export, benchmark and report video action-recognition models across "
     "devices and runtimes.",
 )
-# Tables are not squeezed to 80 columns when stdout is a file or a pipe.
-out = Console(width=None if sys.stdout.isatty() else 240)  # stdout: tables and JSON
-# progress, messages: on a duplicate of the terminal's stderr, which converter output (sent to
-# export.log while a converter runs, see edgevid.chatter) does not reach
-err = Console(file=chatter.terminal_stderr(), width=None if sys.stderr.isatty() else 160)
-_state: dict = {"debug": bool(os.environ.get("EDGEVID_DEBUG")), "json_out": None}
-
 #: The exit codes (README.md "Exit codes" lists the same).
 EXIT_OK, EXIT_FAILED, EXIT_BAD_INPUT, EXIT_INTERRUPTED = 0, 1, 2, 130
-
-
-def _print_json(obj) -> None:
-    stream = _state["json_out"] or sys.stdout
-    from edgevid.runners.settings import strict_dumps  # standard JSON: no NaN/Infinity
-
-    stream.write(strict_dumps(obj, indent=1, default=str) + "\n")
-    stream.flush()
 
 
 def _reserve_stdout_for_json() -> None:
@@ -81,7 +70,7 @@ def _fail(message: str, code: int, payload=None) -> None:
         soft_wrap=True,
     )
     if _state["json_out"] is not None:
-        _print_json(payload if payload is not None else {"error": message, "exit_code": code})
+        print_json(payload if payload is not None else {"error": message, "exit_code": code})
     sys.exit(code)
 
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 import sys
 from pathlib import Path
 from typing import List, Optional
@@ -11,8 +10,18 @@ import typer
 from rich.markup import escape
 
 from edgevid.cli import timing_opts
-from edgevid.cli.app import _print_json, app, err, out
+from edgevid.cli.app import app
+from edgevid.cli.common import (
+    check_outputs,
+    err,
+    interrupted,
+    parse_cpus,
+    print_json,
+    results_table,
+    warn_threads,
+)
 from edgevid.errors import UserError
+from edgevid.results.select import numerics_failed
 
 
 @app.command(help="Benchmark models on a device: every format its profile lists, or --to.")
@@ -77,13 +86,13 @@ def bench(
     json_: bool = typer.Option(False, "--json", help="print the result records as JSON only"),
 ):
     check_outputs(results_dir, db, artifacts)  # before any export or measurement
-    from edgevid.bench import BenchConfig, entries_for
-    from edgevid.config import check_threads, parse_export_opts, timing_policy
-    from edgevid.sessions import SessionPlan
-    from edgevid.bench import bench as run_bench
+    from edgevid.run.bench import BenchConfig, entries_for
+    from edgevid.run.config import check_threads, parse_export_opts, timing_policy
+    from edgevid.run.sessions import SessionPlan
+    from edgevid.run.bench import bench as run_bench
     from edgevid.models import list_models
-    from edgevid.modelref import parse_shape, resolve
-    from edgevid.profiles import get_profile
+    from edgevid.models.ref import parse_shape, resolve
+    from edgevid.run.profiles import get_profile
 
     threads = check_threads(threads)
     if "," in device:
@@ -116,7 +125,7 @@ def bench(
     refs = []
     for name in names:
         refs.append(resolve(name, shape or profile.input_shapes.get(name), weights))
-    cpus = _parse_cpus(pin) if pin else []
+    cpus = parse_cpus(pin) if pin else []
     cfg = BenchConfig(
         threads=threads,
         policy=policy,
@@ -143,7 +152,7 @@ def bench(
         def on_result(r):
             done.append(r)
             s = r.get("summary") or {}
-            bad = bool(numerics_failed([r]))
+            bad = numerics_failed(r)
             mark = "[green]✓[/]" if r["status"] == "ok" and not bad else "[red]✗[/]"
             detail = (
                 f"p50 {s['p50']:.2f} ms (n={s['n']})"
@@ -166,13 +175,13 @@ def bench(
         except KeyboardInterrupt:
             raise interrupted(done, total, results_dir, json_) from None
     if json_:
-        _print_json(records)
+        print_json(records)
     else:
-        _results_table(records)
+        results_table(records)
     failed = [r for r in records if r["status"] != "ok"]
     if failed:
         err.print(f"[red]{len(failed)} of {len(records)} configuration(s) did not run[/]")
-    wrong = numerics_failed(records)
+    wrong = [r for r in records if numerics_failed(r)]
     if wrong:
         err.print(
             f"[red]{len(wrong)} of {len(records)} configuration(s) ran but their numerics "
@@ -182,66 +191,6 @@ def bench(
         )
     if failed or wrong:
         raise typer.Exit(1)
-
-
-def check_outputs(
-    results_dir: Path, db: Optional[Path], artifacts: Optional[Path], md: Optional[Path] = None
-) -> None:
-    """Every place a bench or matrix writes, checked first: exit 2 in about a second."""
-    from edgevid.outputs import check_output_dir, check_output_path
-
-    check_output_dir(results_dir, "--results")
-    check_output_path(db or Path(results_dir) / "index.sqlite", "--db")
-    if artifacts is not None:
-        check_output_dir(artifacts, "--artifacts")
-    if md is not None:
-        check_output_path(md, "--md")
-
-
-def warn_threads(threads: Optional[int]) -> None:
-    cores = os.cpu_count()
-    if threads and cores and threads > cores:
-        err.print(
-            f"[yellow]warning:[/] --threads {threads} is more than this machine's {cores} "
-            f"CPU cores; the runtime may oversubscribe them"
-        )
-
-
-def numerics_failed(records: list) -> list:
-    """Records that ran but whose output is outside the numerics tolerance."""
-    return [
-        r for r in records if r["status"] == "ok" and (r.get("numerics") or {}).get("ok") is False
-    ]
-
-
-def interrupted(done: list, total: int, results_dir: Path, json_: bool):
-    from edgevid.errors import Interrupted
-
-    return Interrupted(
-        f"{len(done)} of {total} configuration(s) measured and saved under {results_dir}",
-        json_payload=list(done) if json_ else None,
-    )
-
-
-def _parse_cpus(text: str) -> list:
-    cpus: set = set()
-    try:
-        for part in text.split(","):
-            lo, _, hi = part.partition("-")
-            cpus.update(range(int(lo), int(hi or lo) + 1))
-    except ValueError:
-        raise UserError(f"bad --pin {text!r}: give CPU numbers like 0,1 or 0-3") from None
-    available = os.sched_getaffinity(0) if hasattr(os, "sched_getaffinity") else cpus
-    if not cpus or not cpus <= set(available):
-        raise UserError(f"bad --pin {text!r}: this machine's CPUs are {sorted(available)}")
-    return sorted(cpus)
-
-
-def _results_table(records: list) -> None:
-    from edgevid.report import to_terminal
-    from edgevid.report.columns import TERMINAL, result_table
-
-    out.print(to_terminal.table(result_table(records, TERMINAL, "results"), "results"))
 
 
 @app.command(help="Op-support matrix: convert every model x format, run once, check numerics.")
@@ -261,12 +210,14 @@ def matrix(
 ):
     check_outputs(results_dir, None, artifacts, md)  # before any export or check
     from edgevid.backends import BACKENDS, check_precision, get_backend
-    from edgevid.bench import BenchConfig
-    from edgevid.config import check_threads
-    from edgevid.matrix import cell, markdown, run_matrix
+    from edgevid.run.bench import BenchConfig
+    from edgevid.run.config import check_threads
+    from edgevid.analysis.ops import cell
+    from edgevid.report.tables import matrix_markdown
+    from edgevid.run.matrix import run_matrix
     from edgevid.models import list_models
-    from edgevid.modelref import parse_shape, resolve
-    from edgevid.profiles import get_profile
+    from edgevid.models.ref import parse_shape, resolve
+    from edgevid.run.profiles import get_profile
 
     profile = get_profile(device)
     if profile.is_local:
@@ -301,14 +252,14 @@ def matrix(
             )
         except KeyboardInterrupt:
             raise interrupted(done, total, results_dir, json_) from None
-    text = markdown(records)
+    text = matrix_markdown(records)
     if md:
         from edgevid.report import write
         from edgevid.report.tables import matrix_report
 
         write(matrix_report(records, f"Op-support matrix ({profile.name})"), md, "md")
     if json_:
-        _print_json([cell(r) for r in records])
+        print_json([cell(r) for r in records])
     else:
         sys.stdout.write(text + "\n")
     if any(

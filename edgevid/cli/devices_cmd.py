@@ -10,7 +10,8 @@ import typer
 from rich.markup import escape
 from rich.table import Table
 
-from edgevid.cli.app import _print_json, app, err, out
+from edgevid.cli.app import app
+from edgevid.cli.common import err, out, print_json
 from edgevid.errors import UserError
 
 devices_app = typer.Typer(
@@ -23,7 +24,7 @@ app.add_typer(devices_app, name="devices")
 
 
 def _profile(name: str, host: Optional[str] = None):
-    from edgevid.profiles import get_profile
+    from edgevid.run.profiles import get_profile
 
     profile = get_profile(name)
     return with_host(profile, host) if host else profile
@@ -55,7 +56,7 @@ def devices(
     """List device profiles (without a subcommand)."""
     if ctx.invoked_subcommand is not None:
         return
-    from edgevid.profiles import list_profiles
+    from edgevid.run.profiles import list_profiles
     from edgevid.transports import connection_of
 
     rows = [
@@ -72,7 +73,7 @@ def devices(
         for p in list_profiles()
     ]
     if json_:
-        _print_json(rows)
+        print_json(rows)
         return
     t = Table(title="device profiles")
     for col in ("name", "connection", "arch", "threads", "formats", "description"):
@@ -122,7 +123,7 @@ def check(
         "formats": formats,
     }
     if json_:
-        _print_json(report)
+        print_json(report)
         return
     _print_check(report)
 
@@ -268,7 +269,7 @@ def cache(
 ):
     rows = _transport(_profile(name, host)).cache()
     if json_:
-        _print_json(rows)
+        print_json(rows)
         return
     t = Table(title=f"cache on {name}")
     for c in ("kind", "key", "KiB", "what"):
@@ -298,6 +299,6 @@ def prune(
         raise UserError("name cache keys to remove, or pass --all")
     removed = _transport(_profile(name, host)).prune(None if all_ else list(keys))
     if json_:
-        _print_json({"removed": removed})
+        print_json({"removed": removed})
     else:
         err.print(f"removed {len(removed)} item(s)")

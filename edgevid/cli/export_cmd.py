@@ -8,12 +8,13 @@ from typing import List, Optional
 import typer
 from rich.markup import escape
 
-from edgevid.cli.app import _print_json, app, err, out
+from edgevid.cli.app import app
+from edgevid.cli.common import err, out, print_json
 from edgevid.errors import RunFailed, UserError
 
 
 def _resolve(model: str, input_shape: Optional[str], weights: Optional[str]):
-    from edgevid.modelref import parse_shape, resolve
+    from edgevid.models.ref import parse_shape, resolve
 
     return resolve(model, parse_shape(input_shape) if input_shape else None, weights)
 
@@ -39,9 +40,9 @@ def export(
 
     check_output_dir(artifacts, "--artifacts")
     from edgevid.backends import check_precision, get_backend
-    from edgevid.config import export_options, parse_export_opts
-    from edgevid.export import ExportFailed
-    from edgevid.export import export as do_export
+    from edgevid.run.config import export_options, parse_export_opts
+    from edgevid.artifacts.export import ExportFailed
+    from edgevid.artifacts.export import export as do_export
     from edgevid.runners.artifact import load_manifest
 
     backend = get_backend(to)
@@ -67,7 +68,7 @@ def export(
     manifest = load_manifest(path)
     if json_:
         manifest = {k: v for k, v in manifest.items() if k != "reference"}
-        _print_json({"artifact_dir": str(path), **manifest})
+        print_json({"artifact_dir": str(path), **manifest})
         return
     shapes = ", ".join(f"{i['name']} {i['shape']}" for i in manifest["inputs"])
     out.print(

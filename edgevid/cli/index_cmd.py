@@ -7,7 +7,8 @@ from typing import Optional
 
 import typer
 
-from edgevid.cli.app import _print_json, app, err
+from edgevid.cli.app import app
+from edgevid.cli.common import err, print_json
 
 index_app = typer.Typer(
     help="The SQLite index of result files (results/index.sqlite).", no_args_is_help=True
@@ -27,22 +28,22 @@ def rebuild(
 ):
     import sqlite3
 
-    from edgevid import results
+    from edgevid.results import store
     from edgevid.errors import UserError
 
     if not results_dir.is_dir():
         raise UserError(f"no results folder {results_dir}")
-    path = db or results_dir / results.INDEX_NAME
+    path = db or results_dir / store.INDEX_NAME
     reason = None
     if Path(path).is_file():
         try:
-            with results.Index(path) as index:
+            with store.Index(path) as index:
                 index.conn.execute("SELECT count(*) FROM results").fetchone()
         except sqlite3.DatabaseError as e:
             reason = str(e)
-    n = results.rebuild_index(results_dir, path, reason=reason)
+    n = store.rebuild_index(results_dir, path, reason=reason)
     if json_:
-        _print_json({"index": str(path), "results": n, "was_corrupt": reason is not None})
+        print_json({"index": str(path), "results": n, "was_corrupt": reason is not None})
     else:
         err.print(
             f"[green]✓[/] {path}: {n} result file(s) indexed"

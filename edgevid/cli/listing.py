@@ -8,7 +8,8 @@ import typer
 from rich.markup import escape
 from rich.table import Table
 
-from edgevid.cli.app import _print_json, app, out
+from edgevid.cli.app import app
+from edgevid.cli.common import out, print_json
 from edgevid.errors import UserError
 from edgevid.models.registry import ARCH_CLASSES
 from edgevid.models.stats import COUNTING_CONVENTION
@@ -56,7 +57,7 @@ def models(
             }
         )
     if json_:
-        _print_json(rows)
+        print_json(rows)
         return
     t = Table(title="edgevid model zoo", caption=COUNTING_CONVENTION)
     for col in (
@@ -113,7 +114,7 @@ def formats(json_: bool = typer.Option(False, "--json", help="print JSON only"))
         for b in BACKENDS
     ]
     if json_:
-        _print_json(rows)
+        print_json(rows)
         return
     t = Table(title="target formats")
     for col in (

@@ -8,18 +8,18 @@ from rich.markup import escape
 from rich.table import Table
 
 from edgevid.cli import timing_opts
-from edgevid.cli.app import _print_json, err
+from edgevid.cli.common import err, print_json
 from edgevid.errors import UserError
 
 
 def bench_many(a: dict):
     """The bench command's arguments (its locals) for a comma-separated --device."""
-    from edgevid.bench import BenchConfig, entries_for
-    from edgevid.cli.bench_cmd import _parse_cpus, _results_table
+    from edgevid.run.bench import BenchConfig, entries_for
+    from edgevid.cli.common import parse_cpus, results_table
     from edgevid.models import list_models
-    from edgevid.modelref import parse_shape, resolve
-    from edgevid.multi import bench_devices
-    from edgevid.profiles import get_profile
+    from edgevid.models.ref import parse_shape, resolve
+    from edgevid.run.multi import bench_devices
+    from edgevid.run.profiles import get_profile
 
     names = [d.strip() for d in a["device"].split(",") if d.strip()]
     if len(set(names)) != len(names):
@@ -35,11 +35,11 @@ def bench_many(a: dict):
         models += [s.name for s in list_models()]
     if not models:
         raise UserError("name a model (see `edgevid models`) or pass --all")
-    from edgevid.config import parse_export_opts, timing_policy
+    from edgevid.run.config import parse_export_opts, timing_policy
 
     shape = parse_shape(a["input_shape"]) if a["input_shape"] else None
     knobs = timing_opts.overrides(a)
-    cpus = _parse_cpus(a["pin"]) if a["pin"] else []
+    cpus = parse_cpus(a["pin"]) if a["pin"] else []
     opts = parse_export_opts(a["export_opt"])
     entries = {p.name: entries_for(p, a["to"], a["precision"], opts) for p in profiles}
     # here, not in the threads: the zoo's registry is not thread-safe
@@ -99,9 +99,9 @@ def bench_many(a: dict):
     for dev, msg in errors.items():
         err.print(f"[red]error:[/] {escape(dev)}: {escape(msg)}", soft_wrap=True)
     if a["json_"]:
-        _print_json(records)
+        print_json(records)
     elif records:
-        _results_table(records)
+        results_table(records)
     if errors and not records:
         raise UserError(f"no device ran: {', '.join(errors)}")
     failed = [r for r in records if r["status"] != "ok"]

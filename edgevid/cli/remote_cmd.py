@@ -7,7 +7,8 @@ from typing import Optional
 
 import typer
 
-from edgevid.cli.app import _print_json, app, err
+from edgevid.cli.app import app
+from edgevid.cli.common import err, print_json
 
 
 @app.command(
@@ -24,7 +25,7 @@ def runner_bundle(
 
     path = write_bundle(out)
     if json_:
-        _print_json({"path": str(path), "digest": bundle_digest(), "bytes": path.stat().st_size})
+        print_json({"path": str(path), "digest": bundle_digest(), "bytes": path.stat().st_size})
     else:
         err.print(f"[green]✓[/] {path} (runner {bundle_digest()}, {path.stat().st_size} bytes)")
 
@@ -50,15 +51,15 @@ def import_(
     db: Optional[Path] = typer.Option(None, help="SQLite index"),
     json_: bool = typer.Option(False, "--json", help="print the record as JSON only"),
 ):
-    from edgevid import results
-    from edgevid.imports import import_file
-    from edgevid.modelref import parse_shape
+    from edgevid.results import store
+    from edgevid.results.imports import import_file
+    from edgevid.models.ref import parse_shape
 
     shape = parse_shape(input_shape) if input_shape else None
     record = import_file(file, model, device, tool, fmt, precision, threads, shape, variant)
-    record["result_path"] = str(results.save(record, results_dir, db))
+    record["result_path"] = str(store.save(record, results_dir, db))
     if json_:
-        _print_json(record)
+        print_json(record)
         return
     s = record["summary"]
     p50 = f"p50 {s['p50']:.3f} ms" if s.get("p50") is not None else "no median reported"

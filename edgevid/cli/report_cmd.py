@@ -9,7 +9,8 @@ from typing import List, Optional
 import typer
 from rich.markup import escape
 
-from edgevid.cli.app import _print_json, app, err, out
+from edgevid.cli.app import app
+from edgevid.cli.common import err, out, print_json
 from edgevid.errors import UserError
 
 
@@ -55,7 +56,7 @@ def report(
     if json_:
         from edgevid.report.to_json import to_obj
 
-        _print_json(to_obj(rep))
+        print_json(to_obj(rep))
     elif not (md or html or csv):
         sys.stdout.write(render(rep, "md"))
 
@@ -90,13 +91,13 @@ def history(
     db: Optional[Path] = typer.Option(None, help="SQLite index (default results/index.sqlite)"),
     json_: bool = typer.Option(False, "--json", help="print JSON only"),
 ):
-    from edgevid import results
+    from edgevid.results import store
     from edgevid.backends import get_backend
 
-    path = db or results_dir / results.INDEX_NAME
+    path = db or results_dir / store.INDEX_NAME
     if not Path(path).is_file():
         raise UserError(f"no results index at {path}: run `edgevid bench` first or pass --db")
-    with results.open_index(path, results_dir) as index:  # rebuilt from the files if corrupt
+    with store.open_index(path, results_dir) as index:  # rebuilt from the files if corrupt
         records = index.query(model=model, device=device)
     if fmt:
         records = [r for r in records if r["format"] == get_backend(fmt).name]
@@ -122,7 +123,7 @@ def history(
         for r in records
     ]
     if json_:
-        _print_json(rows)
+        print_json(rows)
         return
     from edgevid.report import to_terminal
     from edgevid.report.model import Cell, Column, Table
@@ -175,17 +176,18 @@ def compare(
     fail_above: Optional[str] = typer.Option(None, help="e.g. 5% (a fraction or percent)"),
     json_: bool = typer.Option(False, "--json", help="print JSON only"),
 ):
-    from edgevid import results
-    from edgevid.compare import NUMERICS_REASON, compare_records, gate, parse_threshold
+    from edgevid.results import store
+    from edgevid.analysis.compare import compare_records, gate, parse_threshold
+    from edgevid.results.select import NUMERICS_REASON
     from edgevid.report import to_terminal
     from edgevid.report.tables import compare_table, unpaired_table
 
-    from edgevid.layers_report import layer_diffs, print_layer_diffs
-    from edgevid.session_report import rich_table as session_table
-    from edgevid.session_stats import compare_session_records
+    from edgevid.report.layers import layer_diffs, print_layer_diffs
+    from edgevid.report.sessions import rich_table as session_table
+    from edgevid.analysis.sessions import compare_session_records
 
     threshold = parse_threshold(fail_above) if fail_above is not None else None
-    base_records, new_records = results.load_all([base]), results.load_all([new])
+    base_records, new_records = store.load_all([base]), store.load_all([new])
     pairs, unpaired = compare_records(base_records, new_records)
     failing = gate(pairs, threshold) if threshold is not None else []
     wrong = [u for u in unpaired if u.reason == NUMERICS_REASON]
@@ -208,7 +210,7 @@ def compare(
     if json_:
         if not pairs:  # one JSON document on stdout: the error object
             raise UserError(no_pairs)
-        _print_json(
+        print_json(
             {
                 "pairs": [
                     dict(p.to_dict(), method="sessions" if p.key in by_session else "within-run")

@@ -9,7 +9,8 @@ import typer
 from rich.markup import escape
 
 from edgevid.cli import timing_opts
-from edgevid.cli.app import _print_json, app, err
+from edgevid.cli.app import app
+from edgevid.cli.common import err, print_json
 from edgevid.errors import UserError
 
 
@@ -50,12 +51,12 @@ def study(
     ),
     json_: bool = typer.Option(False, "--json", help="print the report model as JSON"),
 ):
-    from edgevid.bench import BenchConfig
-    from edgevid.config import check_threads, timing_policy
-    from edgevid.profiles import get_profile
+    from edgevid.run.bench import BenchConfig
+    from edgevid.run.config import check_threads, timing_policy
+    from edgevid.run.profiles import get_profile
     from edgevid.report import write
     from edgevid.report.study_report import study_report
-    from edgevid.study import plan, run_study, select_models
+    from edgevid.run.study import plan, run_study, select_models
 
     if not 0.05 <= input_scale <= 1.0:
         raise UserError(f"--input-scale {input_scale}: give a factor in [0.05, 1]")
@@ -113,7 +114,7 @@ def study(
     if json_:
         from edgevid.report.to_json import to_obj
 
-        _print_json(to_obj(rep))
+        print_json(to_obj(rep))
     failed = [r for r in records if r["status"] != "ok"]
     if failed:
         err.print(

@@ -112,7 +112,7 @@ def _discover() -> None:
     _DISCOVERED = True
     here = Path(__file__).parent
     for path in sorted(here.glob("*.py")):
-        if path.stem.startswith("_") or path.stem in ("registry", "stats"):
+        if path.stem.startswith("_") or path.stem in ("registry", "stats", "ref"):
             continue
         importlib.import_module(f"edgevid.models.{path.stem}")
 

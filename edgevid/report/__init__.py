@@ -11,7 +11,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Optional
 
-from edgevid.report.build import identity, load_records, newest, results_report
+from edgevid.report.build import load_records, results_report
 from edgevid.report.model import Cell, Column, Figure, Report, Section, Table, Text
 
 FORMATS = ("md", "html", "csv", "json")
@@ -59,10 +59,8 @@ __all__ = [
     "Section",
     "Table",
     "Text",
-    "identity",
     "load_records",
     "markdown",
-    "newest",
     "render",
     "results_report",
     "write",

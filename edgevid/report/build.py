@@ -14,39 +14,16 @@ from edgevid.report import figures as fig
 from edgevid.report.columns import REPORT, flat_table, result_table, short_reason
 from edgevid.report.facts import OTHER, of_record
 from edgevid.report.model import Cell, Column, Report, Section, Table, Text
-
-
-def identity(record: dict) -> tuple:
-    """A result's identity: (model, format, precision, variant, device, input shape, threads)."""
-    shape = record.get("input_shape")
-    return (
-        record.get("model"),
-        record.get("format"),
-        record.get("precision"),
-        record.get("variant") or "",
-        record.get("device"),
-        tuple(shape) if shape is not None else None,
-        record.get("threads"),
-    )
-
-
-def newest(records: Iterable[dict]) -> tuple:
-    """The newest record per identity (created_at, then load order) and how many were older."""
-    chosen: dict = {}
-    records = list(records)
-    order = sorted(range(len(records)), key=lambda i: (records[i].get("created_at") or "", i))
-    for i in order:
-        chosen[identity(records[i])] = records[i]
-    return list(chosen.values()), len(records) - len(chosen)
+from edgevid.results.select import newest
 
 
 def load_records(paths: Iterable = (), db: Optional[Path] = None) -> list:
     """Result records from files/folders and, if given, every record of a SQLite index."""
-    from edgevid import results
+    from edgevid.results import store
 
-    records = results.load_all(paths) if paths else []
+    records = store.load_all(paths) if paths else []
     if db:
-        with results.Index(db) as index:
+        with store.Index(db) as index:
             records += index.query()
     return records
 
@@ -189,7 +166,7 @@ def results_report(
         from edgevid.report.tables import matrix_table
 
         report.sections.append(Section("Op-support matrix", [matrix_table(checks)], id="matrix"))
-    from edgevid.layers_report import report_sections  # issue 13: sessions and layers
+    from edgevid.report.layers import report_sections  # issue 13: sessions and layers
 
     report.sections.extend(report_sections(bench))
     report.sections.append(
@@ -209,4 +186,4 @@ def top1_of(records: list, accuracy: Optional[dict] = None) -> dict:
     return {m: v for m, v in out.items() if v is not None}
 
 
-__all__ = ["OTHER", "failures_table", "identity", "load_records", "newest", "results_report"]
+__all__ = ["OTHER", "failures_table", "load_records", "results_report"]

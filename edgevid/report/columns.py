@@ -13,6 +13,7 @@ from typing import Callable, FrozenSet
 
 from edgevid.report.facts import of_record
 from edgevid.report.model import Cell, Column, Table
+from edgevid.results.select import numerics_failed
 
 #: Views: "report" (grouped markdown/HTML tables), "terminal" (the table after a bench).
 REPORT, TERMINAL = "report", "terminal"
@@ -43,7 +44,7 @@ def short_reason(reason: str, limit: int = 120) -> str:
 
 def status_cell(r: dict) -> Cell:
     status = r.get("status")
-    if status == "ok" and (r.get("numerics") or {}).get("ok") is False:
+    if numerics_failed(r):
         return Cell("ok, numerics FAIL", status, "bad", "ran, but outside the numerics tolerance")
     if status == "ok":
         stop = r.get("stop_reason")
@@ -62,7 +63,7 @@ def status_cell(r: dict) -> Cell:
 
 
 def input_cell(r: dict) -> Cell:
-    from edgevid.results import shape_label
+    from edgevid.results.store import shape_label
 
     text = shape_label(r.get("input_shape")) or "—"  # C x T x H x W, batch in front when not 1
     f = of_record(r)

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from typing import Optional
 
-from edgevid.report.analysis import box_stats, pareto_front, spearman
+from edgevid.analysis.stats import box_stats, pareto_front, spearman
 from edgevid.report.facts import of_record
 from edgevid.report.model import Figure
 

@@ -10,16 +10,16 @@ from __future__ import annotations
 from typing import Optional
 
 from edgevid.report import figures as fig
-from edgevid.report.analysis import median_spread, spearman
+from edgevid.analysis.stats import median_spread, spearman
 from edgevid.report.build import (
     class_order,
     failures_table,
-    newest,
     results_report,
     top1_of,
 )
 from edgevid.report.columns import ci_text, input_cell, status_cell
 from edgevid.report.facts import of_record
+from edgevid.results.select import newest
 from edgevid.report.model import Cell, Column, Report, Section, Table, Text
 
 CNN = "cnn"

@@ -36,7 +36,7 @@ def _nan(v) -> bool:
 
 
 def compare_table(pairs: Iterable, table_id: str = "compare") -> Table:
-    from edgevid.compare import FASTER, SLOWER
+    from edgevid.analysis.compare import FASTER, SLOWER
 
     tone = {SLOWER: "bad", FASTER: "good"}
     rows = []
@@ -142,7 +142,7 @@ LEGEND = (
 def matrix_table(records: list, table_id: str = "matrix") -> Table:
     """The op-support grid: one row per model, one column per (format, precision)."""
     from edgevid.backends import names
-    from edgevid.matrix import cell
+    from edgevid.analysis.ops import cell
 
     cells = [cell(r) for r in records]
     order = {n: i for i, n in enumerate(names())}
@@ -167,7 +167,7 @@ def matrix_table(records: list, table_id: str = "matrix") -> Table:
 
 
 def matrix_notes(records: list) -> Text:
-    from edgevid.matrix import cell
+    from edgevid.analysis.ops import cell
 
     notes = [cell(r) for r in records]
     return Text(
@@ -190,3 +190,16 @@ def matrix_report(records: list, title: str = "Op-support matrix") -> Report:
         [f"{len(records)} model x format cell(s)."],
         sections=[Section("Matrix", blocks, id="matrix")],
     )
+
+
+def matrix_markdown(records: list) -> str:
+    """The op-support grid and its notes as markdown (through the report model)."""
+    from edgevid.report import to_markdown
+
+    table = matrix_table(records)
+    table.caption = ""
+    notes = matrix_notes(records)
+    parts = [to_markdown.table(table)]
+    if notes.lines:
+        parts += ["Notes:", to_markdown.text(notes)]
+    return "\n\n".join(parts + [LEGEND])

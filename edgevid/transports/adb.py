@@ -23,7 +23,7 @@ from edgevid.tools import benchmark_model as bm
 from edgevid.transports import remote_sh as sh
 from edgevid.transports.base import ConnectionLost, DeviceUnreachable, RunSpec, Transport, stream
 from edgevid.transports.bundle import artifact_key, artifact_label
-from edgevid.transports.local import spawn, stop
+from edgevid.procs import spawn, stop
 from edgevid.transports.shprobe import parse as parse_probe
 from edgevid.transports.shprobe import script as probe_script
 

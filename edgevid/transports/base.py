@@ -134,7 +134,7 @@ def stream(
         t.start()
     try:
         res.rc = proc.wait(timeout=timeout_s)
-        from edgevid.transports.local import CANCEL
+        from edgevid.procs import CANCEL
 
         if CANCEL.is_set():
             raise KeyboardInterrupt

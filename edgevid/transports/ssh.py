@@ -42,7 +42,7 @@ from edgevid.transports.base import (
     stream,
 )
 from edgevid.transports.bundle import artifact_key, artifact_tar, bundle_bytes, bundle_digest
-from edgevid.transports.local import spawn, stop
+from edgevid.procs import spawn, stop
 
 UNKNOWN_KEY = ("Host key verification failed", "host key is known", "No matching host key")
 CHANGED_KEY = "REMOTE HOST IDENTIFICATION HAS CHANGED"
@@ -283,9 +283,9 @@ class SSHTransport(Transport):
 
     def run(self, artifact_dir: Path, spec: RunSpec, log: Callable[[str], None]) -> dict:
         if self.conn.python is None:
-            from edgevid.tools import trtexec_remote
+            from edgevid.transports import trtexec_ssh
 
-            return trtexec_remote.run(self, Path(artifact_dir), spec, log)
+            return trtexec_ssh.run(self, Path(artifact_dir), spec, log)
         for attempt in range(2):
             try:
                 transfer = self.prepare(artifact_dir)

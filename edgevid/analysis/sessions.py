@@ -261,13 +261,13 @@ def session_medians(record: dict) -> list:
 def compare_session_records(base: list, new: list, fail_above: Optional[float]) -> dict:
     """Session verdicts by pairing key for every configuration with sessions on both sides.
 
-    Pairs as ``edgevid.compare`` does (same key, newest record wins); configurations where
+    Pairs as ``edgevid.analysis.compare`` does (same key, newest record wins); configurations where
     either side has fewer than :data:`MIN_SESSIONS` ok sessions are left to the within-run
     comparison (they are not in the result)."""
-    from edgevid.compare import _select
+    from edgevid.results.select import comparable
 
-    b, _ = _select(base, "base")
-    n, _ = _select(new, "new")
+    b, _ = comparable(base)
+    n, _ = comparable(new)
     out = {}
     for key in set(b) & set(n):
         mb, mn = session_medians(b[key]), session_medians(n[key])

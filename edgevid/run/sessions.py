@@ -8,7 +8,7 @@ merged into one record (:func:`merge`):
 * ``sessions``: one entry per session, with its own ``samples_ms``, ``p50`` and within-run CI,
   status, load/first-inference times, when it started, how long it took and what was waited
   before it (``cooldown``);
-* ``session_summary``: the between-session spread (``edgevid.session_stats.session_summary``:
+* ``session_summary``: the between-session spread (``edgevid.analysis.sessions.session_summary``:
   median of the session medians, its CI, the coefficient of variation);
 * ``samples_ms`` / ``summary``: every session's samples pooled (what single-session tools read).
 
@@ -31,7 +31,7 @@ from dataclasses import asdict, dataclass
 from datetime import datetime, timezone
 from typing import Callable, Optional
 
-from edgevid.session_stats import MIN_SESSIONS, session_summary
+from edgevid.analysis.sessions import MIN_SESSIONS, session_summary
 
 
 @dataclass

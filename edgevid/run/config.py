@@ -2,14 +2,14 @@
 
 A run's settings are checked once, where they enter, and then travel as objects:
 
-- a device profile loads into a :class:`~edgevid.profiles.DeviceProfile` (its ``timing`` a
+- a device profile loads into a :class:`~edgevid.run.profiles.DeviceProfile` (its ``timing`` a
   :class:`~edgevid.runners.loop.TimingPolicy`, its format entries
-  :class:`~edgevid.profiles.FormatEntry` with checked run and export options);
+  :class:`~edgevid.run.profiles.FormatEntry` with checked run and export options);
 - the CLI's timing flags become the run's ``TimingPolicy`` (:func:`timing_policy`), its
   ``--export-opt`` pairs the exporters' options (:func:`parse_export_opts`,
   :func:`export_options`);
 - per configuration, :func:`run_options` makes the :class:`~edgevid.runners.run.RunOptions`
-  object, which becomes the runner's JSON command line in one place (``edgevid.bench``).
+  object, which becomes the runner's JSON command line in one place (``edgevid.run.bench``).
 
 Type and range checks are the runner's own (``runners/settings.py``: the fields of
 ``TimingPolicy`` and ``RunOptions`` carry them); here a ``SettingError`` becomes a ``UserError``
@@ -27,7 +27,7 @@ from edgevid.runners.settings import SettingError
 
 if TYPE_CHECKING:
     from edgevid.backends import Backend
-    from edgevid.profiles import DeviceProfile, FormatEntry
+    from edgevid.run.profiles import DeviceProfile, FormatEntry
 
 T = TypeVar("T")
 

@@ -18,13 +18,13 @@ from typing import Callable, Optional
 import yaml
 
 from edgevid.backends import Backend, check_precision, get_backend
-from edgevid.config import checked, export_options
+from edgevid.run.config import checked, export_options
 from edgevid.errors import UserError
 from edgevid.runners.loop import TimingPolicy
 from edgevid.runners.run import RunOptions
 from edgevid.transports.connection import parse_connection
 
-PROFILES_DIR = Path(__file__).resolve().parent.parent / "device_profiles"
+PROFILES_DIR = Path(__file__).resolve().parents[2] / "device_profiles"
 #: The runtime options a profile's format entry may set: derived from runners.run.RunOptions.
 FORMAT_OPTIONS = RunOptions.names("profile")
 #: A profile's thermal fields and the RunOptions fields they become.
@@ -157,7 +157,7 @@ def load_profile(path: Path) -> DeviceProfile:
     shapes = data.get("input_shapes") or {}
     if not isinstance(shapes, dict):
         raise bad("input_shapes", "must be a mapping of model name to C,T,H,W")
-    from edgevid.modelref import parse_shape
+    from edgevid.models.ref import parse_shape
 
     parsed = {}
     for model, text in shapes.items():

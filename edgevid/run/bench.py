@@ -14,41 +14,43 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Callable, Optional
 
-from edgevid import __version__, results
+from edgevid import __version__
+
+from edgevid.results import store
 from edgevid.backends import check_precision, get_backend
-from edgevid.config import cli_export_options, run_options
-from edgevid.export import DEFAULT_ROOT as ARTIFACTS_ROOT
-from edgevid.export import ExportFailed, export
-from edgevid.modelref import ModelRef
-from edgevid.profiles import DeviceProfile, FormatEntry
+from edgevid.run.config import cli_export_options, run_options
+from edgevid.artifacts.export import DEFAULT_ROOT as ARTIFACTS_ROOT
+from edgevid.artifacts.export import ExportFailed, export
+from edgevid.models.ref import ModelRef
+from edgevid.run.profiles import DeviceProfile, FormatEntry
 from edgevid.transports import RunSpec, for_profile
 from edgevid.runners.loop import TimingPolicy
 from edgevid.runners.record import new_record
 from edgevid.runners.run import RunOptions
 from edgevid.runners.settings import strict_dumps
-from edgevid.sessions import SessionPlan, measure
+from edgevid.run.sessions import SessionPlan, measure
 
 _EXPORT_LOCK = threading.Lock()
 
 
 @dataclass
 class BenchConfig:
-    threads: Optional[int] = None  # checked (edgevid.config.check_threads); None: the profile's
+    threads: Optional[int] = None  # checked (edgevid.run.config.check_threads); None: the profile's
     policy: Optional[TimingPolicy] = None  # the run's timing policy; None: the profile's
     artifacts: Path = ARTIFACTS_ROOT
-    results: Path = results.DEFAULT_ROOT
+    results: Path = store.DEFAULT_ROOT
     db: Optional[Path] = None
     save: bool = True
     cpus: list = field(default_factory=list)  # pin runners to these CPUs
     export_unrunnable: bool = False  # convert even where the runtime is missing (the matrix)
     kind: str = "bench"  # "bench": timed run; "check": conversion + numerics (the matrix)
     runner_timeout_s: float = 1800.0
-    sessions: Optional["SessionPlan"] = None  # edgevid.sessions: N interleaved runner processes
+    sessions: Optional["SessionPlan"] = None  # edgevid.run.sessions: N interleaved runner processes
     layers: int = 0  # > 0: profile that many inferences per layer after the timed run
 
 
 def git_revision() -> Optional[str]:
-    root = Path(__file__).resolve().parent.parent
+    root = Path(__file__).resolve().parents[2]
     try:
         rev = subprocess.run(
             ["git", "-C", str(root), "rev-parse", "--short", "HEAD"],
@@ -212,7 +214,7 @@ def bench(
         }
         record["created_at"] = datetime.now(timezone.utc).isoformat(timespec="seconds")
         if cfg.save:
-            record["result_path"] = str(results.save(record, cfg.results, cfg.db))
+            record["result_path"] = str(store.save(record, cfg.results, cfg.db))
         on_result(record)
         out.append(record)
     return out

@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import Optional
 
 from edgevid.errors import UserError
-from edgevid.modelref import ModelRef
+from edgevid.models.ref import ModelRef
 from edgevid.runners.artifact import (
     MANIFEST,
     ArtifactError,

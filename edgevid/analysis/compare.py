@@ -44,8 +44,9 @@ from typing import Iterable, Optional, Union
 import numpy as np
 
 from edgevid.errors import UserError
+from edgevid.results.select import IDENTITY_FIELDS, comparable, identity
 
-KEY_FIELDS = ("model", "format", "precision", "device", "input_shape", "threads", "variant")
+KEY_FIELDS = IDENTITY_FIELDS
 N_RESAMPLES = 2000
 CONFIDENCE = 0.95
 ALPHA = 0.01
@@ -56,19 +57,8 @@ _BATCH_VALUES = 5_000_000
 SLOWER, FASTER, NO_CHANGE = "slower", "faster", "no detectable change"
 
 
-def record_key(record: dict) -> tuple:
-    """The pairing key of a record: (model, format, precision, device, input_shape, threads,
-    variant) -- the variant (runtime and exporter options) is part of a result's identity."""
-    shape = record.get("input_shape")
-    return (
-        record.get("model"),
-        record.get("format"),
-        record.get("precision"),
-        record.get("device"),
-        tuple(shape) if shape is not None else None,
-        record.get("threads"),
-        record.get("variant") or "",
-    )
+#: A pair's key is the records' identity (edgevid.results.select).
+record_key = identity
 
 
 @dataclass
@@ -131,45 +121,6 @@ class Unpaired:
 def _unpaired(side: str, record: dict, reason: str) -> Unpaired:
     key = record_key(record)
     return Unpaired(side, **dict(zip(KEY_FIELDS, key)), status=record.get("status"), reason=reason)
-
-
-NUMERICS_REASON = "numerics outside tolerance (FAIL): not compared"
-
-
-def numerics_failed(record: dict) -> bool:
-    return (record.get("numerics") or {}).get("ok") is False
-
-
-def _timed(record: dict) -> bool:
-    return record.get("status") == "ok" and bool(record.get("samples_ms"))
-
-
-def _select(records: Iterable[dict], side: str) -> tuple:
-    """Timed records by key (newest wins) and the records left out."""
-    chosen: dict = {}
-    left_out: list = []
-    indexed = list(enumerate(records))
-    # Newest last: by created_at where present, then by load order.
-    indexed.sort(key=lambda ir: (ir[1].get("created_at") or "", ir[0]))
-    for _, record in indexed:
-        if not _timed(record):
-            why = (
-                "not timed (no samples_ms)"
-                if record.get("status") == "ok"
-                else f"status {record.get('status')!r}"
-            )
-            left_out.append(_unpaired(side, record, why))
-            continue
-        if numerics_failed(record):  # a wrong output is no baseline, and no candidate either
-            left_out.append(_unpaired(side, record, NUMERICS_REASON))
-            continue
-        key = record_key(record)
-        if key in chosen:
-            left_out.append(
-                _unpaired(side, chosen[key], "superseded by a newer record with the same key")
-            )
-        chosen[key] = record
-    return chosen, left_out
 
 
 def _ratio_of_medians(base, new, axis=-1):
@@ -250,9 +201,10 @@ def compare_records(base: Iterable[dict], new: Iterable[dict]) -> tuple:
     Returns ``(pairs, unpaired)``: a list of :class:`Pair` (sorted by key) and a list of
     :class:`Unpaired` for every record that took no part, with the reason.
     """
-    base_by_key, unpaired = _select(base, "base")
-    new_by_key, left_new = _select(new, "new")
-    unpaired += left_new
+    base_by_key, left_base = comparable(base)
+    new_by_key, left_new = comparable(new)
+    unpaired = [_unpaired("base", r, why) for r, why in left_base]
+    unpaired += [_unpaired("new", r, why) for r, why in left_new]
     pairs = []
     for key in sorted(set(base_by_key) | set(new_by_key), key=lambda k: tuple(map(str, k))):
         b, n = base_by_key.get(key), new_by_key.get(key)
@@ -294,25 +246,6 @@ def parse_threshold(text: Union[str, float, int]) -> float:
     return value / 100.0 if percent or value >= 1 else value
 
 
-# -- rendering: through the report model (edgevid.report.tables.compare_table) -------------------
-
-
-def markdown_table(pairs: Iterable[Pair]) -> str:
-    """A Markdown table, one row per pair."""
-    from edgevid.report import to_markdown
-    from edgevid.report.tables import compare_table
-
-    return to_markdown.table(compare_table(pairs)) + "\n"
-
-
-def rich_table(pairs: Iterable[Pair], title: Optional[str] = None):
-    """A ``rich.table.Table`` for the terminal: slower verdicts red, faster green."""
-    from edgevid.report import to_terminal
-    from edgevid.report.tables import compare_table
-
-    return to_terminal.table(compare_table(pairs), title or "")
-
-
 __all__ = [
     "Pair",
     "Unpaired",
@@ -320,8 +253,6 @@ __all__ = [
     "compare_samples",
     "gate",
     "parse_threshold",
-    "markdown_table",
-    "rich_table",
     "record_key",
     "ratio_ci",
     "label_for",

@@ -67,7 +67,7 @@ def import_file(
     backend = get_backend(fmt or mod.FORMAT)
     prec = check_precision(backend, precision) if precision else backend.precisions[0]
     if input_shape is None:
-        from edgevid.modelref import resolve
+        from edgevid.models.ref import resolve
 
         try:
             input_shape = resolve(model).input_shape

@@ -1,26 +1,11 @@
-"""The op-support matrix: every model x format, converted (reusing cached artifacts), run once
-and checked against PyTorch. Each cell is a result record with ``kind: "check"``: no timing, but
-the same status, reason and numerics as a benchmark, so it is stored, indexed and reported like
-any other result.
-"""
+"""Op support: what a check run (the op-support matrix's cell) says about a model x format --
+ok, numerics outside tolerance, converted but runs elsewhere, failed -- and the operator a
+converter's or runtime's error message names."""
 
 from __future__ import annotations
 
 import re
 from typing import Optional
-
-from edgevid.backends import get_backend
-from edgevid.bench import BenchConfig, bench
-from edgevid.profiles import FormatEntry
-
-#: One inference after load: enough for the numerics check, no timing.
-CHECK_TIMING = {
-    "warmup_min": 0,
-    "warmup_max": 0,
-    "min_iters": 1,
-    "min_time_s": 0.0,
-    "max_time_s": 0.0,
-}
 
 # Converter and runtime messages that name the operator that broke, most specific first.
 _OP_PATTERNS = (
@@ -75,34 +60,3 @@ def cell(record: dict) -> dict:
         "note": note[:400],
         "op": failing_op(reason) if verdict.endswith("failed") else None,
     }
-
-
-def run_matrix(refs: list, profile, formats: list, cfg: BenchConfig, **callbacks) -> list:
-    """Check every ref x (format, precision); returns the records (cells via :func:`cell`)."""
-    cfg.policy = (cfg.policy or profile.timing).with_overrides(CHECK_TIMING)
-    cfg.export_unrunnable = True
-    cfg.kind = "check"
-    entries = []
-    for fmt, precision in formats:
-        backend = get_backend(fmt)
-        same = next((e for e in profile.formats if e.backend == backend), None)
-        entries.append(
-            FormatEntry(
-                backend, precision, same.options if same else {}, same.export if same else {}
-            )
-        )
-    return bench(refs, profile, entries, cfg, **callbacks)
-
-
-def markdown(records: list) -> str:
-    """The op-support grid and its notes as markdown (through the report model)."""
-    from edgevid.report import to_markdown
-    from edgevid.report.tables import LEGEND, matrix_notes, matrix_table
-
-    table = matrix_table(records)
-    table.caption = ""
-    notes = matrix_notes(records)
-    parts = [to_markdown.table(table)]
-    if notes.lines:
-        parts += ["Notes:", to_markdown.text(notes)]
-    return "\n\n".join(parts + [LEGEND])

@@ -20,11 +20,11 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Callable, Optional
 
-from edgevid.bench import BenchConfig, bench
+from edgevid.run.bench import BenchConfig, bench
 from edgevid.errors import UserError
-from edgevid.modelref import ModelRef, resolve
-from edgevid.profiles import DeviceProfile, FormatEntry
-from edgevid.report.build import identity
+from edgevid.models.ref import ModelRef, resolve
+from edgevid.run.profiles import DeviceProfile, FormatEntry
+from edgevid.results.select import identity, without_variant
 
 SPATIAL, TEMPORAL, FULL, DEFAULT = "spatial", "temporal", "full (fixed input)", "default"
 
@@ -92,14 +92,17 @@ class Config:
 
     @property
     def identity(self) -> tuple:
-        return (
-            self.ref.name,
-            self.entry.format,
-            self.entry.precision,
-            self.entry.variant,
-            self.profile.name,
-            tuple(self.ref.input_shape),
-            self.threads,
+        """The identity its result will have (edgevid.results.select)."""
+        return identity(
+            {
+                "model": self.ref.name,
+                "format": self.entry.format,
+                "precision": self.entry.precision,
+                "variant": self.entry.variant,
+                "device": self.profile.name,
+                "input_shape": self.ref.input_shape,
+                "threads": self.threads,
+            }
         )
 
     @property
@@ -161,7 +164,7 @@ def plan(
     threads: Optional[int] = None,
 ) -> tuple:
     """(configs, reductions by model, skipped (device, format, reason))."""
-    from edgevid.modelref import parse_shape
+    from edgevid.models.ref import parse_shape
 
     reductions = {s.name: reduce_input(s, scale) for s in specs}
     configs, skipped = [], []
@@ -183,18 +186,18 @@ def plan(
 
 def existing(results_root: Path, configs: list) -> dict:
     """identity -> the newest bench record found on disk for that identity."""
-    from edgevid import results
+    from edgevid.results import store
 
     wanted = {c.identity for c in configs}
-    loose = {(i[0], i[1], i[2], i[4], i[5], i[6]): i for i in wanted}
+    loose = {without_variant(i): i for i in wanted}
     found: dict = {}
     dirs = {Path(results_root) / c.profile.name / c.ref.name for c in configs}
     for d in sorted(dirs):
         if not d.is_dir():
             continue
-        for f in results.iter_files([d]):
+        for f in store.iter_files([d]):
             try:
-                r = results.load(f)
+                r = store.load(f)
             except UserError:
                 continue
             if r.get("kind", "bench") != "bench":
@@ -203,7 +206,7 @@ def existing(results_root: Path, configs: list) -> dict:
             if key not in wanted:  # a failure record carries no variant: match without it
                 if "variant" in r or key is None:
                     continue
-                key = loose.get((key[0], key[1], key[2], key[4], key[5], key[6]))
+                key = loose.get(without_variant(key))
                 if key is None:
                     continue
             r.setdefault("result_path", str(f))
@@ -273,7 +276,7 @@ def run_study(
 ) -> tuple:
     """Measure what is missing. Returns (records in plan order, progress). ``timing``: timing
     flags (TimingPolicy field names) on top of each device profile's policy."""
-    from edgevid.config import timing_policy
+    from edgevid.run.config import timing_policy
 
     have = existing(cfg.results, configs)
     progress = Progress(len(configs))

@@ -31,7 +31,7 @@ from edgevid.runners.trtexec import (
 )
 from edgevid.transports import remote_sh as sh
 from edgevid.transports.base import PID_MARK, RECORD_MARK, ConnectionLost, DeviceUnreachable, stream
-from edgevid.transports.local import spawn
+from edgevid.procs import spawn
 
 TRTEXEC = "/usr/src/tensorrt/bin/trtexec"
 MARKS = ("@@edgevid-log", "@@edgevid-times", "@@edgevid-output")

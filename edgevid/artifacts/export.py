@@ -7,7 +7,7 @@ converter versions, the upstream artifact it was converted from) AND every file 
 sha256 its manifest records; otherwise it is rebuilt and the log says why. Each export writes into
 a temporary folder that is renamed into place at the end, so a failed or interrupted export leaves
 nothing half-written (and no empty folders). Converter output goes to ``export.log`` beside the
-artifact (see :mod:`edgevid.chatter`).
+artifact (see :mod:`edgevid.artifacts.chatter`).
 """
 
 from __future__ import annotations
@@ -24,12 +24,13 @@ from typing import Callable, Optional
 
 import numpy as np
 
-from edgevid import __version__, chatter
+from edgevid import __version__
+from edgevid.artifacts import chatter
 from edgevid.backends import Backend, check_precision, get_backend
-from edgevid.cache import cache_key, source_sha256, stale_reason, sweep_stale, user_sources
+from edgevid.artifacts.cache import cache_key, source_sha256, stale_reason, sweep_stale, user_sources
 from edgevid.errors import UserError
 from edgevid.exporters.base import OUTPUT_NAME, ExportJob
-from edgevid.modelref import ModelRef, build_torch_model
+from edgevid.models.ref import ModelRef, build_torch_model
 from edgevid.outputs import inside, slug
 from edgevid.runners.artifact import (
     MANIFEST,

@@ -2,7 +2,7 @@
 
 Each device gets its own thread and runs its configurations one at a time (a device is never
 shared between two measurements); exports are serialised by bench's export lock. One progress
-line per device. Ctrl-C stops every device's runner (``transports.local.stop_all``).
+line per device. Ctrl-C stops every device's runner (``procs.stop_all``).
 """
 
 from __future__ import annotations
@@ -22,8 +22,8 @@ def bench_devices(
     on_progress: Callable[[str, str], None],
 ) -> tuple:
     """Run ``bench`` on each profile concurrently. Returns (records, {device: error text})."""
-    from edgevid.bench import bench
-    from edgevid.transports.local import stop_all
+    from edgevid.run.bench import bench
+    from edgevid.procs import stop_all
 
     records: list = []
     errors: dict = {}

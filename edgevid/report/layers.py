@@ -143,10 +143,10 @@ def markdown_section(records: list) -> str:
 
 def layer_diffs(base: list, new: list, top: int = TOP) -> list:
     """Per configuration with a breakdown on both sides: op-class and per-layer changes."""
-    from edgevid.compare import _select
+    from edgevid.results.select import comparable
 
-    b, _ = _select(with_layers(base), "base")
-    n, _ = _select(with_layers(new), "new")
+    b, _ = comparable(with_layers(base))
+    n, _ = comparable(with_layers(new))
     out = []
     for key in sorted(set(b) & set(n), key=lambda k: tuple(map(str, k))):
         lb, ln = b[key]["layers"], n[key]["layers"]
@@ -188,7 +188,7 @@ def layer_diffs(base: list, new: list, top: int = TOP) -> list:
         changed.sort(key=lambda d: -d["delta_ms"])
         out.append(
             {
-                "key": [key[0], key[1], key[2], key[3], list(key[4] or []), key[5]],
+                "key": [*key[:3], key[4], list(key[5] or []), key[6]],  # no variant
                 "base_sum_ms": lb.get("sum_ms"),
                 "new_sum_ms": ln.get("sum_ms"),
                 "by_class": classes,
@@ -233,7 +233,7 @@ def report_sections(records: list) -> list:
     """The report model's sections (edgevid.report): between-session spread, op-class shares and
     each configuration's ten slowest layers; every renderer (markdown, HTML, ...) shows them."""
     from edgevid.report.model import Cell, Column, Section, Table, Text
-    from edgevid.session_report import SPREAD_COLUMNS, spread_rows
+    from edgevid.report.sessions import SPREAD_COLUMNS, spread_rows
 
     def table(tid, columns, rows, caption=""):
         cols = [Column(c.replace(" ", "_"), c) for c in columns]

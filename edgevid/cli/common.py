@@ -1,0 +1,83 @@
+"""What more than one command uses: the two consoles (stdout for tables and JSON, stderr for
+progress and messages), JSON output, the check of every output path before any work, and the
+results table."""
+
+from __future__ import annotations
+
+import os
+import sys
+from pathlib import Path
+from typing import Optional
+
+from rich.console import Console
+
+from edgevid.artifacts import chatter
+from edgevid.errors import UserError
+
+# Tables are not squeezed to 80 columns when stdout is a file or a pipe.
+out = Console(width=None if sys.stdout.isatty() else 240)  # stdout: tables and JSON
+# progress, messages: on a duplicate of the terminal's stderr, which converter output (sent to
+# export.log while a converter runs, see edgevid.artifacts.chatter) does not reach
+err = Console(file=chatter.terminal_stderr(), width=None if sys.stderr.isatty() else 160)
+STATE: dict = {"debug": bool(os.environ.get("EDGEVID_DEBUG")), "json_out": None}
+
+
+def print_json(obj) -> None:
+    stream = STATE["json_out"] or sys.stdout
+    from edgevid.runners.settings import strict_dumps  # standard JSON: no NaN/Infinity
+
+    stream.write(strict_dumps(obj, indent=1, default=str) + "\n")
+    stream.flush()
+
+
+def check_outputs(
+    results_dir: Path, db: Optional[Path], artifacts: Optional[Path], md: Optional[Path] = None
+) -> None:
+    """Every place a bench or matrix writes, checked first: exit 2 in about a second."""
+    from edgevid.outputs import check_output_dir, check_output_path
+
+    check_output_dir(results_dir, "--results")
+    check_output_path(db or Path(results_dir) / "index.sqlite", "--db")
+    if artifacts is not None:
+        check_output_dir(artifacts, "--artifacts")
+    if md is not None:
+        check_output_path(md, "--md")
+
+
+def warn_threads(threads: Optional[int]) -> None:
+    cores = os.cpu_count()
+    if threads and cores and threads > cores:
+        err.print(
+            f"[yellow]warning:[/] --threads {threads} is more than this machine's {cores} "
+            f"CPU cores; the runtime may oversubscribe them"
+        )
+
+
+def interrupted(done: list, total: int, results_dir: Path, json_: bool):
+    from edgevid.errors import Interrupted
+
+    return Interrupted(
+        f"{len(done)} of {total} configuration(s) measured and saved under {results_dir}",
+        json_payload=list(done) if json_ else None,
+    )
+
+
+def parse_cpus(text: str) -> list:
+    cpus: set = set()
+    try:
+        for part in text.split(","):
+            lo, _, hi = part.partition("-")
+            cpus.update(range(int(lo), int(hi or lo) + 1))
+    except ValueError:
+        raise UserError(f"bad --pin {text!r}: give CPU numbers like 0,1 or 0-3") from None
+    available = os.sched_getaffinity(0) if hasattr(os, "sched_getaffinity") else cpus
+    if not cpus or not cpus <= set(available):
+        raise UserError(f"bad --pin {text!r}: this machine's CPUs are {sorted(available)}")
+    return sorted(cpus)
+
+
+def results_table(records: list) -> None:
+    from edgevid.report import to_terminal
+    from edgevid.report.columns import TERMINAL, result_table
+
+    out.print(to_terminal.table(result_table(records, TERMINAL, "results"), "results"))
