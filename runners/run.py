@@ -17,6 +17,9 @@ from pathlib import Path
 from typing import Optional
 
 from .artifact import ArtifactError, check_numerics, load_manifest, reference_inputs, verify_file
+from .energy import CHOICES as ENERGY_CHOICES
+from .energy import open_source
+from .energy.meter import Recorder
 from .loop import LoopResult, TimingPolicy, run_loop, summarize
 from .record import Unsupported, new_record
 from .session import Session
@@ -88,6 +91,27 @@ class RunOptions:
         default_factory=list,
         metadata=spec("int-list", lo=0, help="pin the runner to these CPUs (Linux)"),
     )
+    energy: str = field(
+        default="auto",
+        metadata=spec(
+            "str",
+            profile=True,
+            choices=ENERGY_CHOICES,
+            help="energy source (runners/energy): auto = the first readable, off = none",
+        ),
+    )
+    energy_interval_s: float = field(
+        default=0.1,
+        metadata=spec(
+            "float", lo=0, lo_open=True, profile=True, help="energy sampling interval (s)"
+        ),
+    )
+    energy_idle_s: float = field(
+        default=1.0,
+        metadata=spec(
+            "float", lo=0, profile=True, help="idle baseline before the run (s; 0 = none)"
+        ),
+    )
     layers: int = field(
         default=0,
         metadata=spec(
@@ -147,6 +171,16 @@ def _carried(carry, inputs: dict):
     return lambda: carry.step(frames)
 
 
+def _energy(options: RunOptions) -> Recorder:
+    """The energy recorder, its idle baseline measured now (before anything loads)."""
+    if options.energy == "off":
+        return Recorder(None, {"energy": "off (--energy off)"}, options.energy_interval_s)
+    source, reasons = open_source(options.energy)
+    rec = Recorder(source, reasons, options.energy_interval_s)
+    rec.baseline(options.energy_idle_s)
+    return rec
+
+
 def backend_module(runner: str):
     return importlib.import_module(f"{__package__}.{runner}")
 
@@ -204,6 +238,7 @@ def run_artifact(
     idle_rss = rss_mb()
     zones, clocks = options.thermal_zones or None, options.clock_paths or None
     state_before = thermal_state(zones, clocks)
+    energy = _energy(options)
     versions = {}
     session: Optional[Session] = None
     try:
@@ -224,7 +259,7 @@ def run_artifact(
             from .stream_scenario import run_scenario
 
             record["stream"], service_ms = run_scenario(
-                manifest, live, stream, warmup=policy.warmup_min
+                manifest, live, stream, warmup=policy.warmup_min, tick=energy.tick
             )
             loop = LoopResult(service_ms, record["stream"]["warmup_ms"], "stream", [])
         elif session.TIMES_ITSELF:  # e.g. trtexec times its own loop, under the same policy
@@ -248,6 +283,7 @@ def run_artifact(
                 sampler=lambda: thermal_state(zones, clocks),
                 progress=progress,
                 extra_timer=live.gpu_ms if live.HAS_GPU_TIME else None,
+                tick=energy.tick,
             )
     except ArtifactError:
         raise
@@ -283,6 +319,7 @@ def run_artifact(
             options.layers,
             record["summary"].get("p50"),
         )
+    record["energy"] = energy.result(len(record.get("samples_ms") or []))
     record["peak_rss_mb"] = peak_rss_mb()
     record["idle_rss_mb"] = idle_rss
     if record["peak_rss_mb"] is not None and idle_rss is not None:

@@ -98,9 +98,11 @@ def run_scenario(
     warmup: int = 3,
     clock: Callable[[], float] = time.perf_counter,
     sleep: Callable[[float], None] = time.sleep,
-    on_idle: Optional[Callable[[], None]] = None,
+    tick: Optional[Callable[[str], None]] = None,
 ) -> tuple:
-    """(the record's ``stream`` object, service times in ms) of one stream run."""
+    """(the record's ``stream`` object, service times in ms) of one stream run. ``tick`` (the
+    energy meter) hears "start" / "sample" (between inferences) / "stop" around the main run."""
+    tick = tick or (lambda event: None)
     p = plan(manifest, opts)
     feed = Feeder(manifest, session, p)
     service = []
@@ -109,7 +111,7 @@ def run_scenario(
         feed.infer(p["first"] + i * p["step"])
         service.append(clock() - t0)
 
-    def stream_at(fps: float, duration: float):
+    def stream_at(fps: float, duration: float, on_idle=None):
         feed.reset()
         return run_stream(
             feed.infer,
@@ -154,7 +156,9 @@ def run_scenario(
     if fps is None:
         out.update(reason="no sustainable rate found, nothing streamed")
     else:
-        run = stream_at(fps, opts.duration)
+        tick("start")
+        run = stream_at(fps, opts.duration, on_idle=lambda: tick("sample"))
+        tick("stop")
         out.update(summarize_stream(run))
         out["records"] = records(run)
         service_ms = [(e - s) * 1e3 for s, e in zip(run.start, run.end)]

@@ -593,8 +593,8 @@ class _StepState:
         self.next.append(t)
 
 
-def _stream_conv(m: ConvBNAct, x: torch.Tensor, st: _StepState, name: str) -> torch.Tensor:
-    if not (m.causal and m.kt > 1):
+def _stream_conv(m: nn.Module, x: torch.Tensor, st: _StepState, name: str) -> torch.Tensor:
+    if not (isinstance(m, ConvBNAct) and m.causal and m.kt > 1):
         return m(x)
     b, c, _, h, w = x.shape
     n = m.kt - 1
@@ -617,7 +617,8 @@ def _stream_cumulative_mean(x: torch.Tensor, st: _StepState, name: str) -> torch
     return out
 
 
-def _stream_block(blk: MoViNetBlock, x: torch.Tensor, st: _StepState, name: str) -> torch.Tensor:
+def _stream_block(blk: nn.Module, x: torch.Tensor, st: _StepState, name: str) -> torch.Tensor:
+    assert isinstance(blk, MoViNetBlock)
     y = blk.expansion(x)
     if isinstance(blk.feature, nn.Sequential):  # (2+1)D: spatial, then causal temporal
         y = _stream_conv(blk.feature[1], blk.feature[0](y), st, name + "_temporal")
