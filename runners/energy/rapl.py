@@ -32,8 +32,9 @@ class Rapl(Source):
 
     def __init__(self, zones: Dict[str, Path]):
         names = list(zones)
-        packages = [n for n in names if n.startswith("package")]
-        super().__init__(names, packages or [n for n in names if ":" not in n], "")
+        top = [n for n in names if "/" not in n]  # subzones are "package-0/core", parts of it
+        packages = [n for n in top if n.startswith("package")]
+        super().__init__(names, packages or top, "")
         self.zones = zones
         self.wrap_j = {
             n: (read_number(p / "max_energy_range_uj") or 0) / 1e6 for n, p in zones.items()
