@@ -2,7 +2,9 @@
 
 ``nvmlDeviceGetTotalEnergyConsumption`` gives millijoules since the driver was loaded (Volta and
 newer); energy over a window is the difference of two readings. One rail per GPU (``gpu0``...),
-the total is their sum. The board's other parts (CPU, memory) are not in it.
+the total is their sum. The board's other parts (CPU, memory) are not in it. The counter moves in
+steps: on an H200 (driver 580.159) five reads in a row gave the same value, so a window must be
+long against its update period (seconds, not milliseconds).
 """
 
 from __future__ import annotations
