@@ -66,3 +66,20 @@ def check_declared(state, inputs: list, outputs: list) -> None:
                 f"state {pair['input']!r} -> {pair['output']!r}: input shape {a}, output shape "
                 f"{b} in the converted model"
             )
+
+
+def keyword_module(model, shape):
+    """The stream model with keyword inputs and a dict of named outputs (LiteRT's signature)."""
+    from torch import nn
+
+    ins, outs = io_names(state_specs(model, shape))
+
+    class NamedStream(nn.Module):
+        def __init__(self, inner):
+            super().__init__()
+            self.inner = inner
+
+        def forward(self, **tensors):
+            return dict(zip(outs, self.inner(*(tensors[n] for n in ins))))
+
+    return NamedStream(model).eval()

@@ -164,15 +164,8 @@ def _wrap(model, shape):
     a stream model's state tensors by their names (``exporters/stream.py``)."""
     from torch import nn
 
-    ins, outs = stream.io_names(stream.state_specs(model, shape))
-
-    class NamedStream(nn.Module):
-        def __init__(self, inner):
-            super().__init__()
-            self.inner = inner
-
-        def forward(self, **tensors):
-            return dict(zip(outs, self.inner(*(tensors[n] for n in ins))))
+    if stream.is_stream(model):
+        return stream.keyword_module(model, shape)
 
     class Named(nn.Module):
         def __init__(self, inner):
@@ -185,7 +178,7 @@ def _wrap(model, shape):
                 return {(OUTPUT_NAME if i == 0 else f"output_{i}"): o for i, o in enumerate(out)}
             return {OUTPUT_NAME: out}
 
-    return (NamedStream(model) if stream.is_stream(model) else Named(model)).eval()
+    return Named(model).eval()
 
 
 # ---------------------------------------------------------------- calibration
@@ -395,15 +388,9 @@ def export(job: ExportJob) -> ExportedFiles:
     inputs, outputs, tensors, ops = read_io(path)
     state = stream.declaration(specs)
     if state:  # the signature lists tensors by name: back to the model's order
-        in_names, out_names = stream.io_names(specs)
-        inputs, outputs = (
-            stream.manifest_order(inputs, in_names),
-            stream.manifest_order(outputs, out_names),
-        )
-        tensors = {
-            "inputs": stream.manifest_order(tensors["inputs"], in_names),
-            "outputs": stream.manifest_order(tensors["outputs"], out_names),
-        }
+        names = stream.io_names(specs)
+        inputs, outputs = (stream.manifest_order(v, n) for v, n in zip((inputs, outputs), names))
+        tensors = {k: stream.manifest_order(tensors[k], n) for k, n in zip(tensors, names)}
         stream.check_declared(state, inputs, outputs)
     flex = sorted(op for op in ops if op.startswith("Flex") or op == "CUSTOM")
     if flex:
