@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import importlib.util
 
+from . import stream
 from .base import INPUT_NAME, OUTPUT_NAME, ExportedFiles, ExportJob
 from .options import Option
 
@@ -219,6 +220,11 @@ def export(job: ExportJob) -> ExportedFiles:
     import numpy as np
 
     shape = tuple(int(v) for v in job.ref.input_shape)
+    if stream.is_stream(job.model):
+        raise ValueError(
+            "Core ML export of a stream model (state as inputs and outputs) is not supported yet; "
+            "export its -causal clip model, or the stream model to onnx, openvino or tflite"
+        )
     precision = {"fp16": ct.precision.FLOAT16, "fp32": ct.precision.FLOAT32}[job.precision]
     target_name = job.options.get("deployment_target", DEFAULT_TARGET)
     units_name = job.options.get("compute_units", DEFAULT_COMPUTE_UNITS).upper()

@@ -12,7 +12,8 @@ from __future__ import annotations
 
 import shutil
 
-from .base import INPUT_NAME, OUTPUT_NAME, ExportedFiles, ExportJob
+from . import stream
+from .base import ExportedFiles, ExportJob
 from .options import CALIBRATION
 
 SOURCE = "torch"
@@ -67,18 +68,21 @@ def export(job: ExportJob) -> ExportedFiles:
     else:
         import torch
 
-        x = torch.zeros(job.ref.input_shape)
+        specs = stream.state_specs(job.model, job.ref.input_shape)  # [] but for stream models
+        input_names, output_names = stream.io_names(specs)
         with torch.no_grad():
             torch.onnx.export(
                 job.model,
-                (x,),
+                stream.example_args(job.model, job.ref.input_shape),
                 str(path),
                 dynamo=False,
                 opset_version=OPSET,
-                input_names=[INPUT_NAME],
-                output_names=[OUTPUT_NAME],
+                input_names=input_names,
+                output_names=output_names,
                 do_constant_folding=True,
             )
+        if specs:
+            extra["state"] = stream.declaration(specs)
         extra["slimmed"] = _slim(path, extra)
     model = onnx.load(str(path))
     onnx.checker.check_model(model)
@@ -94,11 +98,10 @@ def export(job: ExportJob) -> ExportedFiles:
         (o.version for o in model.opset_import if o.domain in ("", "ai.onnx")), default=None
     )
     extra["ops"] = sorted({n.op_type for n in model.graph.node})
-    return ExportedFiles(
-        inputs=_io([i for i in model.graph.input if i.name not in inits]),
-        outputs=_io(model.graph.output),
-        extra=extra,
-    )
+    inputs = _io([i for i in model.graph.input if i.name not in inits])
+    outputs = _io(model.graph.output)
+    stream.check_declared(extra.get("state"), inputs, outputs)
+    return ExportedFiles(inputs=inputs, outputs=outputs, extra=extra)
 
 
 def fix_shapes(path, shape) -> dict:

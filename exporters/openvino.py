@@ -8,6 +8,7 @@ calibrated on seeded inputs (``exporters/quantize.py``; needs ``edgevid[quant]``
 
 from __future__ import annotations
 
+from . import stream
 from .base import ExportedFiles, ExportJob
 from .options import CALIBRATION
 
@@ -29,12 +30,15 @@ def versions() -> dict:
     return out
 
 
-def _io(ports) -> list:
+def _io(ports, known=()) -> list:
+    """Specs of ``ports``; a port with several tensor names is named by the one in ``known``
+    (the ONNX artifact's names) where it has one."""
     out = []
     for p in ports:
+        names = [n for n in known if n in p.get_names()]
         out.append(
             {
-                "name": p.get_any_name(),
+                "name": names[0] if names else p.get_any_name(),
                 "shape": [int(d) for d in p.get_shape()],
                 "dtype": p.get_element_type().to_dtype().name,
             }
@@ -68,4 +72,10 @@ def export(job: ExportJob) -> ExportedFiles:
         model = ov.Core().read_model(str(path))
     else:
         ov.save_model(model, str(path), compress_to_fp16=(job.precision == "fp16"))
-    return ExportedFiles(inputs=_io(model.inputs), outputs=_io(model.outputs), extra=extra)
+    up = job.upstream_manifest
+    inputs = _io(model.inputs, [s["name"] for s in up["inputs"]])
+    outputs = _io(model.outputs, [s["name"] for s in up["outputs"]])
+    if up.get("state"):
+        extra["state"] = up["state"]
+        stream.check_declared(up["state"], inputs, outputs)
+    return ExportedFiles(inputs=inputs, outputs=outputs, extra=extra)

@@ -98,4 +98,6 @@ def export(job: ExportJob) -> ExportedFiles:
     extra["build"] = build_settings(job.precision, inputs, job.file_name)
     if "opset" in upstream:
         extra["opset"] = upstream["opset"]
+    if upstream.get("state"):  # a stream model: the engine's state bindings, carried by the runner
+        extra["state"] = upstream["state"]
     return ExportedFiles(inputs=inputs, outputs=[dict(o) for o in upstream["outputs"]], extra=extra)

@@ -39,6 +39,7 @@ from pathlib import Path
 
 import numpy as np
 
+from . import stream
 from .base import INPUT_NAME, OUTPUT_NAME, ExportedFiles, ExportJob
 from .options import CALIBRATION, Option
 
@@ -158,9 +159,13 @@ def rewrite_conv3d(model, mode: str = "conv2d") -> int:
     return count
 
 
-def _wrap(model):
-    """Name the signature's input ``video`` and its outputs ``logits`` (``output_<i>`` after it)."""
+def _wrap(model, shape):
+    """Name the signature's input ``video`` and its outputs ``logits`` (``output_<i>`` after it);
+    a stream model's state tensors by their names (``exporters/stream.py``)."""
     from torch import nn
+
+    if stream.is_stream(model):
+        return stream.keyword_module(model, shape)
 
     class Named(nn.Module):
         def __init__(self, inner):
@@ -284,7 +289,9 @@ def convert_float(model, shape, conv_mode: str = "conv2d") -> tuple:
     litert_torch.config.show_progress = False
     try:
         with torch.no_grad():
-            edge = litert_torch.convert(_wrap(work), sample_kwargs={INPUT_NAME: torch.zeros(shape)})
+            ins, _ = stream.io_names(stream.state_specs(work, shape))
+            sample = dict(zip(ins, stream.example_args(work, shape)))
+            edge = litert_torch.convert(_wrap(work, shape), sample_kwargs=sample)
         content = bytes(edge.model_content())
     finally:
         litert_torch.config.show_progress = show
@@ -364,6 +371,12 @@ def export(job: ExportJob) -> ExportedFiles:
     if len(shape) != 5:
         raise ValueError(f"the tflite exporter expects a (B, C, T, H, W) input, got {list(shape)}")
     conv_mode = job.options.get("conv3d", "conv2d")
+    specs = stream.state_specs(job.model, shape)
+    if specs and job.precision == "int8":
+        raise ValueError(
+            "int8 full-integer calibration of a stream model's state is not supported: "
+            "use fp32, fp16 or int8-dynamic"
+        )
     content, rewritten = convert_float(job.model, shape, conv_mode)
     if job.precision == "fp32":
         quant = {"method": "none", "weights": "float32", "activations": "float32"}
@@ -373,6 +386,12 @@ def export(job: ExportJob) -> ExportedFiles:
     path.write_bytes(content)
 
     inputs, outputs, tensors, ops = read_io(path)
+    state = stream.declaration(specs)
+    if state:  # the signature lists tensors by name: back to the model's order
+        names = stream.io_names(specs)
+        inputs, outputs = (stream.manifest_order(v, n) for v, n in zip((inputs, outputs), names))
+        tensors = {k: stream.manifest_order(tensors[k], n) for k, n in zip(tensors, names)}
+        stream.check_declared(state, inputs, outputs)
     flex = sorted(op for op in ops if op.startswith("Flex") or op == "CUSTOM")
     if flex:
         raise RuntimeError(
@@ -390,4 +409,6 @@ def export(job: ExportJob) -> ExportedFiles:
             else {}
         ),
     }
+    if state:
+        extra["state"] = state
     return ExportedFiles(inputs=inputs, outputs=outputs, extra=extra)

@@ -1,8 +1,11 @@
 """Command line of the device-side runner.
 
-    python -m runners ARTIFACT_DIR [--threads N] [--policy JSON] [--options JSON] [--out FILE]
+    python -m runners ARTIFACT_DIR [--threads N] [--policy JSON] [--options JSON]
+                                   [--stream JSON] [--out FILE]
 
-Every field of ``RunOptions`` is also a flag (``--provider X``, ``--xnnpack false``, ...).
+Every field of ``RunOptions`` and of ``StreamOptions`` is also a flag (``--provider X``,
+``--xnnpack false``, ``--scenario stream --fps 30 --clip 16 --stride 4 --duration 10
+--drop-policy drop-oldest --find-max-fps true``, ...).
 
 Prints the result record as JSON on stdout (or writes it to --out). Exit code 0 when a record was
 produced (its status says whether the run succeeded), 2 when the artifact itself is unusable.
@@ -19,7 +22,8 @@ from .artifact import ArtifactError
 from .loop import TimingPolicy
 from .record import OutputPathError, output_target, write_atomic
 from .run import RunOptions, run_artifact
-from .settings import strict_dumps, strict_loads
+from .settings import SettingError, strict_dumps, strict_loads
+from .stream import StreamOptions
 from .watchdog import start_parent_watchdog
 
 
@@ -39,10 +43,17 @@ def _flag_value(kind: str):
     return {"int": int, "float": float, "str": str}[kind]
 
 
+def _flagged(e: Exception) -> str:
+    """The message, a setting named as its flag (``--drop-policy``)."""
+    if isinstance(e, SettingError):
+        return e.describe(lambda f: "--" + f.replace("_", "-"))
+    return str(e)
+
+
 def main(argv=None) -> int:
     p = argparse.ArgumentParser(prog="python -m runners", description=__doc__.splitlines()[0])
     p.add_argument("artifact_dir")
-    for f in fields(RunOptions):  # one flag per run option, from its one definition
+    for f in (*fields(RunOptions), *fields(StreamOptions)):  # one flag per option, one definition
         meta = f.metadata
         p.add_argument(
             "--" + f.name.replace("_", "-"),
@@ -53,6 +64,7 @@ def main(argv=None) -> int:
         )
     p.add_argument("--policy", default=None, help="timing policy overrides as a JSON object")
     p.add_argument("--options", default=None, help="RunOptions as a JSON object (flags override)")
+    p.add_argument("--stream", default=None, help="StreamOptions as a JSON object (flags override)")
     p.add_argument(
         "--device-name",
         default=None,
@@ -81,8 +93,19 @@ def main(argv=None) -> int:
             }
         )
         options = RunOptions.from_dict(kwargs)
+        given = strict_loads(a.stream, "--stream") if a.stream else {}
+        if not isinstance(given, dict):
+            raise ValueError("--stream must be a JSON object")
+        given.update(
+            {
+                f.name: getattr(a, f.name)
+                for f in fields(StreamOptions)
+                if getattr(a, f.name) is not None
+            }
+        )
+        stream = StreamOptions.from_dict(given)
     except (ValueError, TypeError) as e:
-        print(f"error: {e}", file=sys.stderr)
+        print(f"error: {_flagged(e)}", file=sys.stderr)
         return 2
 
     def progress(stage, n):
@@ -90,9 +113,9 @@ def main(argv=None) -> int:
             print(f"[runner] {stage}: {n} iterations", file=sys.stderr, flush=True)
 
     try:
-        record = run_artifact(a.artifact_dir, options, policy, progress=progress)
-    except ArtifactError as e:
-        print(f"error: {e}", file=sys.stderr)
+        record = run_artifact(a.artifact_dir, options, policy, progress=progress, stream=stream)
+    except (ArtifactError, SettingError) as e:
+        print(f"error: {_flagged(e)}", file=sys.stderr)
         return 2
     record["device"] = a.device_name or record["env"].get("host")
     text = strict_dumps(record, indent=1)

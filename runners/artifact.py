@@ -96,6 +96,7 @@ def check_manifest(m, path) -> None:
         for rel in files:
             if Path(rel).is_absolute() or ".." in Path(rel).parts:
                 raise bad("files", f"names a path outside the artifact folder: {rel!r}")
+    _check_state(m, bad)
     ref = m.get("reference")
     if ref is None:
         return
@@ -129,6 +130,35 @@ def check_manifest(m, path) -> None:
             n *= v
         if n != len(values):
             raise bad(f"{where}.values", f"holds {len(values)} numbers, shape {shape} needs {n}")
+
+
+def _check_state(m: dict, bad) -> None:
+    """A stream artifact's ``state``: pairs naming an input and an output of the same shape; one
+    input (the frames) and at least one output (the logits first) are left undeclared."""
+    state = m.get("state")
+    if state is None:
+        return
+    if not isinstance(state, list) or not state:
+        raise bad("state", "must be a non-empty list of {input, output} pairs")
+    ins = {s["name"]: s["shape"] for s in m["inputs"]}
+    outs = {s["name"]: s.get("shape") for s in m["outputs"]}
+    for i, pair in enumerate(state):
+        if not isinstance(pair, dict) or set(pair) != {"input", "output"}:
+            raise bad(f"state[{i}]", "must be an object with 'input' and 'output'")
+        a, b = pair["input"], pair["output"]
+        if a not in ins or b not in outs:
+            raise bad(f"state[{i}]", f"names {a!r} -> {b!r}, not an input and an output")
+        if ins[a] != outs[b]:
+            raise bad(
+                f"state[{i}]", f"state shape mismatch: input {a!r} {ins[a]}, output {b!r} {outs[b]}"
+            )
+    free_in = [n for n in ins if n not in {p["input"] for p in state}]
+    free_out = [n for n in outs if n not in {p["output"] for p in state}]
+    if len(free_in) != 1 or not free_out:
+        raise bad(
+            "state",
+            f"must leave one frames input and the logits undeclared, leaves {free_in} and {free_out}",
+        )
 
 
 def sha256_file(path) -> str:
@@ -207,9 +237,14 @@ def reference_input(shape, seed: int, dtype="float32") -> np.ndarray:
 
 
 def reference_inputs(manifest: dict) -> dict:
+    """The seeded inputs of the numerics check; a stream artifact's state inputs are zeros (the
+    state at a stream's start)."""
     seed = manifest["reference"]["seed"]
+    state = {p["input"] for p in manifest.get("state") or ()}
     return {
-        spec["name"]: reference_input(spec["shape"], seed + i, spec.get("dtype", "float32"))
+        spec["name"]: np.zeros(spec["shape"], spec.get("dtype", "float32"))
+        if spec["name"] in state
+        else reference_input(spec["shape"], seed + i, spec.get("dtype", "float32"))
         for i, spec in enumerate(manifest["inputs"])
     }
 

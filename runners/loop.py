@@ -137,11 +137,15 @@ def run_loop(
     sampler: Optional[Callable[[], dict]] = None,
     progress: Optional[Callable[[str, int], None]] = None,
     extra_timer: Optional[Callable[[], Optional[float]]] = None,
+    tick: Optional[Callable[[str], None]] = None,
 ) -> LoopResult:
     """Warm up and time ``call()``. The cold first call is the caller's to make and record.
 
     ``extra_timer`` (e.g. a GPU runner's CUDA-event time of the call just made) is read after each
-    timed iteration, outside the timed region, into ``LoopResult.extra_ms``."""
+    timed iteration, outside the timed region, into ``LoopResult.extra_ms``. ``tick`` (e.g. the
+    energy meter) hears ``"start"`` before the timed iterations, ``"sample"`` after each (outside
+    the timed region) and ``"stop"`` after the last."""
+    tick = tick or (lambda event: None)
     clock = time.perf_counter_ns
     sampled: list = []
     warm: list = []
@@ -162,10 +166,12 @@ def run_loop(
     last_sample = start
     next_check = policy.min_iters
     stop_reason = "iter-cap"
+    tick("start")
     while len(samples) < policy.max_iters:
         t0 = clock()
         call()
         samples.append((clock() - t0) / 1e6)
+        tick("sample")
         if extra_timer is not None:
             extra.append(extra_timer())
         now = time.monotonic()
@@ -185,4 +191,5 @@ def run_loop(
                 break
         if progress is not None and n % 50 == 0:
             progress("timed", n)
+    tick("stop")
     return LoopResult(samples, warm, stop_reason, sampled, extra)

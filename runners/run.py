@@ -17,10 +17,15 @@ from pathlib import Path
 from typing import Optional
 
 from .artifact import ArtifactError, check_numerics, load_manifest, reference_inputs, verify_file
+from .energy import CHOICES as ENERGY_CHOICES
+from .energy import open_source
+from .energy.meter import Recorder
 from .loop import LoopResult, TimingPolicy, run_loop, summarize
 from .record import Unsupported, new_record
 from .session import Session
 from .settings import check_fields, from_mapping, spec
+from .state import frames_input, stepper
+from .stream import StreamOptions
 from .sysinfo import fingerprint, peak_rss_mb, rss_mb, thermal_state
 
 
@@ -86,6 +91,27 @@ class RunOptions:
         default_factory=list,
         metadata=spec("int-list", lo=0, help="pin the runner to these CPUs (Linux)"),
     )
+    energy: str = field(
+        default="auto",
+        metadata=spec(
+            "str",
+            profile=True,
+            choices=ENERGY_CHOICES,
+            help="energy source (runners/energy): auto = the first readable, off = none",
+        ),
+    )
+    energy_interval_s: float = field(
+        default=0.1,
+        metadata=spec(
+            "float", lo=0, lo_open=True, profile=True, help="energy sampling interval (s)"
+        ),
+    )
+    energy_idle_s: float = field(
+        default=1.0,
+        metadata=spec(
+            "float", lo=0, profile=True, help="idle baseline before the run (s; 0 = none)"
+        ),
+    )
     layers: int = field(
         default=0,
         metadata=spec(
@@ -139,6 +165,22 @@ def throttling(before: dict, during: list, after: dict, temp_limit_c: Optional[f
     }
 
 
+def _carried(carry, inputs: dict):
+    """One call of the timing loop on a stream artifact: the reference frames, the state carried."""
+    frames = inputs[carry.frames]
+    return lambda: carry.step(frames)
+
+
+def _energy(options: RunOptions) -> Recorder:
+    """The energy recorder, its idle baseline measured now (before anything loads)."""
+    if options.energy == "off":
+        return Recorder(None, {"energy": "off (--energy off)"}, options.energy_interval_s)
+    source, reasons = open_source(options.energy)
+    rec = Recorder(source, reasons, options.energy_interval_s)
+    rec.baseline(options.energy_idle_s)
+    return rec
+
+
 def backend_module(runner: str):
     return importlib.import_module(f"{__package__}.{runner}")
 
@@ -154,25 +196,41 @@ def run_artifact(
     options: Optional[RunOptions] = None,
     policy: Optional[TimingPolicy] = None,
     progress=None,
+    stream: Optional[StreamOptions] = None,
 ) -> dict:
-    """Run the artifact and return its result record; failures become status 'error' records."""
+    """Run the artifact and return its result record; failures become status 'error' records.
+
+    ``stream`` selects the scenario (``runners/stream.py``); a bad stream setting for this
+    artifact raises SettingError, an unusable artifact ArtifactError, before anything loads."""
     options = options or RunOptions()
     policy = policy or TimingPolicy()
+    stream = stream or StreamOptions()
     artifact_dir = Path(artifact_dir)
     manifest = load_manifest(artifact_dir)  # ArtifactError propagates: there is nothing to record
     verify_file(artifact_dir, manifest)
+    streaming = stream.scenario == "stream"
+    if streaming:
+        from .stream_scenario import plan
+
+        plan(manifest, stream)  # usage errors first: nothing is loaded or measured
     record = new_record(
         model=manifest["model"],
         format=manifest["format"],
         precision=manifest["precision"],
-        input_shape=list(manifest["inputs"][0]["shape"]),
+        input_shape=list(frames_input(manifest)["shape"]),
         threads=options.threads,
         status="error",
         runtime=manifest["runner"],
         artifact_bytes=manifest.get("bytes"),
         artifact_sha256=manifest["sha256"],
         timing_policy=policy.to_dict(),
+        scenario=stream.scenario,
     )
+    if manifest.get("state"):
+        record["stream_state"] = {
+            "tensors": len(manifest["state"]),
+            "carried": "from call to call, zeros at the stream's start (runners/state.py)",
+        }
     if options.cpus:
         os.sched_setaffinity(0, set(options.cpus))
     if hasattr(os, "sched_getaffinity"):
@@ -180,6 +238,7 @@ def run_artifact(
     idle_rss = rss_mb()
     zones, clocks = options.thermal_zones or None, options.clock_paths or None
     state_before = thermal_state(zones, clocks)
+    energy = _energy(options)
     versions = {}
     session: Optional[Session] = None
     try:
@@ -194,7 +253,18 @@ def run_artifact(
         outputs = session.infer(inputs)
         record["first_inference_ms"] = (time.perf_counter_ns() - t0) / 1e6
         record["numerics"] = check_numerics(manifest, outputs)
-        if session.TIMES_ITSELF:  # e.g. trtexec times its own loop, under the same policy
+        carry = stepper(manifest, live)  # a stream artifact: state fed back on every call
+        call = (lambda: live.infer(inputs)) if carry is None else _carried(carry, inputs)
+        if streaming:
+            from .stream_scenario import run_scenario
+
+            record["stream"], service_ms = run_scenario(
+                manifest, live, stream, warmup=policy.warmup_min, tick=energy.tick
+            )
+            loop = LoopResult(service_ms, record["stream"]["warmup_ms"], "stream", [])
+        elif session.TIMES_ITSELF:  # e.g. trtexec times its own loop, under the same policy
+            if carry is not None:
+                record["stream_state"]["carried"] = "no: the runtime times its own calls"
             ext = session.external_timing(inputs, policy)
             record.update(
                 timing_source=ext.get("source", type(session).__module__), **ext.get("record", {})
@@ -208,11 +278,12 @@ def run_artifact(
             )
         else:
             loop = run_loop(
-                lambda: live.infer(inputs),
+                call,
                 policy,
                 sampler=lambda: thermal_state(zones, clocks),
                 progress=progress,
                 extra_timer=live.gpu_ms if live.HAS_GPU_TIME else None,
+                tick=energy.tick,
             )
     except ArtifactError:
         raise
@@ -248,6 +319,7 @@ def run_artifact(
             options.layers,
             record["summary"].get("p50"),
         )
+    record["energy"] = energy.result(len(record.get("samples_ms") or []))
     record["peak_rss_mb"] = peak_rss_mb()
     record["idle_rss_mb"] = idle_rss
     if record["peak_rss_mb"] is not None and idle_rss is not None:

@@ -3,7 +3,8 @@ range, shared by the runner (which validates the JSON it is given) and the host 
 the CLI's flags and the device profile's fields with the same code before anything runs).
 
 A setting is a dataclass field whose ``metadata`` holds a :func:`spec`: its kind (``int``,
-``float``, ``str``, ``bool``, ``str-list``, ``int-list``), bounds and help text. ``check_fields``
+``float``, ``str``, ``bool``, ``str-list``, ``int-list``), bounds (``choices`` for a ``str``) and
+help text. ``check_fields``
 checks every field of a dataclass instance; a bad value raises :class:`SettingError`, which
 carries the field's name so that the caller can name the flag, or the file and field, it came from.
 Non-finite numbers (NaN, infinity) are never valid.
@@ -93,6 +94,11 @@ def check_value(name: str, value: Any, meta: Mapping[str, Any], optional: bool =
     if kind == "str":
         if not isinstance(value, str) or not value:
             raise SettingError([name], "{%s} must be a non-empty string, got %r" % (name, value))
+        choices = meta.get("choices")
+        if choices and value not in choices:
+            raise SettingError(
+                [name], "{%s} must be one of %s, got %r" % (name, ", ".join(choices), value)
+            )
         return value
     item_kind = kind.split("-")[0]
     if not isinstance(value, (list, tuple)):

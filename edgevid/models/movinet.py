@@ -551,3 +551,196 @@ def movinet_tiny(num_classes: int = 10) -> MoViNet:
             num_classes=num_classes,
         )
     )
+
+
+# ---------------------------------------------------------------- stream mode
+#
+# ``movinet-a0/a1/a2-stream``: the causal network as a per-step module, the paper's stream mode
+# (Sec. 3.3, "Stream Buffers"; official ``movinet_layers.StreamBuffer`` and the cumulative
+# ``GlobalAveragePool3D``). One step takes a chunk of k frames (k = the input's T, 1 by default)
+# and the state, and returns the logits after the chunk's last frame and the next state. The state
+# is explicit inputs and outputs, so the step exports as a stateless graph:
+#
+# - every causal temporal conv (k_t > 1): a buffer of its last ``k_t - 1`` input frames
+#   ``(B, C, k_t - 1, H, W)``, prepended to the chunk in place of the causal zero padding;
+# - every cumulative SE average and the head's average pool: the running average ``(B, C, 1, 1,
+#   1)`` and its frame count ``(B, 1, 1, 1, 1)``.
+#
+# All zeros is the state at a stream's start. Fed a clip step by step, the last step's logits
+# equal the ``-causal`` model's on the whole clip (tests/test_movinet_stream.py). The stream
+# module wraps a causal MoViNet and adds no parameters: the same seed gives the same weights.
+
+
+class _StepState:
+    """The state of one step: the given tensors in order (zeros of the needed shape where none
+    were given), the next ones collected in the same order, with their names."""
+
+    def __init__(self, given, like: torch.Tensor):
+        self.given, self.like = list(given), like
+        self.names: list = []
+        self.next: list = []
+
+    def take(self, name: str, shape) -> torch.Tensor:
+        i = len(self.names)
+        self.names.append(name)
+        if self.given:
+            return self.given[i]
+        return torch.zeros(
+            tuple(int(v) for v in shape), dtype=self.like.dtype, device=self.like.device
+        )
+
+    def put(self, t: torch.Tensor) -> None:
+        self.next.append(t)
+
+
+def _stream_conv(m: nn.Module, x: torch.Tensor, st: _StepState, name: str) -> torch.Tensor:
+    if not (isinstance(m, ConvBNAct) and m.causal and m.kt > 1):
+        return m(x)
+    b, c, _, h, w = x.shape
+    n = m.kt - 1
+    x = torch.cat([st.take(name + "_buf", (b, c, n, h, w)), x], dim=2)
+    st.put(x[:, :, -n:])
+    return m.act(m.bn(m.conv(x)))
+
+
+def _stream_cumulative_mean(x: torch.Tensor, st: _StepState, name: str) -> torch.Tensor:
+    """``cumulative_mean`` continued from the state's running average and frame count."""
+    b, c, k = x.shape[:3]
+    avg = st.take(name + "_avg", (b, c, 1, 1, 1))
+    count = st.take(name + "_count", (b, 1, 1, 1, 1))
+    m = x.mean(dim=(3, 4), keepdim=True)
+    total = (torch.cumsum(m, dim=2) if k > 1 else m) + avg * count
+    counts = count + torch.arange(1, k + 1, dtype=x.dtype, device=x.device).view(1, 1, -1, 1, 1)
+    out = total / counts
+    st.put(out[:, :, -1:])
+    st.put(count + k)
+    return out
+
+
+def _stream_block(blk: nn.Module, x: torch.Tensor, st: _StepState, name: str) -> torch.Tensor:
+    assert isinstance(blk, MoViNetBlock)
+    y = blk.expansion(x)
+    if isinstance(blk.feature, nn.Sequential):  # (2+1)D: spatial, then causal temporal
+        y = _stream_conv(blk.feature[1], blk.feature[0](y), st, name + "_temporal")
+    else:
+        y = _stream_conv(blk.feature, y, st, name + "_feature")
+    se = blk.se
+    s = _stream_cumulative_mean(y, st, name + "_se")
+    y = y * torch.sigmoid(se.expand(F.silu(se.reduce(s))))
+    y = blk.projection(y) * blk.rezero
+    return y + (blk.skip(blk.pool(x)) if blk.skip is not None else x)
+
+
+class MoViNetStream(nn.Module):
+    """One stream step of a causal MoViNet: ``forward(frames, *state) -> (logits, *next_state)``.
+
+    ``frames`` is (B, 3, k, H, W); without state arguments the step starts a stream (zeros).
+    ``state_specs(shape)`` gives the state's names and shapes for a frames input ``shape``."""
+
+    def __init__(self, causal: MoViNet):
+        super().__init__()
+        if not causal.cfg.causal:
+            raise ValueError("stream mode needs the causal MoViNet (MoViNetConfig(causal=True))")
+        _, groups, _ = SPECS[causal.cfg.model_id]
+        if any(stride[0] != 1 for _, layers in groups for _, _, stride in layers):
+            raise ValueError("stream mode supports temporal stride 1 only")
+        self.net = causal
+
+    def step(self, frames: torch.Tensor, state=()) -> tuple:
+        """(logits, next state list, state names)."""
+        net, st = self.net, _StepState(state, frames)
+        x = net.stem(frames)  # 1 x 3 x 3: no temporal extent, no state
+        for i, blk in enumerate(net.blocks):
+            x = _stream_block(blk, x, st, f"b{i:02d}")
+        x = _stream_cumulative_mean(net.project(x), st, "head")[:, :, -1:]
+        logits = net.classifier(net.dropout(F.silu(net.head(x)))).flatten(1)
+        if state and len(state) != len(st.names):
+            raise ValueError(
+                f"the stream step takes {len(st.names)} state tensors, got {len(state)}"
+            )
+        return logits, st.next, st.names
+
+    def forward(self, frames: torch.Tensor, *state: torch.Tensor):
+        logits, nxt, _ = self.step(frames, state)
+        return (logits, *nxt)
+
+    def state_specs(self, shape) -> list:
+        """``[(name, shape)]`` of the state for a frames input ``shape`` (B, 3, k, H, W)."""
+        with torch.no_grad():
+            _, nxt, names = self.step(torch.zeros(tuple(int(v) for v in shape)))
+        return [(n, list(t.shape)) for n, t in zip(names, nxt)]
+
+
+def _register_stream(mid: str):
+    params, _ = _PAPER[mid]
+    c, _, h, w = _INPUT[mid]
+
+    @register_model(
+        f"movinet-{mid}-stream",
+        family="movinet",
+        arch_class="cnn",
+        input=(c, 1, h, w),
+        num_classes=600,
+        source=_SOURCE.format(
+            mid,
+            ", stream mode: one frame per step, stream buffers and "
+            "cumulative SE averages as explicit state (Sec. 3.3)",
+        ),
+        paper_params_m=params,
+        notes="per-step model: input T is the frames per step; the same weights as "
+        f"movinet-{mid}-causal for the same seed",
+    )
+    def build(num_classes: int = 600) -> MoViNetStream:
+        return MoViNetStream(
+            MoViNet(MoViNetConfig(model_id=mid, causal=True, num_classes=num_classes))
+        )
+
+    return build
+
+
+for _mid in ("a0", "a1", "a2"):
+    _register_stream(_mid)
+
+
+@register_model(
+    "movinet-tiny-stream",
+    family="movinet",
+    arch_class="cnn",
+    input=(3, 1, 32, 32),
+    num_classes=10,
+    hidden=True,
+    source="edgevid test config: movinet-tiny in stream mode (one frame per step)",
+)
+def movinet_tiny_stream(num_classes: int = 10) -> MoViNetStream:
+    return MoViNetStream(movinet_tiny(num_classes))
+
+
+def _tiny_3d(num_classes: int) -> MoViNet:
+    return MoViNet(MoViNetConfig(model_id="tiny", causal=True, num_classes=num_classes))
+
+
+@register_model(
+    "movinet-tiny-3d-causal",
+    family="movinet",
+    arch_class="cnn",
+    input=(3, 6, 32, 32),
+    num_classes=10,
+    hidden=True,
+    source="edgevid test config: MoViNet with 3 thin blocks, causal 3D depthwise convs (as "
+    "A0-A2) and cumulative SE",
+)
+def movinet_tiny_3d_causal(num_classes: int = 10) -> MoViNet:
+    return _tiny_3d(num_classes)
+
+
+@register_model(
+    "movinet-tiny-3d-stream",
+    family="movinet",
+    arch_class="cnn",
+    input=(3, 1, 32, 32),
+    num_classes=10,
+    hidden=True,
+    source="edgevid test config: movinet-tiny-3d-causal in stream mode (one frame per step)",
+)
+def movinet_tiny_3d_stream(num_classes: int = 10) -> MoViNetStream:
+    return MoViNetStream(_tiny_3d(num_classes))
