@@ -83,6 +83,9 @@ def bench(
         help="after the timed run, profile each layer with the runtime's profiler",
     ),
     layer_iters: int = typer.Option(10, help="profiled inferences with --layers"),
+    wide: bool = typer.Option(
+        False, "--wide", help="all columns in the table (class, variant, CI, p90, n, load)"
+    ),
     json_: bool = typer.Option(False, "--json", help="print the result records as JSON only"),
 ):
     check_outputs(results_dir, db, artifacts)  # before any export or measurement
@@ -177,7 +180,7 @@ def bench(
     if json_:
         print_json(records)
     else:
-        results_table(records)
+        results_table(records, wide)
     failed = [r for r in records if r["status"] != "ok"]
     if failed:
         err.print(f"[red]{len(failed)} of {len(records)} configuration(s) did not run[/]")

@@ -182,8 +182,10 @@ def compare(
     from edgevid.report import to_terminal
     from edgevid.report.tables import compare_table, unpaired_table
 
-    from edgevid.report.layers import layer_diffs, print_layer_diffs
-    from edgevid.report.sessions import rich_table as session_table
+    from edgevid.analysis.layers import layer_diffs
+    from edgevid.report.layers import diff_tables
+    from edgevid.report.sessions import verdict_table
+    from edgevid.results.select import short_key
     from edgevid.analysis.sessions import compare_session_records
 
     threshold = parse_threshold(fail_above) if fail_above is not None else None
@@ -220,7 +222,7 @@ def compare(
                 "fail_above": threshold,
                 "failing": [p.to_dict() for p in failing],
                 "sessions": [
-                    dict(v, key=[k[0], k[1], k[2], k[3], list(k[4] or []), k[5]])
+                    dict(v, key=short_key(k))
                     for k, v in sorted(by_session.items(), key=lambda kv: tuple(map(str, kv[0])))
                 ],
                 "layers": diffs,
@@ -230,7 +232,11 @@ def compare(
         if pairs:
             out.print(to_terminal.table(compare_table(pairs)))
         if by_session:
-            out.print(session_table(by_session))
+            out.print(
+                to_terminal.table(
+                    verdict_table(by_session), "session method (medians of fresh processes)"
+                )
+            )
         single = [p for p in pairs if p.key not in by_session]
         if single:
             err.print(
@@ -238,7 +244,8 @@ def compare(
                 f"sees within-run noise only (run `edgevid bench --sessions 5` on both "
                 f"sides to compare across fresh processes)"
             )
-        print_layer_diffs(diffs, out)
+        for title, table in diff_tables(diffs):
+            out.print(to_terminal.table(table, title))
         left = unpaired_table(unpaired)
         if left:
             err.print(to_terminal.table(left, "unpaired"))

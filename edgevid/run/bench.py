@@ -27,7 +27,6 @@ from edgevid.transports import RunSpec, for_profile
 from edgevid.runners.loop import TimingPolicy
 from edgevid.runners.record import new_record
 from edgevid.runners.run import RunOptions
-from edgevid.runners.settings import strict_dumps
 from edgevid.run.sessions import SessionPlan, measure
 
 _EXPORT_LOCK = threading.Lock()
@@ -126,16 +125,6 @@ def run_on_device(
     runner's JSON command line on the device."""
     spec = RunSpec(options.threads, policy.to_dict(), options.to_dict(), timeout_s, profile.name)
     return for_profile(profile).run(artifact_dir, spec, log)
-
-
-def runner_args(options: RunOptions, policy: TimingPolicy) -> list:
-    """Where the typed settings become the runner's JSON command line."""
-    return [
-        "--policy",
-        strict_dumps(policy.to_dict()),
-        "--options",
-        strict_dumps(options.to_dict()),
-    ]
 
 
 def bench_one(
