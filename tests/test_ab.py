@@ -191,7 +191,7 @@ def test_cli_ab_end_to_end(tmp_path):
     assert out["load"] and "loadavg" in out["load"][0]
     pids = [p for t in out["pids"] for p in t.values()]
     assert len(set(pids)) == len(pids) == 2 * out["trials"]
-    rec = json.loads(Path(out["result_path"]).read_text())
+    rec = json.loads((tmp_path / out["result_path"]).read_text())
     assert rec["kind"] == "ab" and rec["status"] == "ok"
     assert rec["numerics"]["ok"] is True
     assert "NEW is" in md.read_text() and "<svg" in html.read_text()
