@@ -49,21 +49,21 @@ def hierarchical_ci(
 ) -> tuple:
     """(estimate, low, high) of exp(mean log ratio); ``trials`` holds each trial's round log
     ratios. Trials are resampled, then rounds within each resampled trial."""
-    trials = [np.asarray(t, dtype=np.float64) for t in trials if len(t)]
-    if not trials:
+    arrays = [np.asarray(t, dtype=np.float64) for t in trials if len(t)]
+    if not arrays:
         return (float("nan"),) * 3
-    every = np.concatenate(trials)
+    every = np.concatenate(arrays)
     est = math.exp(float(every.mean()))
     if every.size < 2:
         return est, float("nan"), float("nan")
     rng = np.random.default_rng(seed)
-    k = len(trials)
+    k = len(arrays)
     stats = np.empty(n_resamples)
     for i in range(n_resamples):
         picked = rng.integers(0, k, size=k) if k > 1 else np.zeros(1, dtype=int)
         total, count = 0.0, 0
         for j in picked:
-            t = trials[j]
+            t = arrays[j]
             total += float(t[rng.integers(0, t.size, size=t.size)].sum())
             count += t.size
         stats[i] = total / count

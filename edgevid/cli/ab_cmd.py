@@ -36,7 +36,9 @@ def _side(text, shape, weights, fmt, precision, export_opts, profile, artifacts,
     ref = resolve(name, given or profile.input_shapes.get(name), weights)
     entry = entries_for(profile, [fmt] if fmt else None, precision, export_opts)[0]
     try:
-        art = export(ref, entry.format, entry.precision, root=artifacts, log=log, options=entry.export)
+        art = export(
+            ref, entry.format, entry.precision, root=artifacts, log=log, options=entry.export
+        )
     except ExportFailed as e:
         raise RunFailed(f"{text}: export failed: {e}") from e
     return art, entry, text, given is not None
@@ -121,11 +123,11 @@ def ab(
             f"[dim]trial {r['trial'] + 1} round {r['round'] + 1}: NEW/BASE {r['ratio']:.3f}[/]"
         )
 
-    failure: Optional[Exception] = None
+    failure: Optional[BaseException] = None
     try:
         outcome = runner.run_ab(runner.ProcessSource(sides, plan), plan, on_round=on_round)
     except (runner.SideFailed, KeyboardInterrupt) as e:
-        failure, outcome = e, e.outcome  # type: ignore[union-attr]
+        failure, outcome = e, getattr(e, "outcome")
     record = _record(sides, labels, mb, mn, outcome, plan, profile.name, threads, failure)
     if save:
         from edgevid.results import store
@@ -146,13 +148,11 @@ def ab(
             write_text_safely(html, render_html(rep), "--html")
     summary = outcome.summary
     if isinstance(failure, KeyboardInterrupt):
-        raise Interrupted(
-            f"{summary.rounds} round(s) measured and kept", record if json_ else None
-        )
-    if failure is not None:
+        raise Interrupted(f"{summary.rounds} round(s) measured and kept", record if json_ else None)
+    if isinstance(failure, runner.SideFailed):
         if json_:
             print_json({**_short(record), "error": str(failure), "exit_code": failure.exit_code})
-            raise typer.Exit(failure.exit_code)  # type: ignore[union-attr]
+            raise typer.Exit(failure.exit_code)
         raise failure
     if json_:
         print_json(_short(record))

@@ -10,13 +10,23 @@ from edgevid.report.model import Cell, Column, Figure, Report, Section, Table, T
 
 
 def _summary(ab: dict) -> stats.Summary:
-    nan = float("nan")
     s = ab["summary"]
+
+    def num(key: str) -> float:
+        v = s.get(key)
+        return float("nan") if v is None else float(v)
+
     return stats.Summary(
-        **{
-            k: (nan if s.get(k) is None and k not in ("verdict", "per_trial_ratio") else s.get(k))
-            for k in stats.Summary.__dataclass_fields__
-        }
+        verdict=s["verdict"],
+        ratio=num("ratio"),
+        ci_low=num("ci_low"),
+        ci_high=num("ci_high"),
+        margin=num("margin"),
+        rounds=int(s["rounds"]),
+        trials=int(s["trials"]),
+        base_p50=num("base_p50"),
+        new_p50=num("new_p50"),
+        per_trial_ratio=list(s.get("per_trial_ratio") or []),
     )
 
 
