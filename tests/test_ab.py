@@ -205,3 +205,52 @@ def test_cli_ab_bad_input(tmp_path):
     assert "error" in json.loads(p.stdout)
     p = _edgevid("ab", "x3d-tiny", "x3d-tiny", "--margin", "lots", cwd=tmp_path)
     assert p.returncode == 2 and "threshold" in p.stderr
+
+
+def test_cli_ab_side_that_cannot_load(tmp_path):
+    """A tampered artifact: one clear line, exit 2, the (empty) run kept as an error record."""
+    import shutil
+
+    p = _edgevid("export", "x3d-tiny", "--to", "onnx", "--artifacts", "art", cwd=tmp_path)
+    assert p.returncode == 0, p.stderr[-2000:]
+    good = tmp_path / "art" / "x3d-tiny" / "onnx-fp32"
+    bad = tmp_path / "bad"
+    shutil.copytree(good, bad)
+    (bad / "model.onnx").write_bytes(b"not a model")
+    p = _edgevid("ab", str(good), str(bad), "--max-time", "3", "--json", cwd=tmp_path)
+    assert p.returncode == 2, p.stderr[-2000:]
+    out = json.loads(p.stdout)
+    assert out["error"].startswith("new:") and out["rounds"] == 0
+    assert out["record"]["status"] == "error"
+    assert [ln for ln in p.stderr.splitlines() if ln.startswith("error:")]
+
+
+def test_serve_dies_with_its_parent(tmp_path):
+    """The serve-mode runner honours the parent-death watchdog (runners/watchdog.py)."""
+    import signal
+    import time
+
+    p = _edgevid("export", "x3d-tiny", "--to", "onnx", "--artifacts", "art", cwd=tmp_path)
+    assert p.returncode == 0
+    art = tmp_path / "art" / "x3d-tiny" / "onnx-fp32"
+    parent = (
+        "import subprocess, sys, os\n"
+        "from edgevid import procs\n"
+        f"c = procs.spawn([sys.executable, '-m', 'edgevid.runners.serve', {str(art)!r}],"
+        " stdin=subprocess.PIPE)\n"
+        "print(c.pid, flush=True); print(c.stdout.readline().decode()[:40], flush=True)\n"
+        "import time; time.sleep(60)\n"
+    )
+    proc = subprocess.Popen([sys.executable, "-c", parent], stdout=subprocess.PIPE, text=True)
+    child = int(proc.stdout.readline())
+    assert "ready" in proc.stdout.readline()
+    os.kill(proc.pid, signal.SIGKILL)
+    proc.wait()
+    for _ in range(50):
+        try:
+            os.kill(child, 0)
+        except ProcessLookupError:
+            break
+        time.sleep(0.1)
+    else:
+        pytest.fail("the serve process outlived its parent")

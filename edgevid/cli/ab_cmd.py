@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import List, Optional
 
 import typer
+from rich.markup import escape
 
 from edgevid.cli.app import app
 from edgevid.cli.common import check_outputs, err, print_json
@@ -151,6 +152,7 @@ def ab(
         raise Interrupted(f"{summary.rounds} round(s) measured and kept", record if json_ else None)
     if isinstance(failure, runner.SideFailed):
         if json_:
+            err.print(f"[red]error:[/] {escape(str(failure))}", highlight=False, soft_wrap=True)
             print_json({**_short(record), "error": str(failure), "exit_code": failure.exit_code})
             raise typer.Exit(failure.exit_code)
         raise failure
