@@ -254,3 +254,28 @@ def test_serve_dies_with_its_parent(tmp_path):
         time.sleep(0.1)
     else:
         pytest.fail("the serve process outlived its parent")
+
+
+def test_report_shows_stored_ab_records():
+    """`edgevid report` renders an ab record (verdict in words, the rounds' plot), built from the
+    record alone."""
+    from edgevid.report.build import results_report
+    from edgevid.report.to_html import render as html
+    from edgevid.report.to_markdown import render as md
+    from edgevid.runners.record import new_record
+
+    out = runner.run_ab(Recorded(ratio=1.1), runner.Plan(max_trials=3), clock=Clock(), load=dict)
+    rec = new_record(
+        kind="ab", model="x3d-tiny", format="onnx", precision="fp32", device="d", status="ok",
+        input_shape=[1, 3, 4, 32, 32], threads=1, created_at="2026-12-04T00:00:00+00:00",
+        ab={
+            "summary": out.summary.to_dict(), "seconds": out.seconds,
+            "stop_reason": out.stop_reason, "load": [], "rounds": out.rounds,
+            "plan": {"block_s": 0.25, "rounds_per_trial": 10},
+            "sides": {s: {"artifact_dir": s, "numerics": {"ok": True}} for s in runner.SIDES},
+        },
+    )  # fmt: skip
+    rep = results_report([rec])
+    text = md(rep)
+    assert "NEW is 10" in text and "slower" in text
+    assert "<svg" in html(rep)

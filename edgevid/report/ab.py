@@ -30,7 +30,8 @@ def _summary(ab: dict) -> stats.Summary:
     )
 
 
-def ab_report(record: dict) -> Report:
+def ab_report(record: dict, key: str = "ab") -> Report:
+    """The report of one ab record; ``key`` prefixes its ids (several in one page)."""
     ab = record["ab"]
     s = _summary(ab)
     sides = ab["sides"]
@@ -46,7 +47,7 @@ def ab_report(record: dict) -> Report:
             + " → ".join(f"{x['loadavg'][0]:.2f}" for x in load if x.get("loadavg"))
         )
     table = Table(
-        "ab-sides",
+        f"{key}-sides",
         [
             Column("side", "side"),
             Column("artifact", "artifact"),
@@ -75,7 +76,7 @@ def ab_report(record: dict) -> Report:
     for r in rounds:
         starts.setdefault(r["trial"], r["t"])
     fig = Figure(
-        "ab-rounds",
+        f"{key}-rounds",
         "ab",
         "NEW/BASE per round, and each side's block medians",
         {
@@ -89,7 +90,7 @@ def ab_report(record: dict) -> Report:
         caption="A flat cloud of ratios while both sides' medians move means the pairing "
         "cancelled the machine's drift.",
     )
-    section = Section("A/B: " + s.verdict, id="ab").add(Text(lines), table)
+    section = Section("A/B: " + s.verdict, id=key).add(Text(lines), table)
     if rounds:
         section.add(fig)
     return Report(f"edgevid ab: {record.get('model')}", sections=[section])
