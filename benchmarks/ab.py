@@ -12,6 +12,8 @@ threads. Every method runs with --fail-above 5%. Writes ``<out>/results.md`` (a 
 per condition x format x kind x method, the counts of slower / faster / same / inconclusive /
 gate failures, and the median wall time per pair) and ``<out>/raw.json``.
 
+For `compare` of two single benches the pair's label counts (`no detectable change` as same);
+with `--sessions 3` the session method's verdict does (fail as slower, pass as same).
 For `compare`, results with different input shapes never pair (the shape is part of a result's
 identity): the NEW record's input_shape is set to BASE's before comparing, as a user comparing
 "the model before and after" would.
@@ -86,6 +88,9 @@ def run_compare(fmt: str, new_shape: str, work: Path, sessions: int) -> dict:
         out = json.loads(p.stdout)
         pair = out["pairs"][0]
         label = {"no detectable change": "same"}.get(pair["label"], pair["label"])
+        if out.get("sessions"):  # >= 3 sessions a side: the session method's verdict decides
+            v = out["sessions"][0]["verdict"]
+            label = {"fail": "slower", "pass": "same"}.get(v, v)
         return {"verdict": label, "rc": p.returncode, "ratio": pair["ratio"]}
     except (ValueError, KeyError, IndexError):
         return {"verdict": "error", "rc": p.returncode, "error": p.stderr[-300:]}
