@@ -17,7 +17,6 @@ import sys
 import time
 from pathlib import Path
 
-from edgevid.analysis import ab as stats
 from edgevid.run import ab as runner
 
 
