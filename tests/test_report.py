@@ -8,6 +8,7 @@ import pytest
 from conftest import FAST, json_out, run_cli
 from report_support import DEVICES, check_page, fan_out
 
+from edgevid.models import get_spec
 from edgevid.report import render, results_report, to_markdown, to_terminal
 from edgevid.analysis.stats import box_stats, pareto_front, spearman
 from edgevid.report.columns import (
@@ -139,6 +140,16 @@ def test_json_is_the_model_and_valid(bench_records):
     assert obj["title"] == rep.title
     assert len(obj["data"]["rows"]) == len(bench_records)
     kinds = {f["kind"] for f in _walk(obj["sections"]) if "kind" in f}
+    # One model on one device: a scatter of one point and a 1x1 heatmap say nothing, so each
+    # is one sentence instead (issue 18); two models on two devices get the figures.
+    assert {"distribution", "trace"} <= kinds and not {"scatter", "heatmap"} & kinds
+    lines = [ln for b in _walk(obj["sections"]) for ln in b.get("lines", [])]
+    assert any(ln.startswith("Latency vs GFLOPs on desktop-cpu: one model only") for ln in lines)
+    assert any(ln.startswith("One model on one device: x3d-tiny on desktop-cpu") for ln in lines)
+    two = fan_out(bench_records, devices=("desktop-cpu", "raspberry-pi-5"),
+                  models=[get_spec("x3d-xs"), get_spec("vidtr-s")])
+    kinds = {f["kind"] for f in _walk(json.loads(render(results_report(two), "json"))["sections"])
+             if "kind" in f}
     assert {"distribution", "scatter", "trace", "heatmap"} <= kinds
 
 
