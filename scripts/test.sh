@@ -11,4 +11,6 @@ cd "$root"
 source scripts/system_deps.sh
 system_deps_install
 bash scripts/bootstrap.sh
-exec .venv/bin/python -m pytest -q "$@"
+# One pytest-xdist worker per core; a test module stays on one worker (its module-scoped fixtures
+# -- exports, an sshd device -- are made once). Arguments given here come later and win (-n 0).
+exec .venv/bin/python -m pytest -q -n auto --dist loadfile "$@"
