@@ -9,6 +9,11 @@ a capped run reports the interval it achieved and says so in ``stop_reason``.
 
 Each iteration is timed on its own with ``perf_counter_ns``; nothing else happens inside the timed
 region. Checks of the stopping rule and thermal/clock sampling happen between iterations.
+
+Both clocks are parameters of :func:`run_loop` (``clock_ns``: the per-iteration timer,
+``monotonic``: the caps and sampling period, in seconds), so that the stopping rule and warm-up
+detection can be tested on a recorded stream of iteration times with a clock that the replayed
+call advances, independent of how fast or steady the test machine is.
 """
 
 from __future__ import annotations
@@ -138,20 +143,24 @@ def run_loop(
     progress: Optional[Callable[[str, int], None]] = None,
     extra_timer: Optional[Callable[[], Optional[float]]] = None,
     tick: Optional[Callable[[str], None]] = None,
+    clock_ns: Optional[Callable[[], int]] = None,
+    monotonic: Optional[Callable[[], float]] = None,
 ) -> LoopResult:
     """Warm up and time ``call()``. The cold first call is the caller's to make and record.
 
     ``extra_timer`` (e.g. a GPU runner's CUDA-event time of the call just made) is read after each
     timed iteration, outside the timed region, into ``LoopResult.extra_ms``. ``tick`` (e.g. the
     energy meter) hears ``"start"`` before the timed iterations, ``"sample"`` after each (outside
-    the timed region) and ``"stop"`` after the last."""
+    the timed region) and ``"stop"`` after the last. ``clock_ns`` and ``monotonic`` default to
+    ``time.perf_counter_ns`` and ``time.monotonic`` (tests replay recorded times through them)."""
     tick = tick or (lambda event: None)
-    clock = time.perf_counter_ns
+    clock = clock_ns or time.perf_counter_ns
+    now_s = monotonic or time.monotonic
     sampled: list = []
     warm: list = []
     w = max(1, policy.warmup_window)
-    start = time.monotonic()
-    while len(warm) < policy.warmup_max and time.monotonic() - start < policy.warmup_max_s:
+    start = now_s()
+    while len(warm) < policy.warmup_max and now_s() - start < policy.warmup_max_s:
         t0 = clock()
         call()
         warm.append((clock() - t0) / 1e6)
@@ -162,7 +171,7 @@ def run_loop(
 
     samples: list = []
     extra: list = []
-    start = time.monotonic()
+    start = now_s()
     last_sample = start
     next_check = policy.min_iters
     stop_reason = "iter-cap"
@@ -174,7 +183,7 @@ def run_loop(
         tick("sample")
         if extra_timer is not None:
             extra.append(extra_timer())
-        now = time.monotonic()
+        now = now_s()
         if sampler is not None and now - last_sample >= policy.sample_every_s:
             sampled.append(sampler())
             last_sample = now

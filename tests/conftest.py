@@ -57,3 +57,44 @@ def json_out(proc):
 def workdir(tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
     return tmp_path
+
+
+# -- the quick set: `bash scripts/test.sh -m "not slow"` ---------------------------------------
+#: Whole modules of end-to-end runs: every model family through the converters, LiteRT / Core ML /
+#: int8 conversion, an independent implementation, a real sshd device.
+SLOW_MODULES = {
+    "test_zoo_export",
+    "test_models_independent",
+    "test_tflite",
+    "test_coreml",
+    "test_int8",
+    "test_device_runner",
+    "test_remote_ssh",
+    "test_study",
+}
+#: Fixtures that run the real CLI or export real artifacts: a test that uses one is end to end
+#: (``workdir``: the CLI in a temporary folder; the others export or bench once per module).
+SLOW_FIXTURES = {"workdir", "artifacts", "bench_records", "dynamic_onnx", "fp32", "device", "arts"}
+#: Other tests that run the CLI (in their own folder) or build full-size models.
+SLOW_TESTS = {
+    "test_models_json_contract",  # `edgevid models --all --json`: counts every variant
+    "test_iphone_bench_exports_and_writes_the_xcode_steps",
+    "test_models_class_filter_and_accuracy_json",
+    "test_bench_class_needs_all",
+    "test_models_bad_class_is_exit_2",
+    "test_import_cli_stores_a_result_that_history_finds",
+    "test_full_variant_params_match_the_papers",  # full-size Mobile-Former variants
+    "test_params_track_the_official_checkpoints",  # MoViNet A0-A5 at full size
+    "test_released_specs_of_larger_variants_reproduce_paper_gflops",
+}
+
+
+def pytest_collection_modifyitems(config, items):
+    """Mark the end-to-end tests ``slow`` in one place (they still run in CI and by default):
+    what is left is in-process and runs in well under 90 s."""
+    for item in items:
+        module = getattr(item.module, "__name__", "").rsplit(".", 1)[-1]
+        name = getattr(item, "originalname", item.name)
+        if (module in SLOW_MODULES or name in SLOW_TESTS
+                or SLOW_FIXTURES & set(getattr(item, "fixturenames", ()))):
+            item.add_marker(pytest.mark.slow)

@@ -46,7 +46,7 @@ def fan_out(base: list, devices=DEVICES, models=None) -> list:
 
 def require_browser():
     if not Path(CHROMIUM).exists() and not shutil.which("chromium"):
-        pytest.skip("chromium is not installed (Debian package `chromium`; .ci/run installs it)")
+        pytest.skip("chromium is not installed (Debian package `chromium`; scripts/test.sh installs it as root)")
     try:
         import playwright.sync_api  # noqa: F401
     except ImportError:

@@ -5,7 +5,6 @@ import json
 import os
 import subprocess
 import sys
-import time
 
 import pytest
 import yaml
@@ -75,12 +74,9 @@ def test_unwritable_outputs_are_refused_before_any_work(workdir):
         (("report", "afile", "--md", "afile/r.md"), "--md afile/r.md"),
     ]
     for args, needle in cases:
-        t0 = time.monotonic()
-        p = run_cli(*args, cwd=workdir, timeout=120)
-        elapsed = time.monotonic() - t0
+        p = run_cli(*args, cwd=workdir, timeout=300)  # the timeout guards a hang only
         _one_line(p, 2, needle)
-        # about a second of CLI start-up on a quiet machine; generous on this shared one
-        assert elapsed < 20, (args, elapsed)
+    # before any work: nothing was exported or measured (the evidence, not how long it took)
     assert not (workdir / "artifacts").exists() and not (workdir / "results").exists()
 
 
@@ -154,10 +150,9 @@ def test_json_errors_are_json_on_stdout(workdir):
 
 
 def test_absurd_input_shape_and_threads(workdir):
-    t0 = time.monotonic()
     p = run_cli("bench", "x3d-tiny", "--input-shape", "3x1000x4000x4000", cwd=workdir)
-    _one_line(p, 2, "3x1000x4000x4000", "192 GB", "4 GiB")
-    assert time.monotonic() - t0 < 30
+    _one_line(p, 2, "3x1000x4000x4000", "192 GB", "4 GiB")  # refused up front: nothing made
+    assert not (workdir / "artifacts").exists() and not (workdir / "results").exists()
     p = run_cli("export", "x3d-tiny", "--to", "onnx", "--input-shape", "64x3x1000x400x400",
                 cwd=workdir)
     _one_line(p, 2, "GiB")

@@ -5,11 +5,17 @@ one) runs ``WARMUP`` inferences and then ``iterations`` profiled ones; after eac
 ``InferRequest.profiling_info`` lists every node of the executable graph with ``node_name``,
 ``node_type`` (the plugin's layer type, e.g. ``FullyConnected``, ``Subgraph``), ``exec_type``
 (the kernel), ``real_time`` and ``status`` (OpenVINO docs, "Performance counters" /
-``ov::ProfilingInfo``). Nodes that did not run (``NOT_RUN``, ``OPTIMIZED_OUT``) are left out. A
-node's time per inference is its median over the profiled inferences. The CPU plugin reports
-``real_time`` as the node's *mean since compilation* (checked on OpenVINO 2026.4: the value falls
-call after call as a slow first call is averaged out), so each call's own time is recovered from
-the running means (:func:`_per_call`). The per-inference end-to-end time the layers are checked
+``ov::ProfilingInfo``). A node's time per inference is its median over the profiled inferences.
+The CPU plugin reports ``real_time`` as the node's *mean since compilation* in whole
+microseconds (checked on OpenVINO 2026.4: the value falls call after call as a slow first call
+is averaged out), so each call's own time is recovered from the running means
+(:func:`_per_call`). Its ``status`` is derived from that same truncated mean: ``EXECUTED`` when
+it is at least 1 us, else ``NOT_RUN`` (the plugin's ``Graph::getPerfData``). A node of about a
+microsecond therefore flips between the two from call to call while it runs in every call: a
+node is kept if it is ``EXECUTED`` in any profiled call, and each of its readings is used
+whatever its status (a ``NOT_RUN`` reading is a mean of 0 us). Nodes never ``EXECUTED``
+(constant-folded, ``OPTIMIZED_OUT``) are left out. :func:`node_times` does this on the
+readings, one list per call, so that it can be checked on a recorded sequence. The per-inference end-to-end time the layers are checked
 against is ``InferRequest.latency`` (the runtime's own, without Python's call overhead). A second compiled model
 without PERF_COUNT runs alternately with it for the side-by-side end-to-end reference.
 
@@ -24,6 +30,7 @@ those get the module their nearest scoped neighbours in the runtime graph share
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Optional
 
 from . import alternate
 from .opclass import common_module, module_path, op_of
@@ -108,24 +115,16 @@ def profile(artifact_dir, manifest: dict, options, inputs: dict, iterations: int
     plain_request = core.compile_model(
         path, device, {k: v for k, v in config.items() if k != "PERF_COUNT"}
     ).create_infer_request()
-    times, types, order = {}, {}, []
-    cum, lat = {}, []  # node -> cumulative mean after each profiled call; request.latency
+    readings, lat = [], []  # per profiled call: its counters; request.latency
 
     def read(k):
         lat.append(float(request.latency))
-        for p in request.profiling_info:
-            if str(p.status).split(".")[-1] != "EXECUTED":
-                continue
-            if p.node_name not in cum:
-                cum[p.node_name] = [None] * k
-                order.append(p.node_name)
-                types[p.node_name] = (p.node_type, p.exec_type)
-            cum[p.node_name].append(p.real_time.total_seconds() * 1e3)
+        readings.append([_reading(p) for p in request.profiling_info])
 
     for _ in range(WARMUP):
         plain_request.infer(inputs)
         request.infer(inputs)
-    base = {p.node_name: p.real_time.total_seconds() * 1e3 for p in request.profiling_info}
+    base = {r[0]: r[4] for r in map(_reading, request.profiling_info)}
     plain, wall = alternate(
         lambda: plain_request.infer(inputs),
         lambda: request.infer(inputs),
@@ -133,9 +132,8 @@ def profile(artifact_dir, manifest: dict, options, inputs: dict, iterations: int
         iterations,
         after=read,
     )
-    for name in order:  # the counters are means since compile: recover each call's time
-        times[name] = _per_call(cum[name], WARMUP, base.get(name))
-    sums = [sum(times[n][i] for n in order) for i in range(iterations)]
+    order, types, times = node_times(readings, WARMUP, base)
+    sums = [sum(times[n][i] for n in order) for i in range(len(readings))]
     graph = runtime_graph(compiled)
     layers = []
     for name in order:
@@ -165,19 +163,65 @@ def profile(artifact_dir, manifest: dict, options, inputs: dict, iterations: int
     }
 
 
+def _reading(p) -> tuple:
+    """(node_name, node_type, exec_type, status, real_time in ms) of one ``ProfilingInfo``."""
+    status = str(p.status).split(".")[-1]
+    return (p.node_name, p.node_type, p.exec_type, status, p.real_time.total_seconds() * 1e3)
+
+
+def node_times(readings: list, before: int, base: Optional[dict] = None) -> tuple:
+    """Each executed node's time in each profiled call, from the counters read after each call.
+
+    ``readings``: one list per profiled call of ``(node_name, node_type, exec_type, status,
+    real_time_ms)``; ``before`` calls (the warm-up) preceded the first and left the counters at
+    ``base`` (node -> real_time_ms). Returns ``(order, types, times)``: the nodes ``EXECUTED`` in
+    at least one call, in the order first seen; node -> ``(node_type, exec_type)``; node -> one
+    time per call (``len(readings)`` of them, always). A reading of a kept node counts whatever
+    its status (see the module docstring); a node missing from a call's listing altogether has
+    no reading for that call (``None``), which :func:`_per_call` bridges."""
+    order: list = []
+    types: dict = {}
+    for calls in readings:
+        for name, node_type, exec_type, status, _ in calls:
+            if status == "EXECUTED" and name not in types:
+                order.append(name)
+                types[name] = (node_type, exec_type)
+    means: dict = {name: [None] * len(readings) for name in order}
+    for k, calls in enumerate(readings):
+        for name, _, _, _, ms in calls:
+            if name in means:
+                means[name][k] = ms
+    base = base or {}
+    times = {name: _per_call(means[name], before, base.get(name)) for name in order}
+    return order, types, times
+
+
 def _per_call(means: list, before: int, base=None) -> list:
     """Each call's time from the cumulative means a node's counter reports after each call;
     ``before`` calls (the warm-up) preceded the first reading and left the mean ``base``:
     call n's time is ``n m_n - (n-1) m_(n-1)``. The counter's microsecond rounding can make a
-    tiny node's value slightly off; it is kept at or above zero."""
-    out, prev = [], base
+    tiny node's value slightly off; it is kept at or above zero.
+
+    A call without a reading (``None``) is bridged: the next reading's total since the last one,
+    ``n m_n - p m_p``, is shared evenly by the calls in between; calls after the last reading
+    get the last mean. Without ``base``, the first reading's mean stands for its call (the
+    warm-up's share of the total is unknown). Returns one value per entry of ``means``."""
+    out: list = []
+    prev, prev_n = base, before  # the last known mean and the number of calls it covers
+    gap = 0
     for i, m in enumerate(means):
         n = before + i + 1
         if m is None:
-            out.append(0.0)  # not executed in this call
+            gap += 1
             continue
-        out.append(max(0.0, n * m - (n - 1) * (prev or 0.0)))
-        prev = m
+        if prev is None:
+            total = m * (gap + 1)
+        else:
+            total = n * m - prev_n * prev
+        share = max(0.0, total / (gap + 1))
+        out.extend([share] * (gap + 1))
+        prev, prev_n, gap = m, n, 0
+    out.extend([max(0.0, prev or 0.0)] * gap)
     return out
 
 
