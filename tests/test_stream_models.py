@@ -6,10 +6,10 @@ import numpy as np
 import pytest
 import torch
 
-from edgevid.export import export
+from edgevid.artifacts.export import export
 from edgevid.models import create_model
 from edgevid.models import movinet as mv
-from edgevid.modelref import resolve
+from edgevid.models.ref import resolve
 from edgevid.runners.artifact import ArtifactError, load_manifest
 from edgevid.runners.run import RunOptions, backend_module
 from edgevid.runners.state import StreamState

@@ -93,8 +93,8 @@ def test_options_checks():
 
 @pytest.fixture(scope="module")
 def artifacts(tmp_path_factory):
-    from edgevid.export import export
-    from edgevid.modelref import resolve
+    from edgevid.artifacts.export import export
+    from edgevid.models.ref import resolve
 
     root = tmp_path_factory.mktemp("stream-run")
     return {
