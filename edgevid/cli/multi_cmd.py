@@ -32,7 +32,9 @@ def bench_many(a: dict):
         raise UserError("--host applies to one device; give each device its own profile")
     models = list(a["models_"] or [])
     if a["all_"]:
-        models += [s.name for s in list_models()]
+        from edgevid.run.stream import for_scenario
+
+        models += for_scenario([s.name for s in list_models()], a["scenario"])
     if not models:
         raise UserError("name a model (see `edgevid models`) or pass --all")
     from edgevid.run.config import parse_export_opts, timing_policy
@@ -55,6 +57,7 @@ def bench_many(a: dict):
             results=a["results_dir"],
             db=a["db"],
             cpus=cpus,
+            stream=a["stream"],
         )
         for p in profiles
     }
