@@ -71,9 +71,7 @@ def result_path(root: Path, record: dict) -> Path:
     fmt = record["format"] + (f"-{variant}" if variant else "")
     scenario = re.sub(r"[^A-Za-z0-9]+", "_", scenario_key(record)).strip("_")
     scenario = f"-{scenario}" if scenario else ""  # a stream run never takes a latency run's name
-    name = (
-        slug(f"{kind}{fmt}-{record['precision']}-{shape}-t{threads}{scenario}-{stamp}") + ".json"
-    )
+    name = slug(f"{kind}{fmt}-{record['precision']}-{shape}-t{threads}{scenario}-{stamp}") + ".json"
     path = Path(root) / slug(record["device"]) / slug(record["model"]) / name
     return inside(root, path)
 

@@ -200,9 +200,7 @@ def bench_one(
         options = replace(options, layers=int(cfg.layers))
     log(f"timing {ref.name} on {entry.format} {entry.precision}")
     try:
-        record = run_on_device(
-            profile, art, options, policy, cfg.runner_timeout_s, log, cfg.stream
-        )
+        record = run_on_device(profile, art, options, policy, cfg.runner_timeout_s, log, cfg.stream)
     except RuntimeError as e:  # ConnectionLost too: what was measured before is kept
         return new_record(**base, status="error", reason=str(e), artifact_dir=str(art))
     record.update(device=profile.name, artifact_dir=str(art), variant=entry.variant)
