@@ -49,6 +49,10 @@ def bench_many(a: dict):
         p.name: [resolve(m, shape or p.input_shapes.get(m), a["weights"]) for m in models]
         for p in profiles
     }
+    if a["stream"] is not None:  # every model checked before any export
+        from edgevid.run.stream import stream_ref
+
+        refs = {n: [stream_ref(r, a["stream"]) for r in rs] for n, rs in refs.items()}
     cfgs = {
         p.name: BenchConfig(
             threads=a["threads"],

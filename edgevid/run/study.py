@@ -174,9 +174,15 @@ def plan(
     from edgevid.models.ref import parse_shape
 
     keep = set(scenario.for_scenario([s.name for s in specs], "stream" if stream else None))
+    left = [s.name for s in specs if s.name not in keep]
     specs = [s for s in specs if s.name in keep]
+    skipped = [
+        (p.name, m, "a per-step stream model: it runs with --scenario stream")
+        for p in profiles
+        for m in left
+    ]
     reductions = {s.name: reduce_input(s, scale) for s in specs}
-    configs, skipped = [], []
+    configs = []
     for profile in profiles:
         entries, skip = device_entries(profile, formats, precision)
         skipped += [(profile.name, f, why) for f, why in skip]
