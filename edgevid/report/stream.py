@@ -72,7 +72,11 @@ def energy_cell(r: dict) -> Cell:
     if e.get("available") and e.get("mj_per_inference") is not None:
         note = e.get("scope") or "whole window, idle gaps included"
         return Cell.of(float(e["mj_per_inference"]), 2, note=note)
-    return Cell("not available", None, "muted", e.get("reason") or "no energy recorded")
+    reason = e.get("reason") or "not available: no energy recorded"
+    if not reason.startswith("not available"):
+        reason = "not available: " + reason
+    short = reason if len(reason) <= 90 else reason[:89] + "…"
+    return Cell(short, None, "muted", reason)
 
 
 def row(r: dict) -> List[Cell]:
