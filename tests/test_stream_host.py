@@ -12,13 +12,20 @@ from conftest import run_cli
 QUICK = ["--threads", "1", "--to", "onnx", "--min-iters", "3", "--warmup-min", "1", "--warmup-max", "2"]
 
 
-def bench(workdir, *args):
-    return run_cli("bench", *args, *QUICK, "--json", cwd=workdir, timeout=600)
+def bench(workdir, *args, arts=None):
+    extra = ["--artifacts", arts] if arts else []
+    return run_cli("bench", *args, *QUICK, *extra, "--json", cwd=workdir, timeout=600)
 
 
-def test_bench_stream_model_and_clip_model(workdir):
+@pytest.fixture(scope="module")
+def arts(tmp_path_factory):
+    """One artifact folder for the module: each tiny model is exported once."""
+    return tmp_path_factory.mktemp("stream-host-artifacts")
+
+
+def test_bench_stream_model_and_clip_model(workdir, arts):
     p = bench(workdir, "movinet-tiny-stream", "--scenario", "stream", "--fps", "20",
-              "--duration", "0.5")
+              "--duration", "0.5", arts=arts)
     assert p.returncode == 0, p.stderr
     (r,) = json.loads(p.stdout)
     assert r["status"] == "ok" and r["scenario"] == "stream"
@@ -33,14 +40,14 @@ def test_bench_stream_model_and_clip_model(workdir):
 
     # A clip model as a sliding window: --clip sets the exported T.
     p = bench(workdir, "movinet-tiny", "--scenario", "stream", "--fps", "30", "--clip", "4",
-              "--stride", "2", "--duration", "0.5", "--drop-policy", "drop-oldest")
+              "--stride", "2", "--duration", "0.5", "--drop-policy", "drop-oldest", arts=arts)
     assert p.returncode == 0, p.stderr
     (c,) = json.loads(p.stdout)
     assert c["input_shape"][2] == 4 and c["stream"]["clip"] == 4 and c["stream"]["stride"] == 2
     assert c["scenario_label"] == "stream@30fps clip4/2 drop-oldest(1)"
 
     # The latency run of the same model: its own identity and its own file.
-    p = bench(workdir, "movinet-tiny-stream")
+    p = bench(workdir, "movinet-tiny-stream", arts=arts)
     assert p.returncode == 0, p.stderr
     (lat,) = json.loads(p.stdout)
     from edgevid.results.select import identity
@@ -140,9 +147,11 @@ def test_report_section_renders_markdown_and_html():
     assert "Does it keep up?" in html and 'data-kind="stream"' in html and "<svg" in html
 
 
-def test_study_with_the_stream_scenario(workdir):
-    p = run_cli("study", "--models", "movinet-tiny-stream", "--formats", "onnx", "--threads", "1",
-                "--scenario", "stream", "--fps", "20", "--duration", "0.5", "--warmup-min", "1", "--warmup-max", "2",
+def test_study_with_the_stream_scenario(workdir, arts):
+    p = run_cli("study", "--artifacts", arts, "--models", "movinet-tiny-stream",
+                "--formats", "onnx", "--threads", "1",
+                "--scenario", "stream", "--fps", "20", "--duration", "0.5",
+                "--warmup-min", "1", "--warmup-max", "2",
                 "--out", workdir / "study", cwd=workdir, timeout=600)
     assert p.returncode == 0, p.stderr
     files = list((workdir / "results").rglob("*.json"))
@@ -150,7 +159,7 @@ def test_study_with_the_stream_scenario(workdir):
     assert r["scenario"] == "stream" and r["stream"]["inferences"] > 0
     md = (workdir / "study" / "study.md").read_text()
     assert "Does it keep up?" in md and "Scenario: stream@20fps queue." in md
-    # resumed: the same scenario is found on disk; another fps is another identity
+    # resumed: a result of the same scenario (identity incl. the stream label) is found on disk
     p = run_cli("study", "--models", "movinet-tiny-stream", "--formats", "onnx", "--threads", "1",
                 "--scenario", "stream", "--fps", "20", "--duration", "0.5", "--json",
                 "--out", workdir / "study", cwd=workdir, timeout=600)
