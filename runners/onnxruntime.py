@@ -24,7 +24,9 @@ class Session(BaseSession):
         return self._sess.run(None, inputs)
 
 
-def load(artifact_dir, manifest: dict, options) -> Session:
+def session_options(options):
+    """The one definition of the session's options (the timed session and the layer profiler's
+    both start here): all graph optimisations, sequential execution, ``threads`` intra-op."""
     import onnxruntime as ort
 
     so = ort.SessionOptions()
@@ -33,6 +35,13 @@ def load(artifact_dir, manifest: dict, options) -> Session:
     if options.threads:
         so.intra_op_num_threads = options.threads
         so.inter_op_num_threads = 1
+    return so
+
+
+def open_session(artifact_dir, manifest: dict, options, so):
+    """An InferenceSession on the provider the options name; a silent fallback is an error."""
+    import onnxruntime as ort
+
     provider = options.provider or "CPUExecutionProvider"
     sess = ort.InferenceSession(
         str(Path(artifact_dir) / manifest["file"]), so, providers=[provider]
@@ -42,10 +51,16 @@ def load(artifact_dir, manifest: dict, options) -> Session:
         raise RuntimeError(
             f"ONNX Runtime fell back from {provider} to {used}: not a {provider} result"
         )
+    return sess
+
+
+def load(artifact_dir, manifest: dict, options) -> Session:
+    so = session_options(options)
+    sess = open_session(artifact_dir, manifest, options, so)
     return Session(
         sess,
         {
-            "providers": used,
+            "providers": sess.get_providers(),
             "intra_op_num_threads": so.intra_op_num_threads,
             "inter_op_num_threads": so.inter_op_num_threads,
             "graph_optimization_level": "ORT_ENABLE_ALL",

@@ -52,6 +52,24 @@ def new_record(**fields) -> dict:
     return record
 
 
+def record_for_artifact(manifest: dict, threads, **fields) -> dict:
+    """A new record about running the artifact ``manifest`` describes: its model, format,
+    precision, frame input's shape, size and sha256 filled in, then ``fields``. The runner and
+    every transport that measures with another tool (adb, trtexec over ssh, by hand) start here."""
+    from .state import frames_input
+
+    return new_record(
+        model=manifest["model"],
+        format=manifest["format"],
+        precision=manifest["precision"],
+        input_shape=list(frames_input(manifest)["shape"]),
+        threads=threads,
+        artifact_bytes=manifest.get("bytes"),
+        artifact_sha256=manifest["sha256"],
+        **fields,
+    )
+
+
 class OutputPathError(ValueError):
     """An output path that edgevid will not write: not a regular file, or not writable."""
 

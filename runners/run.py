@@ -21,10 +21,10 @@ from .energy import CHOICES as ENERGY_CHOICES
 from .energy import open_source
 from .energy.meter import Recorder
 from .loop import LoopResult, TimingPolicy, run_loop, summarize
-from .record import Unsupported, new_record
+from .record import Unsupported, record_for_artifact
 from .session import Session
 from .settings import check_fields, from_mapping, spec
-from .state import frames_input, stepper
+from .state import stepper
 from .stream import StreamOptions
 from .sysinfo import fingerprint, peak_rss_mb, rss_mb, thermal_state
 
@@ -213,16 +213,11 @@ def run_artifact(
         from .stream_scenario import plan
 
         plan(manifest, stream)  # usage errors first: nothing is loaded or measured
-    record = new_record(
-        model=manifest["model"],
-        format=manifest["format"],
-        precision=manifest["precision"],
-        input_shape=list(frames_input(manifest)["shape"]),
-        threads=options.threads,
+    record = record_for_artifact(
+        manifest,
+        options.threads,
         status="error",
         runtime=manifest["runner"],
-        artifact_bytes=manifest.get("bytes"),
-        artifact_sha256=manifest["sha256"],
         timing_policy=policy.to_dict(),
         scenario=stream.scenario,
     )

@@ -220,3 +220,14 @@ def test_statistics_on_generated_samples():
     # Too few samples for a bootstrap: no verdict, no exception.
     tiny = compare_samples([1.0], [2.0])
     assert tiny.label == NO_CHANGE and tiny.to_dict()["ci_low"] is None
+
+
+def test_practical_margin_keeps_sample_size_from_deciding():
+    """A 1% shift measured with many samples is detectable but inside the 2% margin: no label;
+    with --margin 0 it is labelled (what sample size alone used to do)."""
+    rng = np.random.default_rng(5)
+    base = rng.lognormal(0.0, 0.02, 20000)
+    new = rng.lognormal(np.log(1.01), 0.02, 20000)
+    assert compare_samples(base, new).label == NO_CHANGE
+    assert compare_samples(base, new, margin=0.0).label == SLOWER
+    assert compare_samples(base, new).margin == 0.02

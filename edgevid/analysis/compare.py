@@ -18,8 +18,11 @@ For each pair:
   jackknife over every sample, which is quadratic in the sample count; runs hold up to 100k.)
 * ``p_value``: two-sided Mann-Whitney U test of the two sample sets (no assumption on the shape of
   the latency distribution, which is skewed and often multi-modal).
-* ``label``: ``slower`` when the whole CI lies above 1 and p < 0.01, ``faster`` when it lies below
-  1 and p < 0.01, else ``no detectable change``.
+* ``label``: ``slower`` when the whole CI lies above 1 + margin and p < 0.01, ``faster`` when it
+  lies below 1 - margin and p < 0.01, else ``no detectable change``. The practical margin
+  (``DEFAULT_MARGIN``, 2%; ``--margin``) means that two runs of one configuration are never
+  labelled slower or faster because of sample size alone: with thousands of samples a CI is
+  narrow enough to "detect" the percent or two by which two runs of anything differ.
 
 The gate (:func:`gate`) fails a pair only when it is labelled ``slower`` AND the CI's lower bound
 exceeds ``1 + fail_above``: the slowdown must be both larger than the threshold and statistically
@@ -29,8 +32,10 @@ Caveat: the samples of one run are treated as independent draws. They are not qu
 iterations share one process, one memory layout and one stretch of machine load, so two runs of
 the same configuration can differ by a percent or two more than the within-run scatter suggests,
 and with thousands of samples such a difference can be labelled ``slower``/``faster``. That is why
-the gate takes a threshold: set it above the run-to-run spread of your device (a few percent on a
-quiet desktop, more on a shared or thermally limited one).
+the gate takes a threshold and the label a margin: set them above the run-to-run spread of your
+device (a few percent on a quiet desktop, more on a shared or thermally limited one). Results
+measured in different sessions can only be compared as well as the machine held still between
+them; ``edgevid ab`` measures both sides in one window (edgevid/run/ab.py) for a trusted verdict.
 """
 
 from __future__ import annotations
@@ -50,6 +55,8 @@ KEY_FIELDS = IDENTITY_FIELDS
 N_RESAMPLES = 2000
 CONFIDENCE = 0.95
 ALPHA = 0.01
+#: Practical margin of the labels: a change within +-2% is never called slower/faster.
+DEFAULT_MARGIN = 0.02
 SEED = 20240607
 #: At most this many float64 values per bootstrap batch (about 40 MB).
 _BATCH_VALUES = 5_000_000
@@ -82,6 +89,7 @@ class Pair:
     n_new: int
     variant: str = ""  # runtime and exporter options: part of the key (KEY_FIELDS)
     scenario: str = ""  # "" (timing loop) or a stream's label: part of the key
+    margin: float = DEFAULT_MARGIN  # the practical margin the label used
 
     @property
     def key(self) -> tuple:
@@ -157,17 +165,25 @@ def ratio_ci(
     return (float(res.confidence_interval.low), float(res.confidence_interval.high))
 
 
-def label_for(ci_low: float, ci_high: float, p_value: float, alpha: float = ALPHA) -> str:
+def label_for(
+    ci_low: float,
+    ci_high: float,
+    p_value: float,
+    alpha: float = ALPHA,
+    margin: float = DEFAULT_MARGIN,
+) -> str:
     if any(math.isnan(v) for v in (ci_low, ci_high, p_value)) or p_value >= alpha:
         return NO_CHANGE
-    if ci_low > 1.0:
+    if ci_low > 1.0 + margin:
         return SLOWER
-    if ci_high < 1.0:
+    if ci_high < 1.0 - margin:
         return FASTER
     return NO_CHANGE
 
 
-def compare_samples(base_ms, new_ms, key: Optional[tuple] = None) -> Pair:
+def compare_samples(
+    base_ms, new_ms, key: Optional[tuple] = None, margin: float = DEFAULT_MARGIN
+) -> Pair:
     """The verdict on two sample sets (ms); ``key`` fills the Pair's key fields."""
     from scipy import stats
 
@@ -191,13 +207,16 @@ def compare_samples(base_ms, new_ms, key: Optional[tuple] = None) -> Pair:
         ci_low=ci_low,
         ci_high=ci_high,
         p_value=p_value,
-        label=label_for(ci_low, ci_high, p_value),
+        label=label_for(ci_low, ci_high, p_value, margin=margin),
         n_base=int(base.size),
         n_new=int(new.size),
+        margin=margin,
     )
 
 
-def compare_records(base: Iterable[dict], new: Iterable[dict]) -> tuple:
+def compare_records(
+    base: Iterable[dict], new: Iterable[dict], margin: float = DEFAULT_MARGIN
+) -> tuple:
     """Pair BASE and NEW records by key and compare each pair.
 
     Returns ``(pairs, unpaired)``: a list of :class:`Pair` (sorted by key) and a list of
@@ -215,7 +234,7 @@ def compare_records(base: Iterable[dict], new: Iterable[dict]) -> tuple:
         elif n is None:
             unpaired.append(_unpaired("base", b, "no new record with the same key"))
         else:
-            pairs.append(compare_samples(b["samples_ms"], n["samples_ms"], key))
+            pairs.append(compare_samples(b["samples_ms"], n["samples_ms"], key, margin))
     return pairs, unpaired
 
 

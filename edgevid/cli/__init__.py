@@ -1,6 +1,7 @@
 """The `edgevid` command line. ``main`` is the console script; commands register on ``app``."""
 
 from edgevid.cli import (  # noqa: F401 - register commands
+    ab_cmd,
     bench_cmd,
     devices_cmd,
     export_cmd,

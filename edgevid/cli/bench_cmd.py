@@ -83,6 +83,9 @@ def bench(
         help="after the timed run, profile each layer with the runtime's profiler",
     ),
     layer_iters: int = typer.Option(10, help="profiled inferences with --layers"),
+    wide: bool = typer.Option(
+        False, "--wide", help="all columns in the table (class, variant, CI, p90, n, load)"
+    ),
     scenario: Optional[str] = stream_opts.SCENARIO,
     fps: Optional[float] = stream_opts.FPS,
     clip: Optional[int] = stream_opts.CLIP,
@@ -202,7 +205,7 @@ def bench(
     if json_:
         print_json(records)
     else:
-        results_table(records)
+        results_table(records, wide)
     failed = [r for r in records if r["status"] != "ok"]
     if failed:
         err.print(f"[red]{len(failed)} of {len(records)} configuration(s) did not run[/]")

@@ -14,8 +14,9 @@ from rich.console import Console
 from edgevid.artifacts import chatter
 from edgevid.errors import UserError
 
-# Tables are not squeezed to 80 columns when stdout is a file or a pipe.
-out = Console(width=None if sys.stdout.isatty() else 240)  # stdout: tables and JSON
+# stdout: tables and JSON. In a pipe or a file tables fit $COLUMNS, else 100 columns (rich reads
+# COLUMNS itself); `--wide` adds the wide columns.
+out = Console(width=None if sys.stdout.isatty() or os.environ.get("COLUMNS") else 100)
 # progress, messages: on a duplicate of the terminal's stderr, which converter output (sent to
 # export.log while a converter runs, see edgevid.artifacts.chatter) does not reach
 err = Console(file=chatter.terminal_stderr(), width=None if sys.stderr.isatty() else 160)
@@ -76,8 +77,9 @@ def parse_cpus(text: str) -> list:
     return sorted(cpus)
 
 
-def results_table(records: list) -> None:
+def results_table(records: list, wide: bool = False) -> None:
     from edgevid.report import to_terminal
     from edgevid.report.columns import TERMINAL, result_table
 
-    out.print(to_terminal.table(result_table(records, TERMINAL, "results"), "results"))
+    table = result_table(records, TERMINAL, "results", wide=wide)
+    out.print(to_terminal.table(table, "results"))

@@ -108,7 +108,7 @@ def bench_many(a: dict):
     if a["json_"]:
         print_json(records)
     elif records:
-        results_table(records)
+        results_table(records, a["wide"])
     if errors and not records:
         raise UserError(f"no device ran: {', '.join(errors)}")
     failed = [r for r in records if r["status"] != "ok"]

@@ -164,6 +164,13 @@ def history(
     out.print(to_terminal.table(Table("history", cols, cells), f"history of {model}"))
 
 
+APART_NOTE = (
+    "Results measured in different sessions can only be compared as well as the machine held "
+    "still between them; for a trusted verdict measure both sides in one window with "
+    "`edgevid ab BASE NEW`."
+)
+
+
 @app.command(
     help="Compare two sets of results: ratio of medians with a bootstrap CI and a "
     "rank-test p-value per configuration. --fail-above 5% exits 1 only when a "
@@ -174,6 +181,9 @@ def compare(
     base: Path = typer.Argument(..., help="baseline result file or folder"),
     new: Path = typer.Argument(..., help="new result file or folder"),
     fail_above: Optional[str] = typer.Option(None, help="e.g. 5% (a fraction or percent)"),
+    margin: str = typer.Option(
+        "2%", help="practical margin: a change within it is never called slower/faster"
+    ),
     json_: bool = typer.Option(False, "--json", help="print JSON only"),
 ):
     from edgevid.results import store
@@ -182,13 +192,18 @@ def compare(
     from edgevid.report import to_terminal
     from edgevid.report.tables import compare_table, unpaired_table
 
-    from edgevid.report.layers import layer_diffs, print_layer_diffs
-    from edgevid.report.sessions import rich_table as session_table
+    from edgevid.analysis.layers import layer_diffs
+    from edgevid.report.layers import diff_tables
+    from edgevid.report.sessions import verdict_table
+    from edgevid.results.select import short_key
     from edgevid.analysis.sessions import compare_session_records
 
     threshold = parse_threshold(fail_above) if fail_above is not None else None
+    practical = parse_threshold(margin)
     base_records, new_records = store.load_all([base]), store.load_all([new])
-    pairs, unpaired = compare_records(base_records, new_records)
+    base_records = [r for r in base_records if r.get("kind", "bench") != "ab"]
+    new_records = [r for r in new_records if r.get("kind", "bench") != "ab"]
+    pairs, unpaired = compare_records(base_records, new_records, practical)
     failing = gate(pairs, threshold) if threshold is not None else []
     wrong = [u for u in unpaired if u.reason == NUMERICS_REASON]
     for u in wrong:
@@ -218,9 +233,11 @@ def compare(
                 ],
                 "unpaired": [u.to_dict() for u in unpaired],
                 "fail_above": threshold,
+                "margin": practical,
+                "note": APART_NOTE,
                 "failing": [p.to_dict() for p in failing],
                 "sessions": [
-                    dict(v, key=[k[0], k[1], k[2], k[3], list(k[4] or []), k[5]])
+                    dict(v, key=short_key(k))
                     for k, v in sorted(by_session.items(), key=lambda kv: tuple(map(str, kv[0])))
                 ],
                 "layers": diffs,
@@ -230,7 +247,11 @@ def compare(
         if pairs:
             out.print(to_terminal.table(compare_table(pairs)))
         if by_session:
-            out.print(session_table(by_session))
+            out.print(
+                to_terminal.table(
+                    verdict_table(by_session), "session method (medians of fresh processes)"
+                )
+            )
         single = [p for p in pairs if p.key not in by_session]
         if single:
             err.print(
@@ -238,7 +259,9 @@ def compare(
                 f"sees within-run noise only (run `edgevid bench --sessions 5` on both "
                 f"sides to compare across fresh processes)"
             )
-        print_layer_diffs(diffs, out)
+        err.print(APART_NOTE)
+        for title, table in diff_tables(diffs):
+            out.print(to_terminal.table(table, title))
         left = unpaired_table(unpaired)
         if left:
             err.print(to_terminal.table(left, "unpaired"))

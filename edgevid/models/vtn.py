@@ -137,6 +137,7 @@ import torch
 from torch import nn
 from torch.nn import functional as F
 
+from edgevid.models._vit import Block  # the shared pre-norm ViT layer (timm layout)
 from edgevid.models._mobilenet import SETTINGS, InvertedResidual, conv_bn_relu6, make_divisible
 from edgevid.models.registry import Accuracy, register_model
 
@@ -198,36 +199,6 @@ class VTNConfig:
 # --------------------------------------------------------------------------- ViT backbone
 
 
-class ViTAttention(nn.Module):
-    def __init__(self, dim: int, heads: int):
-        super().__init__()
-        self.heads = heads
-        self.qkv = nn.Linear(dim, 3 * dim)
-        self.proj = nn.Linear(dim, dim)
-
-    def forward(self, x):
-        B, N, D = x.shape
-        h = self.heads
-        qkv = self.qkv(x).reshape(B, N, 3, h, D // h).permute(2, 0, 3, 1, 4)
-        q, k, v = qkv[0], qkv[1], qkv[2]
-        attn = torch.softmax((q * (D // h) ** -0.5) @ k.transpose(-2, -1), dim=-1)
-        return self.proj((attn @ v).transpose(1, 2).reshape(B, N, D))
-
-
-class ViTBlock(nn.Module):
-    def __init__(self, dim: int, heads: int, mlp_ratio: float, eps: float):
-        super().__init__()
-        self.norm1 = nn.LayerNorm(dim, eps=eps)
-        self.attn = ViTAttention(dim, heads)
-        self.norm2 = nn.LayerNorm(dim, eps=eps)
-        hidden = int(dim * mlp_ratio)
-        self.mlp = nn.Sequential(nn.Linear(dim, hidden), nn.GELU(), nn.Linear(hidden, dim))
-
-    def forward(self, x):
-        x = x + self.attn(self.norm1(x))
-        return x + self.mlp(self.norm2(x))
-
-
 class ViT(nn.Module):
     """Images (B, 3, H, W) -> class-token features (B, dim)."""
 
@@ -239,7 +210,7 @@ class ViT(nn.Module):
         self.cls_token = nn.Parameter(torch.zeros(1, 1, cfg.dim))
         self.pos_embed = nn.Parameter(torch.zeros(1, n + 1, cfg.dim))
         self.blocks = nn.Sequential(
-            *[ViTBlock(cfg.dim, cfg.num_heads, cfg.mlp_ratio, cfg.eps) for _ in range(cfg.depth)]
+            *[Block(cfg.dim, cfg.num_heads, cfg.mlp_ratio, cfg.eps) for _ in range(cfg.depth)]
         )
         self.norm = nn.LayerNorm(cfg.dim, eps=cfg.eps)
         nn.init.trunc_normal_(self.cls_token, std=0.02)

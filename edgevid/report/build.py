@@ -169,6 +169,17 @@ def results_report(
         from edgevid.report.tables import matrix_table
 
         report.sections.append(Section("Op-support matrix", [matrix_table(checks)], id="matrix"))
+    abs_ = sorted(
+        (r for r in records if r.get("kind") == "ab" and r.get("ab")),
+        key=lambda r: r.get("created_at") or "",
+    )
+    if abs_:  # edgevid ab runs: one section each, the verdict in words and the rounds' plot
+        from edgevid.report.ab import ab_report
+
+        for i, r in enumerate(abs_):
+            for s in ab_report(r, f"ab-{i}").sections:
+                s.title = f"A/B {r.get('model')} ({r.get('created_at') or ''}): {s.title[4:]}"
+                report.sections.append(s)
     from edgevid.report.layers import report_sections  # issue 13: sessions and layers
 
     report.sections.extend(report_sections(bench))

@@ -34,6 +34,7 @@ class ResultColumn:
     numeric: bool = False
     views: FrozenSet[str] = BOTH
     help: str = ""
+    wide: bool = False  # in the terminal only with --wide (a pipe gets 100 columns)
 
     def column(self) -> Column:
         return Column(self.key, self.label, self.numeric, self.help)
@@ -151,6 +152,7 @@ RESULT_COLUMNS = (
         False,
         frozenset({TERMINAL}),
         "the study class (the markdown and HTML reports group by it)",
+        wide=True,
     ),
     ResultColumn("format", "format", lambda r: Cell(str(r.get("format")), r.get("format"))),
     ResultColumn("precision", "precision", precision_cell),
@@ -159,6 +161,7 @@ RESULT_COLUMNS = (
         "variant",
         lambda r: _variant_cell(r),
         help="runtime options that tell two runs of one format apart; a stream run's scenario",
+        wide=True,
     ),
     ResultColumn("input", "input", input_cell, help="CxTxHxW (BxCxTxHxW when the batch is not 1)"),
     ResultColumn("threads", "threads", lambda r: Cell.of(r.get("threads") or "default")),
@@ -174,12 +177,19 @@ RESULT_COLUMNS = (
     ResultColumn(
         "p50_only", "p50 ms", lambda r: Cell.of(_summary(r).get("p50")), True, frozenset({TERMINAL})
     ),
-    ResultColumn("ci", "95% CI of p50", ci_cell, False, frozenset({TERMINAL})),
-    ResultColumn("p90", "p90", lambda r: Cell.of(_summary(r).get("p90")), True),
+    ResultColumn("ci", "95% CI of p50", ci_cell, False, frozenset({TERMINAL}), wide=True),
+    ResultColumn("p90", "p90", lambda r: Cell.of(_summary(r).get("p90")), True, wide=True),
     ResultColumn("p99", "p99", lambda r: Cell.of(_summary(r).get("p99")), True),
-    ResultColumn("n", "n", lambda r: Cell.of(_summary(r).get("n")), True, help="timed iterations"),
     ResultColumn(
-        "load", "load ms", lambda r: Cell.of(r.get("load_ms"), 1), True, help="model load / compile"
+        "n", "n", lambda r: Cell.of(_summary(r).get("n")), True, help="timed iterations", wide=True
+    ),
+    ResultColumn(
+        "load",
+        "load ms",
+        lambda r: Cell.of(r.get("load_ms"), 1),
+        True,
+        help="model load / compile",
+        wide=True,
     ),
     ResultColumn(
         "cold",
@@ -207,8 +217,12 @@ RESULT_COLUMNS = (
 )
 
 
-def result_table(records: list, view: str, table_id: str, caption: str = "") -> Table:
-    cols = [c for c in RESULT_COLUMNS if view in c.views]
+def result_table(
+    records: list, view: str, table_id: str, caption: str = "", wide: bool = True
+) -> Table:
+    """The results as a table for ``view``; ``wide=False`` leaves out the terminal's wide
+    columns (class, variant, CI, p90, n, load)."""
+    cols = [c for c in RESULT_COLUMNS if view in c.views and (wide or not c.wide)]
     return Table(
         table_id, [c.column() for c in cols], [[c.cell(r) for c in cols] for r in records], caption
     )

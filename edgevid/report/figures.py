@@ -4,11 +4,11 @@ drawings). Only ``ok`` results with samples take part; a figure with nothing to 
 
 from __future__ import annotations
 
-from typing import Optional
+from typing import Optional, Union
 
 from edgevid.analysis.stats import box_stats, pareto_front, spearman
 from edgevid.report.facts import of_record
-from edgevid.report.model import Figure
+from edgevid.report.model import Figure, Text
 
 #: Iterations of each run in the warm-up trace: the whole warm-up and the start of the timed run.
 TRACE_TIMED = 60
@@ -63,10 +63,19 @@ def distribution(device: str, records: list) -> Optional[Figure]:
     )
 
 
-def flops_scatter(device: str, records: list) -> Optional[Figure]:
+def flops_scatter(device: str, records: list) -> Optional[Union[Figure, Text]]:
     rs = [r for r in timed(records) if of_record(r).gflops]
     if not rs:
         return None
+    if len({r["model"] for r in rs}) < 2:  # one point says nothing: a sentence says it all
+        r = min(rs, key=lambda r: r["summary"]["p50"])
+        return Text(
+            [
+                f"Latency vs GFLOPs on {device}: one model only ({r['model']}, "
+                f"{of_record(r).gflops:.2f} GFLOPs, p50 {r['summary']['p50']:.2f} ms on "
+                f"{r['format']}); the plot needs two or more."
+            ]
+        )
     points = [
         {
             "model": r["model"],
@@ -129,7 +138,7 @@ def accuracy_pareto(device: str, records: list, top1: dict) -> Optional[Figure]:
     )
 
 
-def heatmap(records: list) -> Optional[Figure]:
+def heatmap(records: list) -> Optional[Union[Figure, Text]]:
     devices = sorted({r.get("device") for r in timed(records)}, key=str)
     if not devices:
         return None
@@ -137,6 +146,14 @@ def heatmap(records: list) -> Optional[Figure]:
     models = sorted(
         {m for b in best.values() for m in b}, key=lambda m: (_class_order(m, records), m)
     )
+    if len(models) * len(devices) == 1:  # a 1x1 grid: say it in words
+        r = best[devices[0]][models[0]]
+        return Text(
+            [
+                f"One model on one device: {models[0]} on {devices[0]}, fastest on "
+                f"{r['format']}, p50 {r['summary']['p50']:.2f} ms."
+            ]
+        )
     values = [
         [(best[d][m]["summary"]["p50"] if m in best[d] else None) for d in devices] for m in models
     ]

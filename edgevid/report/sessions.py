@@ -1,13 +1,12 @@
-"""Rows for reports and `compare`: between-session spread and the session method's verdicts.
-
-Plain data (column names + rows of strings) so that any renderer (markdown here, the HTML
-report, the terminal) can show them; :func:`markdown_section` is the markdown report's section.
-"""
+"""Rows for reports and `compare`: between-session spread and the session method's verdicts,
+as column names + rows of strings, and as report-model tables that every renderer shows."""
 
 from __future__ import annotations
 
 import math
 from typing import Optional
+
+from edgevid.report.model import Cell, Column, Table
 
 SPREAD_COLUMNS = (
     "model",
@@ -112,44 +111,12 @@ def verdict_rows(verdicts: dict) -> list:
     return rows
 
 
-def _md_table(columns, rows) -> list:
-    esc = [[c.replace("|", "\\|") for c in row] for row in rows]
-    return ["| " + " | ".join(columns) + " |", "|" + "---|" * len(columns)] + [
-        "| " + " | ".join(row) + " |" for row in esc
-    ]
-
-
-def markdown_section(records: list) -> str:
-    """'Between-session spread' section of the markdown report ('' when no record has sessions)."""
-    rows = spread_rows(records)
-    if not rows:
-        return ""
-    lines = [
-        "## Between-session spread",
-        "",
-        (
-            "Each configuration was measured in several fresh runner processes (sessions), "
-            "interleaved across configurations. The within-run CI says how well one process "
-            "was measured; the CI of the median of session medians says what the next process "
-            "is likely to see (order-statistic interval; its actual coverage is shown, "
-            "min..max below six sessions)."
-        ),
-        "",
-    ]
-    return "\n".join(lines + _md_table(SPREAD_COLUMNS, rows)) + "\n"
-
-
-def verdicts_markdown(verdicts: dict) -> str:
-    return "\n".join(_md_table(VERDICT_COLUMNS, verdict_rows(verdicts))) + "\n"
-
-
-def rich_table(verdicts: dict, title: str = "session method (medians of fresh processes)"):
-    from rich.table import Table
-
-    table = Table(title=title)
-    for col in VERDICT_COLUMNS:
-        table.add_column(col, overflow="fold")
-    style = {"fail": "red", "pass": "green", "inconclusive": "yellow"}
+def verdict_table(verdicts: dict) -> Table:
+    """The session method's verdicts as a report-model table: fail bad, pass good."""
+    tone = {"fail": "bad", "pass": "good", "inconclusive": "warn"}
+    rows = []
     for key, row in zip(sorted(verdicts, key=lambda k: tuple(map(str, k))), verdict_rows(verdicts)):
-        table.add_row(*row, style=style.get(verdicts[key]["verdict"]))
-    return table
+        t = tone.get(verdicts[key]["verdict"])
+        rows.append([Cell(v, v, t) for v in row])
+    columns = [Column(c.replace(" ", "_"), c) for c in VERDICT_COLUMNS]
+    return Table("session-verdicts", columns, rows)

@@ -235,7 +235,28 @@ def stream(ax, data: dict) -> None:
         ax.legend(fontsize=6, loc="upper left")
 
 
+def ab_rounds(ax, data: dict) -> None:
+    """An A/B run: each round's NEW/BASE ratio over time (left), each side's block medians
+    (right axis), the margin band around 1 and the trials' boundaries."""
+    t, ratio, m = data["t"], data["ratio"], data["margin"]
+    ax.axhspan(1 - m, 1 + m, color="0.9", label=f"±{m:.0%} margin")
+    ax.axhline(1.0, color="black", linewidth=0.6)
+    ax.plot(t, ratio, ".", color="tab:red", label="NEW/BASE per round")
+    for x in data.get("trial_starts", [])[1:]:
+        ax.axvline(x, color="0.6", linewidth=0.5, linestyle=":")
+    ax.set_xlabel("seconds since start (dotted: processes restarted)")
+    ax.set_ylabel("ratio of block medians")
+    ax2 = ax.twinx()
+    ax2.plot(t, data["base_ms"], "_", color="tab:blue", label="BASE block median")
+    ax2.plot(t, data["new_ms"], "_", color="tab:orange", label="NEW block median")
+    ax2.set_ylabel("block median (ms)")
+    lines = ax.get_legend_handles_labels()
+    more = ax2.get_legend_handles_labels()
+    ax.legend(lines[0] + more[0], lines[1] + more[1], fontsize=6, loc="upper right")
+
+
 DRAW = {
+    "ab": ab_rounds,
     "distribution": distribution,
     "scatter": scatter,
     "pareto": pareto,

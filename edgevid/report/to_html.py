@@ -25,8 +25,8 @@ nav a{margin-right:12px}
 table{border-collapse:collapse;font-size:12.5px}
 caption{caption-side:bottom;text-align:left;color:#666;font-size:12px;padding-top:4px}
 th,td{border:1px solid #ddd;padding:3px 7px;vertical-align:top;white-space:nowrap}
-td.wrap{white-space:normal;min-width:260px;max-width:520px}
-th{background:#eef1f4;cursor:pointer;user-select:none;white-space:nowrap;position:sticky;top:0}
+td.wrap{white-space:normal;min-width:9em;max-width:520px}
+th{background:#eef1f4;cursor:pointer;user-select:none;position:sticky;top:0;white-space:normal;min-width:3em}
 th[aria-sort=ascending]::after{content:" ▲"} th[aria-sort=descending]::after{content:" ▼"}
 td.num{text-align:right;font-variant-numeric:tabular-nums;white-space:nowrap}
 td.tone-good{color:#17663a} td.tone-warn{color:#8a5a00;background:#fff8e6}
@@ -109,7 +109,7 @@ def table(t: Table) -> str:
                     [
                         "num" if col.numeric else "",
                         f"tone-{c.tone}" if c.tone else "",
-                        "wrap" if len(c.text) > 48 else "",
+                        "wrap" if len(c.text) > 20 else "",  # long text wraps: tables fit the page
                     ],
                 )
             )

@@ -4,8 +4,9 @@ A result is identified by (model, format, precision, variant, device, input shap
 threads, scenario): the variant is the runtime and exporter options (an execution provider, a
 delegate, ``calibration=2``); the scenario is "" for the timing loop (every record made before
 scenarios existed, and ``"scenario": "latency"``) and the stream's label
-(:func:`scenario_label`: fps, clip/stride, drop policy) for a stream run. Everything that pairs, indexes, reuses or names results uses :func:`identity`:
-``compare``, the session and layer comparisons, the reports, the study's reuse of results on disk.
+(:func:`scenario_label`: fps, clip/stride, drop policy) for a stream run. Everything that pairs,
+indexes, reuses or names results uses :func:`identity`: ``compare``, the session and layer
+comparisons, the reports, the study's reuse of results on disk.
 """
 
 from __future__ import annotations

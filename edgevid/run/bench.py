@@ -28,7 +28,6 @@ from edgevid.transports import RunSpec, for_profile
 from edgevid.runners.loop import TimingPolicy
 from edgevid.runners.record import new_record
 from edgevid.runners.run import RunOptions
-from edgevid.runners.settings import strict_dumps
 from edgevid.run.sessions import SessionPlan, measure
 from edgevid.run import stream as scenario
 from edgevid.runners.stream import StreamOptions
@@ -138,16 +137,6 @@ def run_on_device(
         stream.to_dict() if stream is not None else None,
     )
     return for_profile(profile).run(artifact_dir, spec, log)
-
-
-def runner_args(options: RunOptions, policy: TimingPolicy) -> list:
-    """Where the typed settings become the runner's JSON command line."""
-    return [
-        "--policy",
-        strict_dumps(policy.to_dict()),
-        "--options",
-        strict_dumps(options.to_dict()),
-    ]
 
 
 def bench_one(

@@ -202,21 +202,16 @@ def record_from_output(
     transfer: dict,
     target: str,
 ) -> dict:
-    from edgevid.runners.record import new_record
+    from edgevid.runners.record import record_for_artifact
 
     parsed = bm.parse(text)
     got = bm.fields(parsed)
     status = got.pop("status") if rc == 0 else "error"
-    rec = new_record(
-        model=manifest["model"],
-        format=manifest["format"],
-        precision=manifest["precision"],
-        input_shape=list(manifest["inputs"][0]["shape"]),
-        threads=spec.threads,
+    rec = record_for_artifact(
+        manifest,
+        spec.threads,
         status=status,
         runtime="benchmark_model",
-        artifact_bytes=manifest.get("bytes"),
-        artifact_sha256=manifest["sha256"],
         timing_policy=spec.policy,
         timing_source="benchmark_model",
         tool_command=" ".join(sh.q(c) for c in cmd),

@@ -51,16 +51,12 @@ class ManualTransport(Transport):
                 precision=m["precision"],
             )
         )
-        from edgevid.runners.record import new_record
+        from edgevid.runners.record import record_for_artifact
 
-        return new_record(
-            model=m["model"],
-            format=m["format"],
-            precision=m["precision"],
-            input_shape=list(m["inputs"][0]["shape"]),
-            threads=spec.threads,
+        return record_for_artifact(
+            m,
+            spec.threads,
             status="unsupported",
-            artifact_sha256=m["sha256"],
             steps=str(steps),
             reason=f"measured by hand on the {self.name}: steps in {steps}, then "
             f"`edgevid import REPORT.json --model {m['model']} --device "

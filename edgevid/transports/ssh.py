@@ -214,6 +214,10 @@ class SSHTransport(Transport):
             )
         return ""
 
+    def probed(self) -> dict:
+        """What the last device check found ({} before the first): arch, os, kernel, ..."""
+        return dict(self._probe or {})
+
     def missing(self, entry) -> str:
         why = super().missing(entry)
         exe = (entry.options or {}).get("trtexec")
@@ -316,12 +320,12 @@ class SSHTransport(Transport):
         try:
             res = stream(proc, spec.timeout_s, log, on_pid=pid.append)
         except TimeoutError:
-            self._stop(proc, pid, run_id)
+            self.stop_run(proc, pid, run_id)
             raise RuntimeError(
                 f"runner did not finish within {spec.timeout_s:.0f} s (stopped on the device)"
             ) from None
         except BaseException:  # Ctrl-C: stop the runner on the device too
-            self._stop(proc, pid, run_id)
+            self.stop_run(proc, pid, run_id)
             raise
         finally:
             if proc.stdin:
@@ -344,7 +348,7 @@ class SSHTransport(Transport):
             )
         raise RuntimeError(f"runner exited with code {res.rc} on {self.name}: {tail}"[:2000])
 
-    def _stop(self, proc, pid: list, run_id: str) -> None:
+    def stop_run(self, proc, pid: list, run_id: str) -> None:
         """Close our side (the device's watchdog then stops the runner) and, to be sure, stop
         that pid over a fresh connection."""
         stop(proc, grace_s=2)

@@ -20,7 +20,7 @@ import numpy as np
 
 from edgevid.runners.artifact import check_numerics, reference_inputs
 from edgevid.runners.loop import summarize
-from edgevid.runners.record import new_record
+from edgevid.runners.record import record_for_artifact
 from edgevid.runners.trtexec import (
     bench_command,
     build_command,
@@ -129,16 +129,11 @@ def split(stdout: str) -> dict:
 def to_record(manifest: dict, parts: dict, spec, command: str) -> dict:
     """The bench record from what trtexec wrote; every number from trtexec's own files."""
     log = parse_log(parts["log"])
-    rec = new_record(
-        model=manifest["model"],
-        format=manifest["format"],
-        precision=manifest["precision"],
-        input_shape=list(manifest["inputs"][0]["shape"]),
-        threads=spec.threads,
+    rec = record_for_artifact(
+        manifest,
+        spec.threads,
         status="error",
         runtime="trtexec",
-        artifact_bytes=manifest.get("bytes"),
-        artifact_sha256=manifest["sha256"],
         timing_policy=spec.policy,
         timing_source="trtexec --exportTimes",
         trtexec_command=command,
@@ -200,7 +195,7 @@ def run(transport, artifact_dir: Path, spec, log) -> dict:
     try:
         res = stream(proc, spec.timeout_s, log, on_pid=pid.append)
     except BaseException:
-        transport._stop(proc, pid, run_id)
+        transport.stop_run(proc, pid, run_id)
         raise
     finally:
         if proc.stdin:
@@ -215,9 +210,7 @@ def run(transport, artifact_dir: Path, spec, log) -> dict:
             f"trtexec run failed on {transport.name} (exit {res.rc}): " + " | ".join(res.tail[-4:])
         )
     rec = to_record(manifest, split(res.stdout), spec, command_line(t))
-    rec["env"].update(
-        {k: (transport._probe or {}).get(k) for k in ("arch", "os", "kernel", "hostname")}
-    )
+    rec["env"].update({k: transport.probed().get(k) for k in ("arch", "os", "kernel", "hostname")})
     rec["transfer"] = transfer
     rec["transport"] = {"type": "ssh", "target": transport.conn.describe(), "python": None}
     return rec

@@ -1,6 +1,7 @@
 """ONNX Runtime layer profile: the session profiler's JSON trace, per-node kernel times.
 
-A second session with ``SessionOptions.enable_profiling`` (same provider, threads and graph
+A second session with ``SessionOptions.enable_profiling`` (built by the timed session's own
+``session_options`` and ``open_session``: same provider, threads and graph
 optimisation level as the timed one) runs ``WARMUP`` inferences, then ``iterations`` profiled
 ones; ``end_profiling()`` writes a Chrome-trace JSON list: one ``cat: "Session"`` event
 ``model_run`` per inference and one ``cat: "Node"`` event ``<node name>_kernel_time`` per node
@@ -18,8 +19,8 @@ import json
 import os
 import shutil
 import tempfile
-from pathlib import Path
 
+from ..onnxruntime import open_session, session_options
 from . import alternate
 
 WARMUP = 3
@@ -61,27 +62,13 @@ def parse_trace(events: list, skip_runs: int = 0) -> dict:
 
 
 def profile(artifact_dir, manifest: dict, options, inputs: dict, iterations: int) -> dict:
-    import onnxruntime as ort
-
     tmp = tempfile.mkdtemp(prefix="edgevid-ortprof-")
     try:
-        so = ort.SessionOptions()
-        so.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
-        so.execution_mode = ort.ExecutionMode.ORT_SEQUENTIAL
-        if options.threads:
-            so.intra_op_num_threads = options.threads
-            so.inter_op_num_threads = 1
+        so = session_options(options)  # the timed session's options, plus the profiler
         so.enable_profiling = True
         so.profile_file_prefix = os.path.join(tmp, "ort")
-        provider = options.provider or "CPUExecutionProvider"
-        path = str(Path(artifact_dir) / manifest["file"])
-        sess = ort.InferenceSession(path, so, providers=[provider])
-        so_plain = ort.SessionOptions()
-        so_plain.graph_optimization_level = so.graph_optimization_level
-        so_plain.execution_mode = so.execution_mode
-        so_plain.intra_op_num_threads = so.intra_op_num_threads
-        so_plain.inter_op_num_threads = so.inter_op_num_threads
-        plain_sess = ort.InferenceSession(path, so_plain, providers=[provider])
+        sess = open_session(artifact_dir, manifest, options, so)
+        plain_sess = open_session(artifact_dir, manifest, options, session_options(options))
         plain, wall = alternate(
             lambda: plain_sess.run(None, inputs), lambda: sess.run(None, inputs), WARMUP, iterations
         )
@@ -98,7 +85,7 @@ def profile(artifact_dir, manifest: dict, options, inputs: dict, iterations: int
         "run_sums": parsed["run_sums"],
         "run_wall_ms": parsed["wall_ms"],
         "settings": {
-            "provider": provider,
+            "provider": sess.get_providers()[0],
             "warmup": WARMUP,
             "model_run_ms_median": _median(parsed["wall_ms"]),
         },

@@ -1,0 +1,245 @@
+"""`edgevid ab BASE NEW`: both sides measured in one window (edgevid/run/ab.py)."""
+
+from __future__ import annotations
+
+import math
+import sys
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import List, Optional
+
+import typer
+from rich.markup import escape
+
+from edgevid.cli.app import app
+from edgevid.cli.common import check_outputs, err, print_json
+from edgevid.errors import Interrupted, RunFailed, UserError
+
+
+def _side(text, shape, weights, fmt, precision, export_opts, profile, artifacts, log):
+    """(artifact folder, format entry, label, shape given?) for one side."""
+    from edgevid.artifacts.export import ExportFailed, export
+    from edgevid.models.ref import parse_shape, resolve
+    from edgevid.run.bench import entries_for
+
+    if (Path(text) / "artifact.json").is_file():
+        from edgevid.run.ab import manifest_of
+
+        m = manifest_of(Path(text))
+        if shape or weights:
+            raise UserError(f"{text} is an artifact folder: its shape and weights are fixed")
+        entry = entries_for(profile, [m["format"]], m["precision"])[0]
+        return Path(text), entry, text, False
+    name, _, at = text.rpartition("@") if "@" in text else (text, "", "")
+    if at and shape:
+        raise UserError(f"{text}: give the shape once (MODEL@CxTxHxW or the --*-shape flag)")
+    given = parse_shape(at or shape) if (at or shape) else None
+    ref = resolve(name, given or profile.input_shapes.get(name), weights)
+    entry = entries_for(profile, [fmt] if fmt else None, precision, export_opts)[0]
+    try:
+        art = export(
+            ref, entry.format, entry.precision, root=artifacts, log=log, options=entry.export
+        )
+    except ExportFailed as e:
+        raise RunFailed(f"{text}: export failed: {e}") from e
+    return art, entry, text, given is not None
+
+
+@app.command(help="A/B: is NEW slower than BASE? Both measured on one device, in one window.")
+def ab(
+    base: str = typer.Argument(..., help="artifact folder, or model (zoo name[@CxTxHxW], .onnx)"),
+    new: str = typer.Argument(..., help="artifact folder, or model (zoo name[@CxTxHxW], .onnx)"),
+    device: str = typer.Option("desktop-cpu", help="device profile (local devices)"),
+    to: Optional[str] = typer.Option(None, "--to", help="format (default: the profile's first)"),
+    precision: Optional[str] = typer.Option(None, help="precision"),
+    threads: Optional[int] = typer.Option(None, help="intra-op threads (default: profile's)"),
+    base_shape: Optional[str] = typer.Option(None, help="BASE's input C,T,H,W"),
+    new_shape: Optional[str] = typer.Option(None, help="NEW's input C,T,H,W"),
+    base_weights: Optional[str] = typer.Option(None, help="BASE's PyTorch checkpoint"),
+    new_weights: Optional[str] = typer.Option(None, help="NEW's PyTorch checkpoint"),
+    base_python: Optional[str] = typer.Option(None, help="the Python that runs BASE (a venv's)"),
+    new_python: Optional[str] = typer.Option(None, help="the Python that runs NEW (a venv's)"),
+    export_opt: List[str] = typer.Option(None, "--export-opt", metavar="KEY=VALUE"),
+    different_shapes: bool = typer.Option(False, help="allow BASE and NEW input shapes to differ"),
+    margin: str = typer.Option("2%", help="practical margin: |change| within it is 'same'"),
+    fail_above: Optional[str] = typer.Option(None, help="exit 1 when the CI lies above 1+X"),
+    max_time: float = typer.Option(300.0, help="stop after this many seconds (inconclusive)"),
+    block_s: float = typer.Option(0.25, help="seconds of inferences per block"),
+    rounds: int = typer.Option(10, help="rounds per trial (processes restarted between trials)"),
+    min_trials: int = typer.Option(3, help="trials before the verdict may stop the run"),
+    seed: int = typer.Option(0, help="seed of the per-round order"),
+    artifacts: Path = typer.Option(Path("artifacts"), help="artifact root folder"),
+    results_dir: Path = typer.Option(Path("results"), "--results", help="results folder"),
+    save: bool = typer.Option(True, help="store the result record"),
+    md: Optional[Path] = typer.Option(None, "--md", help="write the markdown report here"),
+    html: Optional[Path] = typer.Option(None, "--html", help="write the HTML report here"),
+    json_: bool = typer.Option(False, "--json", help="print the result as JSON only"),
+):
+    from edgevid.analysis.ab import fails_gate, in_words
+    from edgevid.analysis.compare import parse_threshold
+    from edgevid.outputs import check_output_path
+    from edgevid.run import ab as runner
+    from edgevid.run.config import check_threads, parse_export_opts, run_options
+    from edgevid.run.profiles import get_profile
+
+    check_outputs(results_dir, None, artifacts, md)
+    if html is not None:
+        check_output_path(html, "--html")
+    m = parse_threshold(margin)
+    gate = parse_threshold(fail_above) if fail_above is not None else None
+    if not (max_time > 0 and block_s > 0 and rounds >= 2 and min_trials >= 1):
+        raise UserError("--max-time and --block-s must be > 0, --rounds >= 2, --min-trials >= 1")
+    threads = check_threads(threads)
+    profile = get_profile(device)
+    if not profile.is_local:
+        raise UserError(f"device {profile.name!r} is remote: `edgevid ab` runs on local devices")
+    threads = threads if threads is not None else profile.threads
+    opts = parse_export_opts(export_opt)
+    log = lambda msg: err.print(f"[dim]{msg}[/]")  # noqa: E731
+    sides, shaped, labels = [], False, {}
+    for name, text, shape, weights, python in (
+        ("base", base, base_shape, base_weights, base_python),
+        ("new", new, new_shape, new_weights, new_python),
+    ):
+        art, entry, label, given = _side(
+            text, shape, weights, to, precision, opts, profile, artifacts, log
+        )
+        shaped = shaped or given
+        labels[name] = label
+        options = run_options(entry, profile, threads).to_dict()
+        sides.append(runner.SideSpec(name, art, options, python or sys.executable))
+    mb, mn = (runner.manifest_of(s.artifact_dir) for s in sides)
+    runner.check_pairing(mb, mn, different_shapes or shaped)
+    plan = runner.Plan(
+        block_s=block_s,
+        rounds_per_trial=rounds,
+        min_trials=min_trials,
+        max_time_s=max_time,
+        margin=m,
+        seed=seed,
+    )
+
+    def on_round(r):
+        err.print(
+            f"[dim]trial {r['trial'] + 1} round {r['round'] + 1}: NEW/BASE {r['ratio']:.3f}[/]"
+        )
+
+    failure: Optional[BaseException] = None
+    try:
+        outcome = runner.run_ab(runner.ProcessSource(sides, plan), plan, on_round=on_round)
+    except (runner.SideFailed, KeyboardInterrupt) as e:
+        failure, outcome = e, getattr(e, "outcome")
+    record = _record(sides, labels, mb, mn, outcome, plan, profile.name, threads, failure)
+    if save:
+        from edgevid.results import store
+
+        record["result_path"] = str(store.save(record, results_dir))
+    if md or html:
+        from edgevid.report.ab import ab_report
+        from edgevid.outputs import write_text_safely
+
+        rep = ab_report(record)
+        if md:
+            from edgevid.report.to_markdown import render as render_md
+
+            write_text_safely(md, render_md(rep), "--md")
+        if html:
+            from edgevid.report.to_html import render as render_html
+
+            write_text_safely(html, render_html(rep), "--html")
+    summary = outcome.summary
+    if isinstance(failure, KeyboardInterrupt):
+        raise Interrupted(f"{summary.rounds} round(s) measured and kept", record if json_ else None)
+    if isinstance(failure, runner.SideFailed):
+        if json_:
+            err.print(f"[red]error:[/] {escape(str(failure))}", highlight=False, soft_wrap=True)
+            print_json({**_short(record), "error": str(failure), "exit_code": failure.exit_code})
+            raise typer.Exit(failure.exit_code)
+        raise failure
+    if json_:
+        print_json(_short(record))
+    else:
+        err.print(in_words(summary))
+        err.print(f"stopped: {outcome.stop_reason} after {outcome.seconds:.0f} s")
+    if fails_gate(summary.ci_low, gate):
+        err.print(f"[red]NEW is slower than BASE by more than {fail_above}[/]")
+        raise typer.Exit(1)
+
+
+def _short(record: dict) -> dict:
+    """What --json prints: the verdict and its numbers, then the whole record under ``record``."""
+    ab = record["ab"]
+    s = ab["summary"]
+    return {
+        "verdict": s["verdict"],
+        "ratio": s["ratio"],
+        "ci_low": s["ci_low"],
+        "ci_high": s["ci_high"],
+        "margin": s["margin"],
+        "rounds": s["rounds"],
+        "trials": s["trials"],
+        "seconds": ab["seconds"],
+        "stop_reason": ab["stop_reason"],
+        "base_p50": s["base_p50"],
+        "new_p50": s["new_p50"],
+        "load": ab["load"],
+        "pids": ab["pids"],
+        "result_path": record.get("result_path"),
+        "record": record,
+    }
+
+
+def _record(sides, labels, mb, mn, outcome, plan, device, threads, failure) -> dict:
+    from dataclasses import asdict
+
+    from edgevid import __version__
+    from edgevid.run.bench import git_revision
+    from edgevid.runners.record import new_record
+    from edgevid.runners.sysinfo import fingerprint
+
+    ready = outcome.trials[0]["ready"] if outcome.trials else {}
+    num = {s: (ready.get(s) or {}).get("numerics") for s in ("base", "new")}
+    oks = [(n or {}).get("ok") for n in num.values()]
+    s = outcome.summary.to_dict()
+    fin = lambda v: v if isinstance(v, (int, float)) and math.isfinite(v) else None  # noqa: E731
+    return new_record(
+        kind="ab",
+        model=mn.get("model"),
+        format=mn.get("format"),
+        precision=mn.get("precision"),
+        variant="ab",
+        device=device,
+        input_shape=(mn.get("inputs") or [{}])[0].get("shape"),
+        threads=threads,
+        status="error" if failure is not None else "ok",
+        reason=str(failure) if failure is not None else "",
+        numerics={"ok": None if None in oks else all(oks), **num},
+        verdict=s["verdict"],
+        ratio=fin(s["ratio"]),
+        ci_low=fin(s["ci_low"]),
+        ci_high=fin(s["ci_high"]),
+        created_at=datetime.now(timezone.utc).isoformat(timespec="seconds"),
+        env={**fingerprint({}), "edgevid_version": __version__, "git_revision": git_revision()},
+        ab={
+            "summary": s,
+            "plan": asdict(plan),
+            "seconds": outcome.seconds,
+            "stop_reason": outcome.stop_reason,
+            "load": outcome.load,
+            "pids": [t["pids"] for t in outcome.trials],
+            "rounds": outcome.rounds,
+            "sides": {
+                sp.name: {
+                    "artifact_dir": str(sp.artifact_dir),
+                    "label": labels[sp.name],
+                    "python": sp.python,
+                    "model": m.get("model"),
+                    "input_shape": (m.get("inputs") or [{}])[0].get("shape"),
+                    "sha256": m.get("sha256"),
+                    "numerics": num[sp.name],
+                    "p50": s[f"{sp.name}_p50"],
+                }
+                for sp, m in zip(sides, (mb, mn))
+            },
+        },
+    )

@@ -1,0 +1,289 @@
+"""The A/B coordinator: two warm runner processes, short blocks alternated, trials, a stop rule.
+
+A run is a sequence of *trials*. A trial starts one serve-mode runner per side
+(``runners/serve.py``: loaded once, warm), then runs *rounds*: each round runs one block on each
+side, in an order drawn at random for that round (seeded), so a slow period of the machine hits
+both sides alike and no side is always first. After ``rounds_per_trial`` rounds both processes are
+stopped and the next trial starts fresh ones. After each trial from ``min_trials`` on, the
+statistics (edgevid/analysis/ab.py) are computed; the run stops once the verdict is settled, or
+when the next round would pass ``max_time_s`` (the verdict is then what the data say, usually
+``inconclusive``).
+
+Where the blocks come from is injected (``BlockSource``): ``ProcessSource`` starts the real
+runner processes; tests drive the coordinator with recorded data.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import queue
+import random
+import subprocess
+import sys
+import threading
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Callable, Optional, Protocol
+
+from edgevid import procs
+from edgevid.analysis import ab as stats
+from edgevid.errors import RunFailed, UserError
+
+SIDES = ("base", "new")
+
+
+@dataclass
+class Plan:
+    """How an A/B run is measured (defaults chosen by measurement: README "edgevid ab")."""
+
+    block_s: float = 0.25  # seconds of inferences per block (at least one inference)
+    block_n: int = 0  # > 0: that many inferences per block instead
+    rounds_per_trial: int = 10
+    min_trials: int = 3
+    max_trials: int = 20
+    max_time_s: float = 300.0
+    margin: float = stats.DEFAULT_MARGIN
+    seed: int = 0
+
+
+@dataclass
+class SideSpec:
+    """One side: an artifact folder, the runner's options, and the Python that runs it."""
+
+    name: str
+    artifact_dir: Path
+    options: dict = field(default_factory=dict)
+    python: str = sys.executable
+
+
+class BlockSource(Protocol):
+    def open(self, trial: int) -> dict: ...  # side -> its ready message (pid, numerics, ...)
+
+    def block(self, side: str) -> list: ...  # one block's per-iteration times (ms)
+
+    def close(self) -> None: ...
+
+
+class SideFailed(RunFailed):
+    """A side failed to load, to run, or its process went away (exit code 1; 2 for bad input)."""
+
+    def __init__(self, side: str, message: str, exit_code: int = 1):
+        super().__init__(f"{side}: {message}")
+        self.side, self.exit_code = side, exit_code
+
+
+class ServeProcess:
+    """One serve-mode runner process, spoken to line by line."""
+
+    def __init__(self, spec: SideSpec, timeout_s: float = 600.0):
+        self.spec, self.timeout_s = spec, timeout_s
+        cmd = [spec.python, "-m", "edgevid.runners.serve", str(spec.artifact_dir)]
+        cmd += ["--options", json.dumps(spec.options)]
+        try:
+            self.proc = procs.spawn(cmd, stdin=subprocess.PIPE)
+        except OSError as e:
+            raise SideFailed(spec.name, f"cannot start {spec.python}: {e}", 2) from e
+        self.lines: "queue.Queue[Optional[str]]" = queue.Queue()
+        self.stderr: list = []
+        threading.Thread(target=self._read, daemon=True).start()
+        threading.Thread(target=self._drain, daemon=True).start()
+
+    def _read(self) -> None:
+        assert self.proc.stdout is not None
+        for raw in self.proc.stdout:
+            self.lines.put(raw.decode("utf-8", "replace"))
+        self.lines.put(None)
+
+    def _drain(self) -> None:
+        assert self.proc.stderr is not None
+        for raw in self.proc.stderr:
+            self.stderr = (self.stderr + [raw.decode("utf-8", "replace").rstrip()])[-20:]
+
+    def _gone(self) -> str:
+        tail = next((ln for ln in reversed(self.stderr) if ln.strip()), "")
+        code = self.proc.poll()
+        return f"runner process ended (exit {code}){': ' + tail if tail else ''}"
+
+    def receive(self) -> dict:
+        deadline = time.monotonic() + self.timeout_s
+        while True:
+            try:
+                line = self.lines.get(timeout=max(0.01, deadline - time.monotonic()))
+            except queue.Empty:
+                raise SideFailed(self.spec.name, f"no answer within {self.timeout_s:.0f} s")
+            if line is None:
+                self.proc.wait(timeout=10)
+                raise SideFailed(self.spec.name, self._gone())
+            if line.startswith("{"):
+                msg = json.loads(line)
+                if "error" in msg:
+                    raise SideFailed(self.spec.name, msg["error"], int(msg.get("exit_code", 1)))
+                return msg
+
+    def send(self, cmd: dict) -> None:
+        assert self.proc.stdin is not None
+        try:
+            self.proc.stdin.write((json.dumps(cmd) + "\n").encode())
+            self.proc.stdin.flush()
+        except (BrokenPipeError, OSError):
+            raise SideFailed(self.spec.name, self._gone()) from None
+
+    def close(self) -> None:
+        try:
+            self.send({"quit": True})
+            self.proc.wait(timeout=5)
+        except (SideFailed, subprocess.TimeoutExpired):
+            pass
+        procs.stop(self.proc, grace_s=2)
+
+
+class ProcessSource:
+    """Blocks from two serve-mode runner processes, started afresh for every trial."""
+
+    def __init__(self, sides: list, plan: Plan):
+        self.sides = {s.name: s for s in sides}
+        self.plan = plan
+        self.live: dict = {}
+
+    def open(self, trial: int) -> dict:
+        self.close()
+        ready = {}
+        for name, spec in self.sides.items():  # one at a time: loads do not overlap
+            self.live[name] = ServeProcess(spec)
+            ready[name] = msg = self.live[name].receive()
+            if (msg.get("numerics") or {}).get("ok") is False:
+                self.close()
+                raise SideFailed(name, "numerics outside tolerance of the PyTorch reference (FAIL)")
+        return ready
+
+    def block(self, side: str) -> list:
+        p = self.live[side]
+        p.send({"n": self.plan.block_n} if self.plan.block_n else {"seconds": self.plan.block_s})
+        return list(p.receive()["samples_ms"])
+
+    def close(self) -> None:
+        for p in self.live.values():
+            p.close()
+        self.live = {}
+
+
+def machine_load() -> dict:
+    """The load average and CPU use right now (what else ran during the run)."""
+    import os
+
+    out: dict = {}
+    if hasattr(os, "getloadavg"):
+        out["loadavg"] = list(os.getloadavg())
+    try:
+        import psutil
+
+        out["cpu_percent"] = psutil.cpu_percent(interval=None)
+    except ImportError:
+        pass
+    return out
+
+
+@dataclass
+class Outcome:
+    rounds: list  # dicts: trial, round, order, base_ms, new_ms, ratio, t
+    trials: list  # dicts: trial, pids {side: pid}, ready {side: message}
+    summary: stats.Summary
+    seconds: float
+    stop_reason: str  # "settled" | "time cap" | "trial cap" | "interrupted" | "failed: ..."
+    load: list  # machine_load() samples, one per trial
+
+
+def run_ab(
+    source: BlockSource,
+    plan: Plan,
+    clock: Callable[[], float] = time.monotonic,
+    on_round: Callable[[dict], None] = lambda r: None,
+    on_trial: Callable[[dict], None] = lambda t: None,
+    load: Callable[[], dict] = machine_load,
+) -> Outcome:
+    """Measure rounds until the verdict settles or time runs out. A side failing mid-run, or
+    Ctrl-C, raises with ``.outcome`` set to what was measured so far."""
+    rng = random.Random(plan.seed)
+    start = clock()
+    rounds: list = []
+    trials: list = []
+    loads: list = [load()]
+    reason = "trial cap"
+
+    def outcome(why: str) -> Outcome:
+        summary = stats.summarize(rounds, plan.margin) if rounds else stats.summarize([])
+        return Outcome(rounds, trials, summary, clock() - start, why, loads)
+
+    try:
+        for trial in range(plan.max_trials):
+            if trial and clock() - start >= plan.max_time_s:
+                reason = "time cap"
+                break
+            ready = source.open(trial)
+            info = {"trial": trial, "pids": {s: m.get("pid") for s, m in ready.items()}}
+            info["ready"] = ready
+            trials.append(info)
+            on_trial(info)
+            per_round = None
+            for i in range(plan.rounds_per_trial):
+                t0 = clock()
+                if per_round is not None and t0 - start + per_round > plan.max_time_s:
+                    reason = "time cap"
+                    break
+                order = list(SIDES)
+                rng.shuffle(order)
+                got = {side: source.block(side) for side in order}
+                r = {
+                    "trial": trial,
+                    "round": i,
+                    "order": order,
+                    "base_ms": got["base"],
+                    "new_ms": got["new"],
+                    "ratio": math.exp(stats.round_log_ratio(got["base"], got["new"])),
+                    "t": t0 - start,
+                }
+                rounds.append(r)
+                on_round(r)
+                per_round = clock() - t0
+            source.close()
+            loads.append(load())
+            if reason == "time cap":
+                break
+            if trial + 1 >= plan.min_trials:
+                if stats.settled(stats.summarize(rounds, plan.margin).verdict):
+                    reason = "settled"
+                    break
+    except (KeyboardInterrupt, SideFailed) as e:
+        source.close()
+        why = "interrupted" if isinstance(e, KeyboardInterrupt) else f"failed: {e}"
+        e.outcome = outcome(why)  # type: ignore[union-attr]
+        raise
+    return outcome(reason)
+
+
+def check_pairing(base: dict, new: dict, shapes_may_differ: bool) -> None:
+    """Two manifests that can be compared: same input names; same shapes unless asked."""
+    bi, ni = base.get("inputs") or [], new.get("inputs") or []
+    bn, nn = [i.get("name") for i in bi], [i.get("name") for i in ni]
+    if bn != nn:
+        raise UserError(
+            f"BASE and NEW take different inputs ({', '.join(map(str, bn))} vs "
+            f"{', '.join(map(str, nn))}): they are not two versions of one model"
+        )
+    bs, ns = [i.get("shape") for i in bi], [i.get("shape") for i in ni]
+    if bs != ns and not shapes_may_differ:
+        raise UserError(
+            f"BASE and NEW take different input shapes ({bs} vs {ns}); give the shapes "
+            f"explicitly (MODEL@CxTxHxW or --base-shape/--new-shape) or pass --different-shapes "
+            f"to compare them anyway"
+        )
+
+
+def manifest_of(artifact_dir: Path) -> dict:
+    path = Path(artifact_dir) / "artifact.json"
+    try:
+        return json.loads(path.read_text())
+    except (OSError, ValueError) as e:
+        raise UserError(f"{artifact_dir}: not an artifact folder ({e})") from e

@@ -1,0 +1,281 @@
+"""edgevid ab: verdict logic, pairing and order, trials, sequential stop, errors, one CLI run."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from edgevid.analysis import ab as stats
+from edgevid.run import ab as runner
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def _rounds(ratio: float, trials: int, per_trial: int, noise: float, seed: int = 1) -> list:
+    rng = np.random.default_rng(seed)
+    out = []
+    for t in range(trials):
+        shift = rng.normal(0, noise / 2)  # a trial-level offset (process restart)
+        for i in range(per_trial):
+            load = 10 * (1 + abs(rng.normal(0, 0.3)))  # machine drift, shared by both sides
+            base = load * (1 + rng.normal(0, noise, 8))
+            new = load * ratio * (1 + shift) * (1 + rng.normal(0, noise, 8))
+            out.append({"trial": t, "round": i, "base_ms": list(base), "new_ms": list(new)})
+    return out
+
+
+@pytest.mark.parametrize(
+    "ratio,expected",
+    [(1.0, "same"), (1.10, "slower"), (0.90, "faster")],
+)
+def test_verdict_on_constructed_rounds(ratio, expected):
+    s = stats.summarize(_rounds(ratio, 5, 10, 0.01), margin=0.02)
+    assert s.verdict == expected
+    assert s.ci_low <= s.ratio <= s.ci_high
+    assert s.rounds == 50 and s.trials == 5
+
+
+def test_noisy_small_run_is_inconclusive():
+    s = stats.summarize(_rounds(1.0, 2, 3, 0.2), margin=0.02)
+    assert s.verdict == "inconclusive"
+
+
+def test_margin_and_fail_above():
+    assert stats.verdict(1.025, 1.04, 0.02) == "slower"
+    assert stats.verdict(1.025, 1.04, 0.05) == "same"
+    assert stats.verdict(1.01, 1.04, 0.02) == "inconclusive"  # straddles 1 + margin
+    assert stats.verdict(0.95, 0.97, 0.02) == "faster"
+    assert stats.verdict(float("nan"), 1.0, 0.02) == "inconclusive"
+    assert stats.fails_gate(1.06, 0.05) and not stats.fails_gate(1.04, 0.05)
+    assert not stats.fails_gate(1.06, None)
+
+
+def test_trial_level_bootstrap_is_wider_than_rounds_alone():
+    # rounds agree within each trial but trials disagree: the trial level must widen the CI
+    trials = [[0.05] * 10, [-0.05] * 10, [0.0] * 10, [0.04] * 10]
+    _, lo, hi = stats.hierarchical_ci(trials)
+    flat = [sum(trials, [])]
+    _, flo, fhi = stats.hierarchical_ci(flat)
+    assert hi - lo > 2 * (fhi - flo)
+
+
+class Recorded:
+    """A block source replaying constructed blocks; counts processes like the real one."""
+
+    def __init__(self, ratio=1.0, noise=0.01, seed=3, fail_at=None):
+        self.rng = np.random.default_rng(seed)
+        self.ratio, self.noise, self.fail_at = ratio, noise, fail_at
+        self.calls: list = []
+        self.opened = 0
+        self.pid = 1000
+
+    def open(self, trial):
+        self.opened += 1
+        ready = {}
+        for side in ("base", "new"):
+            self.pid += 1
+            ready[side] = {"pid": self.pid, "numerics": {"ok": True}}
+        return ready
+
+    def block(self, side):
+        self.calls.append(side)
+        if self.fail_at is not None and len(self.calls) > self.fail_at:
+            raise runner.SideFailed(side, "runner process ended (exit -9)")
+        f = self.ratio if side == "new" else 1.0
+        return list(10 * f * (1 + self.rng.normal(0, self.noise, 5)))
+
+    def close(self):
+        pass
+
+
+class Clock:
+    def __init__(self, step=0.1):
+        self.t, self.step = 0.0, step
+
+    def __call__(self):
+        self.t += self.step
+        return self.t
+
+
+def test_rounds_are_paired_and_order_random_and_seeded():
+    src = Recorded()
+    plan = runner.Plan(rounds_per_trial=10, min_trials=3, max_trials=3, seed=7)
+    out = runner.run_ab(src, plan, clock=Clock(), load=dict)
+    orders = [tuple(r["order"]) for r in out.rounds]
+    assert len(out.rounds) == 30
+    assert all(sorted(o) == ["base", "new"] for o in orders)  # both sides every round
+    assert {("base", "new"), ("new", "base")} <= set(orders)  # both orders occur
+    again = runner.run_ab(Recorded(), plan, clock=Clock(), load=dict)
+    assert orders == [tuple(r["order"]) for r in again.rounds]  # seeded
+    other = runner.run_ab(Recorded(), runner.Plan(max_trials=3, seed=8), clock=Clock(), load=dict)
+    assert orders != [tuple(r["order"]) for r in other.rounds]
+
+
+def test_processes_restarted_per_trial():
+    src = Recorded()
+    plan = runner.Plan(rounds_per_trial=4, min_trials=4, max_trials=4)
+    out = runner.run_ab(src, plan, clock=Clock(), load=dict)
+    assert src.opened == 4 and len(out.trials) == 4
+    pids = [p for t in out.trials for p in t["pids"].values()]
+    assert len(set(pids)) == 8  # a fresh pair of processes each trial
+
+
+def test_sequential_stop_when_settled():
+    plan = runner.Plan(rounds_per_trial=10, min_trials=3, max_trials=20, max_time_s=1e9)
+    out = runner.run_ab(Recorded(ratio=1.2), plan, clock=Clock(), load=dict)
+    assert out.stop_reason == "settled" and out.summary.verdict == "slower"
+    assert out.summary.trials == 3  # the earliest look
+
+
+def test_time_cap_gives_inconclusive():
+    plan = runner.Plan(rounds_per_trial=10, min_trials=3, max_trials=20, max_time_s=2.0)
+    out = runner.run_ab(Recorded(ratio=1.02, noise=0.3), plan, clock=Clock(0.1), load=dict)
+    assert out.stop_reason == "time cap"
+    assert out.summary.verdict == "inconclusive"
+    assert out.seconds <= 2.5
+
+
+def test_side_lost_mid_run_keeps_rounds():
+    plan = runner.Plan(rounds_per_trial=10, min_trials=3, max_trials=3)
+    with pytest.raises(runner.SideFailed) as e:
+        runner.run_ab(Recorded(fail_at=9), plan, clock=Clock(), load=dict)
+    assert e.value.exit_code == 1
+    assert len(e.value.outcome.rounds) == 4  # type: ignore[attr-defined]
+    assert e.value.outcome.stop_reason.startswith("failed")  # type: ignore[attr-defined]
+
+
+def test_pairing_checks():
+    a = {"inputs": [{"name": "x", "shape": [1, 3, 4, 32, 32]}]}
+    b = {"inputs": [{"name": "x", "shape": [1, 3, 4, 32, 40]}]}
+    c = {"inputs": [{"name": "clip", "shape": [1, 3, 4, 32, 32]}]}
+    runner.check_pairing(a, a, False)
+    runner.check_pairing(a, b, True)
+    from edgevid.errors import UserError
+
+    with pytest.raises(UserError, match="different input shapes"):
+        runner.check_pairing(a, b, False)
+    with pytest.raises(UserError, match="different inputs"):
+        runner.check_pairing(a, c, True)
+
+
+def _edgevid(*args, cwd):
+    return subprocess.run(
+        [sys.executable, "-m", "edgevid.cli", *args],
+        capture_output=True,
+        text=True,
+        cwd=cwd,
+        env={**os.environ, "PYTHONPATH": str(ROOT)},
+        timeout=600,
+    )
+
+
+def test_cli_ab_end_to_end(tmp_path):
+    """x3d-tiny exported twice (two input sizes) and compared for a few seconds: structure only."""
+    md, html = tmp_path / "ab.md", tmp_path / "ab.html"
+    args = ["ab", "x3d-tiny", "x3d-tiny@3x4x32x40", "--to", "onnx", "--threads", "1"]
+    args += ["--max-time", "4", "--block-s", "0.05", "--rounds", "3", "--min-trials", "2"]
+    args += ["--md", str(md), "--html", str(html), "--json"]
+    p = _edgevid(*args, cwd=tmp_path)
+    assert p.returncode == 0, p.stderr[-2000:]
+    out = json.loads(p.stdout)
+    for k in ("verdict", "ratio", "ci_low", "ci_high", "rounds", "trials", "seconds"):
+        assert k in out
+    assert out["verdict"] in ("slower", "faster", "same", "inconclusive")
+    assert out["base_p50"] > 0 and out["new_p50"] > 0 and out["rounds"] >= 3
+    assert out["load"] and "loadavg" in out["load"][0]
+    pids = [p for t in out["pids"] for p in t.values()]
+    assert len(set(pids)) == len(pids) == 2 * out["trials"]
+    rec = json.loads((tmp_path / out["result_path"]).read_text())
+    assert rec["kind"] == "ab" and rec["status"] == "ok"
+    assert rec["numerics"]["ok"] is True
+    assert "NEW is" in md.read_text() and "<svg" in html.read_text()
+    # the stored ab record is not a bench result: compare and report leave it out
+    assert rec["samples_ms"] == []
+
+
+def test_cli_ab_bad_input(tmp_path):
+    p = _edgevid("ab", "x3d-tiny", "no-such-model", "--to", "onnx", "--json", cwd=tmp_path)
+    assert p.returncode == 2
+    assert "error" in json.loads(p.stdout)
+    p = _edgevid("ab", "x3d-tiny", "x3d-tiny", "--margin", "lots", cwd=tmp_path)
+    assert p.returncode == 2 and "threshold" in p.stderr
+
+
+def test_cli_ab_side_that_cannot_load(tmp_path):
+    """A tampered artifact: one clear line, exit 2, the (empty) run kept as an error record."""
+    import shutil
+
+    p = _edgevid("export", "x3d-tiny", "--to", "onnx", "--artifacts", "art", cwd=tmp_path)
+    assert p.returncode == 0, p.stderr[-2000:]
+    good = tmp_path / "art" / "x3d-tiny" / "onnx-fp32"
+    bad = tmp_path / "bad"
+    shutil.copytree(good, bad)
+    (bad / "model.onnx").write_bytes(b"not a model")
+    p = _edgevid("ab", str(good), str(bad), "--max-time", "3", "--json", cwd=tmp_path)
+    assert p.returncode == 2, p.stderr[-2000:]
+    out = json.loads(p.stdout)
+    assert out["error"].startswith("new:") and out["rounds"] == 0
+    assert out["record"]["status"] == "error"
+    assert [ln for ln in p.stderr.splitlines() if ln.startswith("error:")]
+
+
+def test_serve_dies_with_its_parent(tmp_path):
+    """The serve-mode runner honours the parent-death watchdog (runners/watchdog.py)."""
+    import signal
+    import time
+
+    p = _edgevid("export", "x3d-tiny", "--to", "onnx", "--artifacts", "art", cwd=tmp_path)
+    assert p.returncode == 0
+    art = tmp_path / "art" / "x3d-tiny" / "onnx-fp32"
+    parent = (
+        "import subprocess, sys, os\n"
+        "from edgevid import procs\n"
+        f"c = procs.spawn([sys.executable, '-m', 'edgevid.runners.serve', {str(art)!r}],"
+        " stdin=subprocess.PIPE)\n"
+        "print(c.pid, flush=True); print(c.stdout.readline().decode()[:40], flush=True)\n"
+        "import time; time.sleep(60)\n"
+    )
+    proc = subprocess.Popen([sys.executable, "-c", parent], stdout=subprocess.PIPE, text=True)
+    child = int(proc.stdout.readline())
+    assert "ready" in proc.stdout.readline()
+    os.kill(proc.pid, signal.SIGKILL)
+    proc.wait()
+    for _ in range(50):
+        try:
+            os.kill(child, 0)
+        except ProcessLookupError:
+            break
+        time.sleep(0.1)
+    else:
+        pytest.fail("the serve process outlived its parent")
+
+
+def test_report_shows_stored_ab_records():
+    """`edgevid report` renders an ab record (verdict in words, the rounds' plot), built from the
+    record alone."""
+    from edgevid.report.build import results_report
+    from edgevid.report.to_html import render as html
+    from edgevid.report.to_markdown import render as md
+    from edgevid.runners.record import new_record
+
+    out = runner.run_ab(Recorded(ratio=1.1), runner.Plan(max_trials=3), clock=Clock(), load=dict)
+    rec = new_record(
+        kind="ab", model="x3d-tiny", format="onnx", precision="fp32", device="d", status="ok",
+        input_shape=[1, 3, 4, 32, 32], threads=1, created_at="2026-12-04T00:00:00+00:00",
+        ab={
+            "summary": out.summary.to_dict(), "seconds": out.seconds,
+            "stop_reason": out.stop_reason, "load": [], "rounds": out.rounds,
+            "plan": {"block_s": 0.25, "rounds_per_trial": 10},
+            "sides": {s: {"artifact_dir": s, "numerics": {"ok": True}} for s in runner.SIDES},
+        },
+    )  # fmt: skip
+    rep = results_report([rec])
+    text = md(rep)
+    assert "NEW is 10" in text and "slower" in text
+    assert "<svg" in html(rep)
