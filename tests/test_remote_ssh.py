@@ -263,3 +263,17 @@ def test_several_devices_at_once_and_host_override(device, tmp_path, arts):
                   "--json", cwd=tmp_path)
     assert chk.returncode == 0, chk.stderr
     assert json.loads(chk.stdout)["probe"]["numpy"]
+
+
+def test_stream_scenario_over_ssh(device, tmp_path, arts):
+    """The stream options travel in the run's spec to the device's runner (`--stream JSON`)."""
+    prof = device.profile("streamer", workdir=tmp_path / "dev")
+    p = bench(prof, tmp_path, arts, "movinet-tiny-stream",
+              extra=("--scenario", "stream", "--fps", "20", "--duration", "0.5"))
+    assert p.returncode == 0, p.stderr
+    (rec,) = json.loads(p.stdout)
+    assert rec["status"] == "ok", rec["reason"]
+    assert rec["transport"]["type"] == "ssh" and rec["scenario_label"] == "stream@20fps queue"
+    s = rec["stream"]
+    assert s["mode"] == "stateful stream" and s["fps_target"] == 20 and s["frames"] == 10
+    assert "stream_20fps_queue" in Path(rec["result_path"]).name

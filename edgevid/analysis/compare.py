@@ -88,6 +88,7 @@ class Pair:
     n_base: int
     n_new: int
     variant: str = ""  # runtime and exporter options: part of the key (KEY_FIELDS)
+    scenario: str = ""  # "" (timing loop) or a stream's label: part of the key
     margin: float = DEFAULT_MARGIN  # the practical margin the label used
 
     @property
@@ -119,6 +120,7 @@ class Unpaired:
     status: Optional[str]
     reason: str
     variant: str = ""  # part of the key (KEY_FIELDS)
+    scenario: str = ""  # part of the key (KEY_FIELDS)
 
     def to_dict(self) -> dict:
         d = asdict(self)

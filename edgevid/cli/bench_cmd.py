@@ -9,7 +9,7 @@ from typing import List, Optional
 import typer
 from rich.markup import escape
 
-from edgevid.cli import timing_opts
+from edgevid.cli import stream_opts, timing_opts
 from edgevid.cli.app import app
 from edgevid.cli.common import (
     check_outputs,
@@ -86,9 +86,19 @@ def bench(
     wide: bool = typer.Option(
         False, "--wide", help="all columns in the table (class, variant, CI, p90, n, load)"
     ),
+    scenario: Optional[str] = stream_opts.SCENARIO,
+    fps: Optional[float] = stream_opts.FPS,
+    clip: Optional[int] = stream_opts.CLIP,
+    stride: Optional[int] = stream_opts.STRIDE,
+    duration: Optional[float] = stream_opts.DURATION,
+    drop_policy: Optional[str] = stream_opts.DROP_POLICY,
+    max_queue: Optional[int] = stream_opts.MAX_QUEUE,
+    find_max_fps: bool = stream_opts.FIND_MAX_FPS,
+    search_trial_s: Optional[float] = stream_opts.SEARCH_TRIAL,
     json_: bool = typer.Option(False, "--json", help="print the result records as JSON only"),
 ):
     check_outputs(results_dir, db, artifacts)  # before any export or measurement
+    stream = stream_opts.options(locals())  # checked before any export: one line, exit 2
     from edgevid.run.bench import BenchConfig, entries_for
     from edgevid.run.config import check_threads, parse_export_opts, timing_policy
     from edgevid.run.sessions import SessionPlan
@@ -117,7 +127,9 @@ def bench(
     if all_:
         from edgevid.cli.listing import filter_class
 
-        names += [s.name for s in filter_class(list_models(), class_)]
+        from edgevid.run.stream import for_scenario
+
+        names += for_scenario([s.name for s in filter_class(list_models(), class_)], scenario)
     elif class_:
         raise UserError("--class filters --all: pass --all too")
     if not names:
@@ -128,6 +140,10 @@ def bench(
     refs = []
     for name in names:
         refs.append(resolve(name, shape or profile.input_shapes.get(name), weights))
+    if stream is not None:
+        from edgevid.run.stream import stream_ref
+
+        refs = [stream_ref(r, stream) for r in refs]  # every model checked before any export
     cpus = parse_cpus(pin) if pin else []
     cfg = BenchConfig(
         threads=threads,
@@ -144,6 +160,7 @@ def bench(
             cooldown_pause_s=cooldown_pause,
         ),
         layers=max(1, layer_iters) if layers else 0,
+        stream=stream,
     )
     total = len(refs) * len(entries)
     done: list = []
@@ -164,6 +181,14 @@ def bench(
             )
             if bad:
                 detail += " — numerics FAIL (outside tolerance)"
+            st = r.get("stream") or {}
+            if r["status"] == "ok" and st.get("inferences") is not None:
+                fps = st.get("fps_sustained")
+                detail += (
+                    f"; {r.get('scenario_label')}: sustained "
+                    f"{'n/a' if fps is None else f'{fps:.1f}'} fps, "
+                    f"{st['deadline_misses']} misses, {st['dropped']} dropped"
+                )
             ss = r.get("session_summary") or {}
             if ss.get("n_sessions", 0) > 1:
                 detail += (

@@ -32,7 +32,9 @@ def bench_many(a: dict):
         raise UserError("--host applies to one device; give each device its own profile")
     models = list(a["models_"] or [])
     if a["all_"]:
-        models += [s.name for s in list_models()]
+        from edgevid.run.stream import for_scenario
+
+        models += for_scenario([s.name for s in list_models()], a["scenario"])
     if not models:
         raise UserError("name a model (see `edgevid models`) or pass --all")
     from edgevid.run.config import parse_export_opts, timing_policy
@@ -47,6 +49,10 @@ def bench_many(a: dict):
         p.name: [resolve(m, shape or p.input_shapes.get(m), a["weights"]) for m in models]
         for p in profiles
     }
+    if a["stream"] is not None:  # every model checked before any export
+        from edgevid.run.stream import stream_ref
+
+        refs = {n: [stream_ref(r, a["stream"]) for r in rs] for n, rs in refs.items()}
     cfgs = {
         p.name: BenchConfig(
             threads=a["threads"],
@@ -55,6 +61,7 @@ def bench_many(a: dict):
             results=a["results_dir"],
             db=a["db"],
             cpus=cpus,
+            stream=a["stream"],
         )
         for p in profiles
     }

@@ -8,7 +8,7 @@ from typing import List, Optional
 import typer
 from rich.markup import escape
 
-from edgevid.cli import timing_opts
+from edgevid.cli import stream_opts, timing_opts
 from edgevid.cli.app import app
 from edgevid.cli.common import err, print_json
 from edgevid.errors import UserError
@@ -43,6 +43,15 @@ def study(
     min_time: Optional[float] = timing_opts.MIN_TIME,
     max_time: Optional[float] = timing_opts.MAX_TIME,
     target_ci: Optional[float] = timing_opts.TARGET_CI,
+    scenario: Optional[str] = stream_opts.SCENARIO,
+    fps: Optional[float] = stream_opts.FPS,
+    clip: Optional[int] = stream_opts.CLIP,
+    stride: Optional[int] = stream_opts.STRIDE,
+    duration: Optional[float] = stream_opts.DURATION,
+    drop_policy: Optional[str] = stream_opts.DROP_POLICY,
+    max_queue: Optional[int] = stream_opts.MAX_QUEUE,
+    find_max_fps: bool = stream_opts.FIND_MAX_FPS,
+    search_trial_s: Optional[float] = stream_opts.SEARCH_TRIAL,
     retry_failed: bool = typer.Option(False, help="re-measure failed configurations"),
     artifacts: Path = typer.Option(Path("artifacts"), help="artifact root folder"),
     results_dir: Path = typer.Option(Path("results"), "--results", help="results folder"),
@@ -61,17 +70,18 @@ def study(
     if not 0.05 <= input_scale <= 1.0:
         raise UserError(f"--input-scale {input_scale}: give a factor in [0.05, 1]")
     threads = check_threads(threads)
+    stream = stream_opts.options(locals())  # checked before anything runs: one line, exit 2
     profiles = [get_profile(d) for d in _split(device)]
     specs = select_models(_split(models_) or None, _split(class_) or None)
     configs, reductions, skipped = plan(
-        profiles, specs, _split(formats_) or None, precision, input_scale, threads
+        profiles, specs, _split(formats_) or None, precision, input_scale, threads, stream
     )
     if not configs:
         raise UserError("nothing to run: no device lists the formats asked for")
     timing = timing_opts.overrides(locals())
     for profile in profiles:  # a bad flag (or one against a profile) is refused before running
         timing_policy(profile, timing)
-    cfg = BenchConfig(artifacts=artifacts, results=results_dir)
+    cfg = BenchConfig(artifacts=artifacts, results=results_dir, stream=stream)
     with err.status("study: looking for results already measured…") as status:
 
         def on_progress(p, record):
@@ -79,8 +89,10 @@ def study(
             if record is not None:
                 s = record.get("summary") or {}
                 mark = "[green]✓[/]" if record["status"] == "ok" else "[red]✗[/]"
+                st = record.get("stream") or {}
                 what = (
                     f"p50 {s['p50']:.2f} ms"
+                    + (f", {st.get('deadline_misses')} deadline misses" if st else "")
                     if record["status"] == "ok"
                     else f"{record['status']}: {escape((record.get('reason') or '')[:200])}"
                 )
@@ -102,7 +114,15 @@ def study(
         + (", ".join(f"{k}={v}" for k, v in timing.items()) or "the device profiles' policies")
         + ".",
     ]
+    if stream is not None:
+        from edgevid.results.select import scenario_label
+
+        meta.append(f"Scenario: {scenario_label('stream', stream.to_dict())}.")
     rep = study_report(records, reductions, skipped, meta)
+    if stream is not None:
+        from edgevid.report.stream import stream_sections
+
+        rep.sections.extend(stream_sections(records))
     for name, fmt in (
         ("study.md", "md"),
         ("study.html", "html"),

@@ -159,6 +159,9 @@ def results_report(
         heat = fig.heatmap(bench)
         if heat:
             report.sections.append(Section("Across devices", [heat], id="across"))
+    from edgevid.report.stream import stream_sections  # issue 20: "Does it keep up?"
+
+    report.sections.extend(stream_sections(bench))
     fails = failures_table(bench)
     if fails:
         report.sections.append(Section("Failures", [fails], id="failures"))

@@ -13,11 +13,17 @@ from typing import Callable, FrozenSet
 
 from edgevid.report.facts import of_record
 from edgevid.report.model import Cell, Column, Table
-from edgevid.results.select import numerics_failed
+from edgevid.results.select import numerics_failed, scenario_key
 
 #: Views: "report" (grouped markdown/HTML tables), "terminal" (the table after a bench).
 REPORT, TERMINAL = "report", "terminal"
 BOTH = frozenset({REPORT, TERMINAL})
+
+
+def _variant_cell(r: dict) -> Cell:
+    """The variant, and a stream run's scenario label (both part of the identity)."""
+    parts = [p for p in (r.get("variant"), scenario_key(r)) if p]
+    return Cell(" · ".join(parts) or "—", " · ".join(parts) or None)
 
 
 @dataclass(frozen=True)
@@ -153,8 +159,8 @@ RESULT_COLUMNS = (
     ResultColumn(
         "variant",
         "variant",
-        lambda r: Cell(r.get("variant") or "—", r.get("variant")),
-        help="runtime options that tell two runs of one format apart",
+        lambda r: _variant_cell(r),
+        help="runtime options that tell two runs of one format apart; a stream run's scenario",
         wide=True,
     ),
     ResultColumn("input", "input", input_cell, help="CxTxHxW (BxCxTxHxW when the batch is not 1)"),
@@ -251,6 +257,7 @@ def flat_row(r: dict) -> dict:
         "format": r.get("format"),
         "precision": r.get("precision"),
         "variant": r.get("variant"),
+        "scenario": scenario_key(r),
         "device": r.get("device"),
         "input_shape": "x".join(map(str, shape)),
         "reduced_input": f.reduced,

@@ -71,7 +71,7 @@ class Table:
 @dataclass
 class Figure:
     id: str
-    kind: str  # distribution | scatter | pareto | heatmap | trace
+    kind: str  # distribution | scatter | pareto | heatmap | trace | stream
     title: str
     data: dict
     caption: str = ""

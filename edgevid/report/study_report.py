@@ -206,9 +206,13 @@ def skipped_table(skipped: list) -> Optional[Table]:
     rows = [[Cell(d), Cell(f), Cell(why, why, "muted")] for d, f, why in skipped]
     return Table(
         "skipped",
-        [Column("device", "device"), Column("format", "format"), Column("reason", "reason")],
+        [
+            Column("device", "device"),
+            Column("format", "format or model"),
+            Column("reason", "reason"),
+        ],
         rows,
-        "formats asked for but not run",
+        "formats (or, in a stream study, models) asked for but not run",
     )
 
 

@@ -221,6 +221,20 @@ def trace(ax, data: dict) -> None:
         ax.legend(fontsize=6, loc="upper right")
 
 
+def stream(ax, data: dict) -> None:
+    """Latency per inference against the frame clock; dashed: each run's frame budget."""
+    for s in data["series"]:
+        (line,) = ax.plot(s["t_s"], s["latency_ms"], linewidth=0.8, alpha=0.8, label=s["label"])
+        ax.axhline(s["budget_ms"], color=line.get_color(), linewidth=0.6, linestyle="--")
+    ax.set_yscale("log")
+    _log(ax.yaxis)
+    ax.set_xlabel("frame clock (s): the inference's last frame's arrival")
+    ax.set_ylabel("latency to result, ms (log)")
+    ax.grid(which="both", alpha=0.3)
+    if len(data["series"]) <= 12:
+        ax.legend(fontsize=6, loc="upper left")
+
+
 def ab_rounds(ax, data: dict) -> None:
     """An A/B run: each round's NEW/BASE ratio over time (left), each side's block medians
     (right axis), the margin band around 1 and the trials' boundaries."""
@@ -248,6 +262,7 @@ DRAW = {
     "pareto": pareto,
     "heatmap": heatmap,
     "trace": trace,
+    "stream": stream,
 }
 
 

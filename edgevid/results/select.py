@@ -1,16 +1,28 @@
 """The one definition of a result's identity, and the choices every reader of records makes.
 
 A result is identified by (model, format, precision, variant, device, input shape incl. batch,
-threads): the variant is the runtime and exporter options (an execution provider, a delegate,
-``calibration=2``). Everything that pairs, indexes, reuses or names results uses :func:`identity`:
-``compare``, the session and layer comparisons, the reports, the study's reuse of results on disk.
+threads, scenario): the variant is the runtime and exporter options (an execution provider, a
+delegate, ``calibration=2``); the scenario is "" for the timing loop (every record made before
+scenarios existed, and ``"scenario": "latency"``) and the stream's label
+(:func:`scenario_label`: fps, clip/stride, drop policy) for a stream run. Everything that pairs,
+indexes, reuses or names results uses :func:`identity`: ``compare``, the session and layer
+comparisons, the reports, the study's reuse of results on disk.
 """
 
 from __future__ import annotations
 
 from typing import Iterable, Optional
 
-IDENTITY_FIELDS = ("model", "format", "precision", "variant", "device", "input_shape", "threads")
+IDENTITY_FIELDS = (
+    "model",
+    "format",
+    "precision",
+    "variant",
+    "device",
+    "input_shape",
+    "threads",
+    "scenario",
+)
 #: The position of ``variant`` in an identity: a failure record made before the runtime options
 #: were known carries none, and matches on the other fields alone (:func:`without_variant`).
 _VARIANT = IDENTITY_FIELDS.index("variant")
@@ -27,7 +39,31 @@ def identity(record: dict) -> tuple:
         record.get("device"),
         tuple(shape) if shape is not None else None,
         record.get("threads"),
+        scenario_key(record),
     )
+
+
+def scenario_label(scenario: Optional[str], options: Optional[dict]) -> str:
+    """A stream's short label, e.g. ``stream@30fps clip16/4 queue`` or ``stream@30fps
+    drop-oldest(2)``; ``""`` for the timing loop."""
+    if scenario in (None, "", "latency"):
+        return ""
+    if scenario != "stream":
+        return str(scenario)
+    o = options or {}
+    fps = o.get("fps")
+    label = "stream@" + (f"{fps:g}fps" if fps else "max-fps")
+    if o.get("clip") or o.get("stride"):
+        label += f" clip{o.get('clip') or ''}/{o.get('stride') or o.get('clip')}"
+    policy = o.get("drop_policy") or "queue"
+    if policy == "drop-oldest":
+        policy += f"({o.get('max_queue') or 1})"
+    return f"{label} {policy}"
+
+
+def scenario_key(record: dict) -> str:
+    """The scenario part of a record's identity (the label of its ``stream_options``)."""
+    return scenario_label(record.get("scenario"), record.get("stream_options"))
 
 
 def without_variant(key: tuple) -> tuple:
@@ -39,7 +75,8 @@ def short_key(key: tuple) -> list:
     """An identity as JSON output shows it: [model, format, precision, device, input, threads]."""
     k = dict(zip(IDENTITY_FIELDS, key))
     shape = k["input_shape"]
-    return [k["model"], k["format"], k["precision"], k["device"], list(shape or []), k["threads"]]
+    out = [k["model"], k["format"], k["precision"], k["device"], list(shape or []), k["threads"]]
+    return out + [k["scenario"]] if k.get("scenario") else out
 
 
 def numerics_failed(record: dict) -> bool:

@@ -18,6 +18,7 @@ from typing import Iterable, Optional
 
 from edgevid.errors import UserError
 from edgevid.outputs import check_output_path, inside, slug, write_text_safely
+from edgevid.results.select import scenario_key
 from edgevid.runners.record import REQUIRED_KEYS, SCHEMA_VERSION, STATUSES, SUMMARY_KEYS
 from edgevid.runners.settings import strict_dumps
 
@@ -68,7 +69,9 @@ def result_path(root: Path, record: dict) -> Path:
     kind = "" if record.get("kind", "bench") == "bench" else f"{record['kind']}-"
     variant = re.sub(r"[^A-Za-z0-9]+", "_", record.get("variant") or "").strip("_")
     fmt = record["format"] + (f"-{variant}" if variant else "")
-    name = slug(f"{kind}{fmt}-{record['precision']}-{shape}-t{threads}-{stamp}") + ".json"
+    scenario = re.sub(r"[^A-Za-z0-9]+", "_", scenario_key(record)).strip("_")
+    scenario = f"-{scenario}" if scenario else ""  # a stream run never takes a latency run's name
+    name = slug(f"{kind}{fmt}-{record['precision']}-{shape}-t{threads}{scenario}-{stamp}") + ".json"
     path = Path(root) / slug(record["device"]) / slug(record["model"]) / name
     return inside(root, path)
 
@@ -201,6 +204,7 @@ class Index:
         "created_at",
         "json",
         "variant",
+        "scenario",
     )
 
     def __init__(self, path: Path):
@@ -223,6 +227,8 @@ class Index:
         if "variant" not in have:  # an index made before the variant was part of the identity
             self.conn.execute("ALTER TABLE results ADD COLUMN variant TEXT")
             self.conn.execute("DROP INDEX IF EXISTS by_key")
+        if "scenario" not in have:  # made before the scenario was part of the identity
+            self.conn.execute("ALTER TABLE results ADD COLUMN scenario TEXT DEFAULT ''")
         self.conn.execute(
             "CREATE INDEX IF NOT EXISTS by_variant_key ON results "
             "(model, device, format, precision, variant, input_shape, threads)"
@@ -254,6 +260,7 @@ class Index:
             record.get("created_at"),
             strict_dumps(record),
             record.get("variant") or "",
+            scenario_key(record),
         )
         self.conn.execute(
             f"INSERT OR REPLACE INTO results ({', '.join(self.COLUMNS)}) "

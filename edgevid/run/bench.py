@@ -7,6 +7,7 @@ and reason, and the others go on.
 
 from __future__ import annotations
 
+import json
 import subprocess
 import threading
 from dataclasses import dataclass, field, replace
@@ -28,6 +29,8 @@ from edgevid.runners.loop import TimingPolicy
 from edgevid.runners.record import new_record
 from edgevid.runners.run import RunOptions
 from edgevid.run.sessions import SessionPlan, measure
+from edgevid.run import stream as scenario
+from edgevid.runners.stream import StreamOptions
 
 _EXPORT_LOCK = threading.Lock()
 
@@ -46,6 +49,7 @@ class BenchConfig:
     runner_timeout_s: float = 1800.0
     sessions: Optional["SessionPlan"] = None  # edgevid.run.sessions: N interleaved runner processes
     layers: int = 0  # > 0: profile that many inferences per layer after the timed run
+    stream: Optional[StreamOptions] = None  # the stream scenario (edgevid.run.stream); None: loop
 
 
 def git_revision() -> Optional[str]:
@@ -119,11 +123,19 @@ def run_on_device(
     policy: TimingPolicy,
     timeout_s: float,
     log: Callable[[str], None] = lambda m: None,
+    stream: Optional[StreamOptions] = None,
 ) -> dict:
     """Run the runner where the profile's ``connection`` says: the one place it is read. The
     transport (edgevid/transports: local, ssh, adb, manual) takes the typed settings to the
     runner's JSON command line on the device."""
-    spec = RunSpec(options.threads, policy.to_dict(), options.to_dict(), timeout_s, profile.name)
+    spec = RunSpec(
+        options.threads,
+        policy.to_dict(),
+        options.to_dict(),
+        timeout_s,
+        profile.name,
+        stream.to_dict() if stream is not None else None,
+    )
     return for_profile(profile).run(artifact_dir, spec, log)
 
 
@@ -136,6 +148,8 @@ def bench_one(
 ) -> dict:
     """Export (or reuse) and run one (model, format, precision, variant) on the profile's device."""
     threads = cfg.threads if cfg.threads is not None else profile.threads
+    if cfg.stream is not None:
+        ref = scenario.stream_ref(ref, cfg.stream)  # clip mode: exported with --clip frames
     base = dict(
         model=ref.name,
         format=entry.format,
@@ -144,8 +158,11 @@ def bench_one(
         device=profile.name,
         input_shape=list(ref.input_shape),
         threads=threads,
+        **scenario.record_fields(cfg.stream),
     )
     missing = for_profile(profile).missing(entry)  # what the DEVICE has, not the host
+    if cfg.stream is not None and not missing:
+        missing = for_profile(profile).streams()
     if missing and not cfg.export_unrunnable:
         return new_record(**base, status="unsupported", reason=missing)
     try:
@@ -164,16 +181,20 @@ def bench_one(
         return new_record(
             **base, status="unsupported", artifact_dir=str(art), reason=f"converted; {missing}"
         )
+    if cfg.stream is not None:  # state declared, clip equal to T: before anything is sent
+        scenario.check_artifact(json.loads((art / "artifact.json").read_text()), cfg.stream)
     policy = cfg.policy or profile.timing
     options = run_options(entry, profile, threads, cfg.cpus)
     if cfg.layers:
         options = replace(options, layers=int(cfg.layers))
     log(f"timing {ref.name} on {entry.format} {entry.precision}")
     try:
-        record = run_on_device(profile, art, options, policy, cfg.runner_timeout_s, log)
+        record = run_on_device(profile, art, options, policy, cfg.runner_timeout_s, log, cfg.stream)
     except RuntimeError as e:  # ConnectionLost too: what was measured before is kept
         return new_record(**base, status="error", reason=str(e), artifact_dir=str(art))
     record.update(device=profile.name, artifact_dir=str(art), variant=entry.variant)
+    record.update(scenario.record_fields(cfg.stream))
+    scenario.note_energy(record)
     return record
 
 

@@ -25,6 +25,8 @@ from edgevid.errors import UserError
 from edgevid.models.ref import ModelRef, resolve
 from edgevid.run.profiles import DeviceProfile, FormatEntry
 from edgevid.results.select import identity, without_variant
+from edgevid.run import stream as scenario
+from edgevid.runners.stream import StreamOptions
 
 SPATIAL, TEMPORAL, FULL, DEFAULT = "spatial", "temporal", "full (fixed input)", "default"
 
@@ -89,6 +91,7 @@ class Config:
     ref: ModelRef
     entry: FormatEntry
     threads: Optional[int]
+    stream: Optional[StreamOptions] = None  # the stream scenario (None: the timing loop)
 
     @property
     def identity(self) -> tuple:
@@ -102,6 +105,7 @@ class Config:
                 "device": self.profile.name,
                 "input_shape": self.ref.input_shape,
                 "threads": self.threads,
+                **scenario.record_fields(self.stream),
             }
         )
 
@@ -162,12 +166,23 @@ def plan(
     precision: Optional[str] = None,
     scale: float = 1.0,
     threads: Optional[int] = None,
+    stream: Optional[StreamOptions] = None,
 ) -> tuple:
-    """(configs, reductions by model, skipped (device, format, reason))."""
+    """(configs, reductions by model, skipped (device, format, reason)). With ``stream`` each
+    model is made to fit the stream (``run.stream.stream_ref``); one that cannot is skipped, with
+    the reason. Without it the ``-stream`` (per-step) models are left out."""
     from edgevid.models.ref import parse_shape
 
+    keep = set(scenario.for_scenario([s.name for s in specs], "stream" if stream else None))
+    left = [s.name for s in specs if s.name not in keep]
+    specs = [s for s in specs if s.name in keep]
+    skipped = [
+        (p.name, m, "a per-step stream model: it runs with --scenario stream")
+        for p in profiles
+        for m in left
+    ]
     reductions = {s.name: reduce_input(s, scale) for s in specs}
-    configs, skipped = [], []
+    configs = []
     for profile in profiles:
         entries, skip = device_entries(profile, formats, precision)
         skipped += [(profile.name, f, why) for f, why in skip]
@@ -177,10 +192,15 @@ def plan(
                 override = parse_shape(str(override))
             shape = tuple(override) if override else (1, *reductions[spec.name].shape)
             ref = resolve(spec.name, shape)
+            if stream is not None:
+                try:
+                    ref = scenario.stream_ref(ref, stream)
+                except UserError as e:
+                    skipped.append((profile.name, spec.name, str(e)))
+                    continue
             for entry in entries:
-                configs.append(
-                    Config(profile, ref, entry, threads if threads is not None else profile.threads)
-                )
+                t = threads if threads is not None else profile.threads
+                configs.append(Config(profile, ref, entry, t, stream))
     return configs, reductions, skipped
 
 
@@ -308,6 +328,7 @@ def run_study(
                 threads=c.threads,
                 status="unsupported",
                 reason=str(e),
+                **scenario.record_fields(c.stream),
             )
         progress.measure_s += time.monotonic() - t0
         progress.measured += 1

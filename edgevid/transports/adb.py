@@ -80,6 +80,9 @@ class ADBTransport(Transport):
             self._probe = parse_probe(proc.stdout, self.conn.workdir)
             return self._probe
 
+    def streams(self) -> str:
+        return "the stream scenario needs edgevid's runner; adb devices run benchmark_model"
+
     def missing(self, entry) -> str:
         if entry.format != "tflite":
             return (

@@ -60,10 +60,11 @@ class RunSpec:
     options: dict  # RunOptions fields (a RunOptions is converted)
     timeout_s: float = 1800.0
     device_name: Optional[str] = None
+    stream: Optional[dict] = None  # StreamOptions fields: the stream scenario (None: timing loop)
 
     def __post_init__(self):
-        # typed settings (TimingPolicy, RunOptions) travel as objects up to here
-        for name in ("policy", "options"):
+        # typed settings (TimingPolicy, RunOptions, StreamOptions) travel as objects up to here
+        for name in ("policy", "options", "stream"):
             value = getattr(self, name)
             if hasattr(value, "to_dict"):
                 setattr(self, name, value.to_dict())
@@ -80,6 +81,8 @@ class RunSpec:
             "--out",
             out,
         ]
+        if self.stream:
+            args += ["--stream", json.dumps(self.stream, sort_keys=True, allow_nan=False)]
         if self.threads:
             args += ["--threads", str(int(self.threads))]
         if self.device_name:
@@ -235,6 +238,11 @@ class Transport:
 
     def run(self, artifact_dir: Path, spec: RunSpec, log: Callable[[str], None]) -> dict:
         raise NotImplementedError
+
+    def streams(self) -> str:
+        """Why this transport cannot run the stream scenario ("" when it can: it runs edgevid's
+        runner, which takes ``--stream``)."""
+        return ""
 
     def cache(self) -> list:
         return []

@@ -25,6 +25,9 @@ class ManualTransport(Transport):
             "instructions": self.conn.instructions,
         }
 
+    def streams(self) -> str:
+        return "the stream scenario needs edgevid's runner; a manual device runs its own tool"
+
     def missing(self, entry) -> str:
         return ""  # the artifact is exported; run() says what to do with it
 

@@ -206,6 +206,14 @@ class SSHTransport(Transport):
             self._have_bundle = self.bundle in (cache.get("bundles") or [])
             return probe
 
+    def streams(self) -> str:
+        if self.conn.python is None:
+            return (
+                "the stream scenario needs edgevid's runner (python on the device); "
+                "this ssh device runs trtexec"
+            )
+        return ""
+
     def probed(self) -> dict:
         """What the last device check found ({} before the first): arch, os, kernel, ..."""
         return dict(self._probe or {})
