@@ -58,7 +58,9 @@ def bench(
     ),
     artifacts: Path = typer.Option(Path("artifacts"), help="artifact root folder"),
     results_dir: Path = typer.Option(Path("results"), "--results", help="results folder"),
-    db: Optional[Path] = typer.Option(None, help="SQLite index (default results/index.sqlite)"),
+    db: Optional[str] = typer.Option(
+        None, help="index: a SQLite file (default results/index.sqlite) or a database URL"
+    ),
     sessions: int = typer.Option(
         1,
         help="fresh runner processes per configuration, "
@@ -85,7 +87,7 @@ def bench(
     layer_iters: int = typer.Option(10, help="profiled inferences with --layers"),
     json_: bool = typer.Option(False, "--json", help="print the result records as JSON only"),
 ):
-    check_outputs(results_dir, db, artifacts)  # before any export or measurement
+    db = check_outputs(results_dir, db, artifacts)  # before any export or measurement
     from edgevid.run.bench import BenchConfig, entries_for
     from edgevid.run.config import check_threads, parse_export_opts, timing_policy
     from edgevid.run.sessions import SessionPlan

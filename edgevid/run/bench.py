@@ -12,7 +12,7 @@ import threading
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import Callable, Optional
+from typing import Callable, Optional, Union
 
 from edgevid import __version__
 
@@ -39,7 +39,7 @@ class BenchConfig:
     policy: Optional[TimingPolicy] = None  # the run's timing policy; None: the profile's
     artifacts: Path = ARTIFACTS_ROOT
     results: Path = store.DEFAULT_ROOT
-    db: Optional[Path] = None
+    db: Optional[Union[Path, str]] = None  # SQLite file or database URL
     save: bool = True
     cpus: list = field(default_factory=list)  # pin runners to these CPUs
     export_unrunnable: bool = False  # convert even where the runtime is missing (the matrix)
