@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.sshd_device import free_port
+from sshd_device import free_port
 
 
 def _bindir() -> str:

@@ -9,8 +9,8 @@ import time
 
 import pytest
 
-from tests.conftest import ROOT, json_out, run_cli
-from tests.pg_server import start_pg, stop_pg
+from conftest import ROOT, json_out, run_cli
+from pg_server import start_pg, stop_pg
 
 WRITER = """
 import sys, time

@@ -27,7 +27,13 @@ import numpy as np
 from edgevid import __version__
 from edgevid.artifacts import chatter
 from edgevid.backends import Backend, check_precision, get_backend
-from edgevid.artifacts.cache import cache_key, source_sha256, stale_reason, sweep_stale, user_sources
+from edgevid.artifacts.cache import (
+    cache_key,
+    source_sha256,
+    stale_reason,
+    sweep_stale,
+    user_sources,
+)
 from edgevid.errors import UserError
 from edgevid.exporters.base import OUTPUT_NAME, ExportJob
 from edgevid.models.ref import ModelRef, build_torch_model

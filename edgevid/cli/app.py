@@ -98,7 +98,12 @@ def main() -> None:
     if hasattr(signal, "SIGTERM"):
         signal.signal(signal.SIGTERM, _sigterm)
     try:
-        rc = app(standalone_mode=False)
+        try:
+            rc = app(standalone_mode=False)
+        finally:  # labgrid places held: released on success, failure, Ctrl-C and SIGTERM
+            from edgevid.transports.labgrid import release_all
+
+            release_all()
     except Interrupted as e:
         _fail(str(e), e.exit_code, e.json_payload)
     except UserError as e:

@@ -36,6 +36,9 @@ def bench(
     host: Optional[str] = typer.Option(
         None, help="user@addr[:port]: reach the (ssh) device there, not at its profile's"
     ),
+    coordinator: Optional[str] = typer.Option(
+        None, help="labgrid coordinator HOST:PORT for lab devices (default: LG_COORDINATOR)"
+    ),
     to: List[str] = typer.Option(None, "--to", help="formats to run (repeatable)"),
     precision: Optional[str] = typer.Option(None, help="only this precision"),
     threads: Optional[int] = typer.Option(None, help="intra-op threads (default: profile's)"),
@@ -101,7 +104,9 @@ def bench(
         from edgevid.cli.multi_cmd import bench_many
 
         return bench_many(locals())
-    profile = get_profile(device)
+    from edgevid.cli.lab_cmd import hold_lab
+
+    profile = hold_lab(get_profile(device), coordinator)  # a lab place: reserved and locked
     if host:
         from edgevid.cli.devices_cmd import with_host
 

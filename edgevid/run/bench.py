@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import subprocess
 import threading
+import time
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timezone
 from pathlib import Path
@@ -138,6 +139,10 @@ def runner_args(options: RunOptions, policy: TimingPolicy) -> list:
     ]
 
 
+def _utc(t: float) -> str:
+    return datetime.fromtimestamp(t, timezone.utc).isoformat(timespec="microseconds")
+
+
 def bench_one(
     ref: ModelRef,
     entry: FormatEntry,
@@ -180,11 +185,15 @@ def bench_one(
     if cfg.layers:
         options = replace(options, layers=int(cfg.layers))
     log(f"timing {ref.name} on {entry.format} {entry.precision}")
+    started = time.time()
     try:
         record = run_on_device(profile, art, options, policy, cfg.runner_timeout_s, log)
     except RuntimeError as e:  # ConnectionLost too: what was measured before is kept
         return new_record(**base, status="error", reason=str(e), artifact_dir=str(art))
     record.update(device=profile.name, artifact_dir=str(art), variant=entry.variant)
+    if profile.lab:  # when the place was in use for this record (host clock, UTC)
+        window = [_utc(started), _utc(time.time())]
+        record["env"] = {**(record.get("env") or {}), "lab": {**profile.lab, "window": window}}
     return record
 
 
