@@ -90,7 +90,7 @@ def bench(
     layer_iters: int = typer.Option(10, help="profiled inferences with --layers"),
     json_: bool = typer.Option(False, "--json", help="print the result records as JSON only"),
 ):
-    db = check_outputs(results_dir, db, artifacts)  # before any export or measurement
+    index = check_outputs(results_dir, db, artifacts)  # before any export or measurement
     from edgevid.run.bench import BenchConfig, entries_for
     from edgevid.run.config import check_threads, parse_export_opts, timing_policy
     from edgevid.run.sessions import SessionPlan
@@ -138,7 +138,7 @@ def bench(
         policy=policy,
         artifacts=artifacts,
         results=results_dir,
-        db=db,
+        db=index,
         cpus=cpus,
         sessions=SessionPlan(
             sessions,

@@ -60,7 +60,7 @@ def bench_many(a: dict):
             policy=timing_policy(p, knobs),
             artifacts=a["artifacts"],
             results=a["results_dir"],
-            db=a["db"],
+            db=a["index"],
             cpus=cpus,
         )
         for p in profiles

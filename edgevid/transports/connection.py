@@ -92,7 +92,7 @@ class Connection:
 
     def to_dict(self) -> dict:
         """The profile mapping this connection comes from (its type's fields, where set)."""
-        out = {"type": self.type}
+        out: dict = {"type": self.type}
         for k in sorted(FIELDS[self.type]):
             v = getattr(self, k)
             if v is not None and v != "" and v != () and not (k == "adb" and v == "adb"):

@@ -35,6 +35,7 @@ from typing import Callable, Optional
 
 from edgevid.errors import UserError
 
+
 def _client_program() -> str:
     """labgrid-client from EDGEVID_LABGRID_CLIENT, else next to this Python (the same venv),
     else on PATH."""
@@ -131,7 +132,9 @@ class Client:
     def resources(self, place: str) -> dict:
         """The acquired resources of a locked place: {class: params}, from ``show``."""
         text = self.run("-p", place, "show")
-        out, name, buf = {}, None, []
+        out: dict = {}
+        name: Optional[str] = None
+        buf: list = []
         for line in text.splitlines() + ["Acquired resource 'end' (x):"]:
             m = re.match(r"^Acquired resource '([^']+)' \(([^)]*)\):", line)
             if m:
