@@ -170,3 +170,19 @@ def test_lab_list_shows_places_and_tags(lab, tmp_path):
     (loop1,) = [r for r in got["places"] if r["place"] == "loop1"]
     assert loop1["tags"]["soc"] == "loopnano" and loop1["holder"] is None
     assert ROOT.is_dir()
+
+
+def test_sigterm_releases_the_place(lab, device, arts, tmp_path):
+    prof = profile(device, tmp_path, "labterm", "  place: loop1\n", SLOW)
+    e = {**os.environ, **env(lab, tmp_path)}
+    proc = subprocess.Popen(bench_cmd(prof, tmp_path, arts, "rt"), cwd=tmp_path, env=e,
+                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    assert proc.stderr is not None
+    for line in proc.stderr:
+        if "locked place loop1" in line:
+            break
+    time.sleep(1.0)
+    proc.send_signal(signal.SIGTERM)
+    assert proc.wait(timeout=120) == 130
+    free_and_unreserved(lab)
+    assert not list((tmp_path / "labstate").glob("*.json"))  # nothing left for a reaper

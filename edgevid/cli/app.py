@@ -101,9 +101,9 @@ def main() -> None:
         try:
             rc = app(standalone_mode=False)
         finally:  # labgrid places held: released on success, failure, Ctrl-C and SIGTERM
-            from edgevid.transports.labgrid import release_all
-
-            release_all()
+            lab = sys.modules.get("edgevid.transports.labgrid")  # loaded only if one was held
+            if lab is not None:
+                lab.release_all()
     except Interrupted as e:
         _fail(str(e), e.exit_code, e.json_payload)
     except UserError as e:
