@@ -5,8 +5,12 @@
 #                         it skip, each saying why). EDGEVID_NO_SYSTEM_INSTALL=1: never install.
 _system_deps_list="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)/system-packages.txt"
 
-_system_deps_have() {  # a command on PATH or in the sbin folders (sshd lives in /usr/sbin)
-  command -v "$1" >/dev/null 2>&1 || [ -x "/usr/sbin/$1" ] || [ -x "/sbin/$1" ]
+_system_deps_have() {  # a command on PATH or in the sbin folders (sshd lives in /usr/sbin), or a
+  # path pattern (postgresql's initdb lives in /usr/lib/postgresql/<version>/bin)
+  case "$1" in
+    */*) compgen -G "$1" >/dev/null ;;
+    *) command -v "$1" >/dev/null 2>&1 || [ -x "/usr/sbin/$1" ] || [ -x "/sbin/$1" ] ;;
+  esac
 }
 
 system_deps_missing() {

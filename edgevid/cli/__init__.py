@@ -6,6 +6,7 @@ from edgevid.cli import (  # noqa: F401 - register commands
     devices_cmd,
     export_cmd,
     index_cmd,
+    lab_cmd,
     listing,
     multi_cmd,
     remote_cmd,

@@ -98,7 +98,12 @@ def main() -> None:
     if hasattr(signal, "SIGTERM"):
         signal.signal(signal.SIGTERM, _sigterm)
     try:
-        rc = app(standalone_mode=False)
+        try:
+            rc = app(standalone_mode=False)
+        finally:  # labgrid places held: released on success, failure, Ctrl-C and SIGTERM
+            lab = sys.modules.get("edgevid.transports.labgrid")  # loaded only if one was held
+            if lab is not None:
+                lab.release_all()
     except Interrupted as e:
         _fail(str(e), e.exit_code, e.json_payload)
     except UserError as e:

@@ -36,6 +36,9 @@ def bench(
     host: Optional[str] = typer.Option(
         None, help="user@addr[:port]: reach the (ssh) device there, not at its profile's"
     ),
+    coordinator: Optional[str] = typer.Option(
+        None, help="labgrid coordinator HOST:PORT for lab devices (default: LG_COORDINATOR)"
+    ),
     to: List[str] = typer.Option(None, "--to", help="formats to run (repeatable)"),
     precision: Optional[str] = typer.Option(None, help="only this precision"),
     threads: Optional[int] = typer.Option(None, help="intra-op threads (default: profile's)"),
@@ -58,7 +61,9 @@ def bench(
     ),
     artifacts: Path = typer.Option(Path("artifacts"), help="artifact root folder"),
     results_dir: Path = typer.Option(Path("results"), "--results", help="results folder"),
-    db: Optional[Path] = typer.Option(None, help="SQLite index (default results/index.sqlite)"),
+    db: Optional[str] = typer.Option(
+        None, help="index: a SQLite file (default results/index.sqlite) or a database URL"
+    ),
     sessions: int = typer.Option(
         1,
         help="fresh runner processes per configuration, "
@@ -97,7 +102,7 @@ def bench(
     search_trial_s: Optional[float] = stream_opts.SEARCH_TRIAL,
     json_: bool = typer.Option(False, "--json", help="print the result records as JSON only"),
 ):
-    check_outputs(results_dir, db, artifacts)  # before any export or measurement
+    index = check_outputs(results_dir, db, artifacts)  # before any export or measurement
     stream = stream_opts.options(locals())  # checked before any export: one line, exit 2
     from edgevid.run.bench import BenchConfig, entries_for
     from edgevid.run.config import check_threads, parse_export_opts, timing_policy
@@ -112,7 +117,9 @@ def bench(
         from edgevid.cli.multi_cmd import bench_many
 
         return bench_many(locals())
-    profile = get_profile(device)
+    from edgevid.cli.lab_cmd import hold_lab
+
+    profile = hold_lab(get_profile(device), coordinator)  # a lab place: reserved and locked
     if host:
         from edgevid.cli.devices_cmd import with_host
 
@@ -150,7 +157,7 @@ def bench(
         policy=policy,
         artifacts=artifacts,
         results=results_dir,
-        db=db,
+        db=index,
         cpus=cpus,
         sessions=SessionPlan(
             sessions,

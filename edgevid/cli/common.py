@@ -7,7 +7,7 @@ from __future__ import annotations
 import os
 import sys
 from pathlib import Path
-from typing import Optional
+from typing import Optional, Union
 
 from rich.console import Console
 
@@ -31,18 +31,34 @@ def print_json(obj) -> None:
     stream.flush()
 
 
+def db_option(text) -> Optional[Union[Path, str]]:
+    """``--db`` as typed (a str: a URL must not go through Path): a SQLite file or a URL."""
+    from edgevid.results.db import target
+
+    return target(None if text is None else str(text))
+
+
 def check_outputs(
-    results_dir: Path, db: Optional[Path], artifacts: Optional[Path], md: Optional[Path] = None
-) -> None:
-    """Every place a bench or matrix writes, checked first: exit 2 in about a second."""
+    results_dir: Path, db, artifacts: Optional[Path], md: Optional[Path] = None
+) -> Optional[Union[Path, str]]:
+    """Every place a bench or matrix writes, checked first: exit 2 in about a second. Returns
+    ``--db`` parsed; a database URL is connected to (and migrated) now."""
     from edgevid.outputs import check_output_dir, check_output_path
 
     check_output_dir(results_dir, "--results")
-    check_output_path(db or Path(results_dir) / "index.sqlite", "--db")
+    db = db_option(db)
+    if isinstance(db, str):
+        from edgevid.results.db import DbIndex
+
+        with DbIndex(db):
+            pass
+    else:
+        check_output_path(db or Path(results_dir) / "index.sqlite", "--db")
     if artifacts is not None:
         check_output_dir(artifacts, "--artifacts")
     if md is not None:
         check_output_path(md, "--md")
+    return db
 
 
 def warn_threads(threads: Optional[int]) -> None:

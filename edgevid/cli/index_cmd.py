@@ -11,7 +11,8 @@ from edgevid.cli.app import app
 from edgevid.cli.common import err, print_json
 
 index_app = typer.Typer(
-    help="The SQLite index of result files (results/index.sqlite).", no_args_is_help=True
+    help="The index of result files (results/index.sqlite, or a database URL).",
+    no_args_is_help=True,
 )
 app.add_typer(index_app, name="index")
 
@@ -23,7 +24,9 @@ app.add_typer(index_app, name="index")
 )
 def rebuild(
     results_dir: Path = typer.Option(Path("results"), "--results", help="results folder"),
-    db: Optional[Path] = typer.Option(None, help="SQLite index (default results/index.sqlite)"),
+    db: Optional[str] = typer.Option(
+        None, help="index: a SQLite file (default results/index.sqlite) or a database URL"
+    ),
     json_: bool = typer.Option(False, "--json", help="print JSON only"),
 ):
     import sqlite3
@@ -31,10 +34,21 @@ def rebuild(
     from edgevid.results import store
     from edgevid.errors import UserError
 
+    from edgevid.cli.common import db_option
+
     if not results_dir.is_dir():
         raise UserError(f"no results folder {results_dir}")
-    path = db or results_dir / store.INDEX_NAME
+    path = db_option(db) or results_dir / store.INDEX_NAME
     reason = None
+    if isinstance(path, str):
+        from edgevid.results.db import shown
+
+        n = store.rebuild_index(results_dir, path)
+        if json_:
+            print_json({"index": shown(path), "results": n, "was_corrupt": False})
+        else:
+            err.print(f"[green]✓[/] {shown(path)}: {n} result file(s) imported")
+        return
     if Path(path).is_file():
         try:
             with store.Index(path) as index:

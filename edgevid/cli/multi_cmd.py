@@ -24,12 +24,19 @@ def bench_many(a: dict):
     names = [d.strip() for d in a["device"].split(",") if d.strip()]
     if len(set(names)) != len(names):
         raise UserError(f"--device names a device twice: {a['device']}")
+    from edgevid.cli.lab_cmd import hold_lab
+
     profiles = [get_profile(n) for n in names]
     names = [p.name for p in profiles]
     if len(set(names)) != len(names):
         raise UserError(f"two of the devices have the same profile name: {', '.join(names)}")
     if a.get("host"):
         raise UserError("--host applies to one device; give each device its own profile")
+    # each lab place reserved and locked (in name order: two runs never wait on each other)
+    held = {
+        p.name: hold_lab(p, a.get("coordinator")) for p in sorted(profiles, key=lambda p: p.name)
+    }
+    profiles = [held[p.name] for p in profiles]
     models = list(a["models_"] or [])
     if a["all_"]:
         from edgevid.run.stream import for_scenario
@@ -59,7 +66,7 @@ def bench_many(a: dict):
             policy=timing_policy(p, knobs),
             artifacts=a["artifacts"],
             results=a["results_dir"],
-            db=a["db"],
+            db=a["index"],
             cpus=cpus,
             stream=a["stream"],
         )

@@ -48,16 +48,17 @@ def import_(
     variant: str = typer.Option("", help="runtime options that tell runs apart"),
     input_shape: Optional[str] = typer.Option(None, help="C,T,H,W (models outside the zoo)"),
     results_dir: Path = typer.Option(Path("results"), "--results", help="results folder"),
-    db: Optional[Path] = typer.Option(None, help="SQLite index"),
+    db: Optional[str] = typer.Option(None, help="index: a SQLite file or a database URL"),
     json_: bool = typer.Option(False, "--json", help="print the record as JSON only"),
 ):
+    from edgevid.cli.common import db_option
     from edgevid.results import store
     from edgevid.results.imports import import_file
     from edgevid.models.ref import parse_shape
 
     shape = parse_shape(input_shape) if input_shape else None
     record = import_file(file, model, device, tool, fmt, precision, threads, shape, variant)
-    record["result_path"] = str(store.save(record, results_dir, db))
+    record["result_path"] = str(store.save(record, results_dir, db_option(db)))
     if json_:
         print_json(record)
         return

@@ -25,7 +25,9 @@ def report(
         None, "--html", help="write a self-contained HTML page here"
     ),
     csv: Optional[Path] = typer.Option(None, "--csv", help="write one row per result here"),
-    db: Optional[Path] = typer.Option(None, "--db", help="also read this SQLite index"),
+    db: Optional[str] = typer.Option(
+        None, "--db", help="also read this index: a SQLite file or a database URL"
+    ),
     accuracy: Optional[Path] = typer.Option(
         None,
         help="JSON or YAML file mapping model -> top-1 % (overrides the zoo's published figures)",
@@ -40,11 +42,14 @@ def report(
         if path:
             check_output_path(path, flag)  # before reading anything: bad outputs fail fast
 
+    from edgevid.cli.common import db_option
+
     if not paths and not db:
         raise UserError("give result files or folders (e.g. results/) or --db INDEX")
-    if db and not Path(db).is_file():
+    index = db_option(db)
+    if isinstance(index, Path) and not index.is_file():
         raise UserError(f"no results index at {db}")
-    records = load_records(paths or [], db)
+    records = load_records(paths or [], index)
     if not records:
         where = [str(p) for p in paths] if paths else [str(db)]
         raise UserError(f"no result files under {', '.join(where)}")
@@ -82,20 +87,23 @@ def _accuracy_file(path: Path) -> dict:
     return {str(k): float(v) for k, v in data.items()}
 
 
-@app.command(help="Show the latency history of a model from the SQLite index.")
+@app.command(help="Show the latency history of a model from the index (SQLite or a database URL).")
 def history(
     model: str = typer.Argument(..., help="model name as in results"),
     device: Optional[str] = typer.Option(None, help="only this device"),
     fmt: Optional[str] = typer.Option(None, "--to", help="only this format"),
     results_dir: Path = typer.Option(Path("results"), "--results", help="results folder"),
-    db: Optional[Path] = typer.Option(None, help="SQLite index (default results/index.sqlite)"),
+    db: Optional[str] = typer.Option(
+        None, help="index: a SQLite file (default results/index.sqlite) or a database URL"
+    ),
     json_: bool = typer.Option(False, "--json", help="print JSON only"),
 ):
+    from edgevid.cli.common import db_option
     from edgevid.results import store
     from edgevid.backends import get_backend
 
-    path = db or results_dir / store.INDEX_NAME
-    if not Path(path).is_file():
+    path = db_option(db) or results_dir / store.INDEX_NAME
+    if isinstance(path, Path) and not path.is_file():
         raise UserError(f"no results index at {path}: run `edgevid bench` first or pass --db")
     with store.open_index(path, results_dir) as index:  # rebuilt from the files if corrupt
         records = index.query(model=model, device=device)

@@ -17,13 +17,16 @@ from edgevid.report.model import Cell, Column, Report, Section, Table, Text
 from edgevid.results.select import newest
 
 
-def load_records(paths: Iterable = (), db: Optional[Path] = None) -> list:
-    """Result records from files/folders and, if given, every record of a SQLite index."""
+def load_records(paths: Iterable = (), db=None) -> list:
+    """Result records from files/folders and, if given, every record of an index (a SQLite file
+    or a database URL)."""
     from edgevid.results import store
 
     records = store.load_all(paths) if paths else []
     if db:
-        with store.Index(db) as index:
+        with (
+            store.open_index(db, Path(".")) if store.dbmod.is_url(db) else store.Index(db) as index
+        ):
             records += index.query()
     return records
 

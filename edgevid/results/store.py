@@ -14,9 +14,10 @@ import sqlite3
 import sys
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import Iterable, Optional
+from typing import Iterable, Optional, Union
 
 from edgevid.errors import UserError
+from edgevid.results import db as dbmod
 from edgevid.outputs import check_output_path, inside, slug, write_text_safely
 from edgevid.results.select import scenario_key
 from edgevid.runners.record import REQUIRED_KEYS, SCHEMA_VERSION, STATUSES, SUMMARY_KEYS
@@ -24,6 +25,7 @@ from edgevid.runners.settings import strict_dumps
 
 DEFAULT_ROOT = Path("results")
 INDEX_NAME = "index.sqlite"
+DbSpec = Optional[Union[Path, str]]  # a SQLite file, or a database URL (results/db.py)
 
 
 def validate(record: dict, where: str = "record") -> dict:
@@ -88,12 +90,25 @@ def _warn_rebuilt(db, root, n: int, e: Exception) -> None:
     )
 
 
-def save(record: dict, root: Path = DEFAULT_ROOT, db: Optional[Path] = None) -> Path:
+def save(record: dict, root: Path = DEFAULT_ROOT, db: DbSpec = None) -> Path:
     """Write the record's file (the source of truth), then index it. A corrupt index does not
-    lose the record: it is set aside and rebuilt from the result files, with a warning."""
+    lose the record: it is set aside and rebuilt from the result files, with a warning. A
+    database URL that fails now loses nothing either: the file is kept, with a warning."""
     validate(record)
     path = result_path(root, record)
     write_text_safely(path, strict_dumps(record, indent=1), "--results")
+    if dbmod.is_url(db):
+        url = str(db)
+        try:
+            with dbmod.DbIndex(url) as index:
+                index.add(path, record)
+        except (UserError, *dbmod.errors()) as e:
+            _warn(
+                f"{path} was saved but not indexed in {dbmod.shown(url)} "
+                f"({str(e).splitlines()[0]}); `edgevid index rebuild --results {root} --db URL` "
+                f"imports it later"
+            )
+        return path
     db = Path(db or Path(root) / INDEX_NAME)
     try:
         with Index(db) as index:
@@ -104,12 +119,32 @@ def save(record: dict, root: Path = DEFAULT_ROOT, db: Optional[Path] = None) -> 
     return path
 
 
+def _result_files(root: Path):
+    for f in iter_files([root]) if Path(root).is_dir() else []:
+        try:
+            data = json.loads(f.read_text())
+            if not isinstance(data, dict):
+                continue
+            validate(data, str(f))
+        except (OSError, ValueError, UserError):
+            continue
+        yield f, data
+
+
 def rebuild_index(
-    root: Path = DEFAULT_ROOT, db: Optional[Path] = None, reason: Optional[str] = None
+    root: Path = DEFAULT_ROOT, db: DbSpec = None, reason: Optional[str] = None
 ) -> int:
     """Build the SQLite index anew from the result files under ``root``; returns how many were
     indexed. An existing index file is kept as ``<name>.corrupt`` when ``reason`` is given (it
-    was unreadable), else replaced. Files that are not results are skipped."""
+    was unreadable), else replaced. Files that are not results are skipped. A database URL is
+    not emptied (a team's database holds other machines' records): the files are upserted."""
+    if dbmod.is_url(db):
+        n = 0
+        with dbmod.DbIndex(str(db)) as server:
+            for f, data in _result_files(root):
+                server.add(f, data)
+                n += 1
+        return n
     db = Path(db or Path(root) / INDEX_NAME)
     check_output_path(db, "--db")
     if db.exists():
@@ -121,21 +156,18 @@ def rebuild_index(
         Path(str(db) + extra).unlink(missing_ok=True)
     n = 0
     with Index(db) as index:
-        for f in iter_files([root]) if Path(root).is_dir() else []:
-            try:
-                data = json.loads(f.read_text())
-                if not isinstance(data, dict):
-                    continue
-                validate(data, str(f))
-            except (OSError, ValueError, UserError):
-                continue
+        for f, data in _result_files(root):
             index.add(f, data)
             n += 1
     return n
 
 
-def open_index(db: Path, root: Path) -> "Index":
-    """The index at ``db``, rebuilt from the files under ``root`` (with a warning) if corrupt."""
+def open_index(db: DbSpec, root: Path):
+    """The index at ``db``, rebuilt from the files under ``root`` (with a warning) if corrupt;
+    a database URL is opened as is (a :class:`edgevid.results.db.DbIndex`)."""
+    if dbmod.is_url(db):
+        return dbmod.DbIndex(str(db))
+    db = Path(db or Path(root) / INDEX_NAME)
     try:
         index = Index(db)
         index.conn.execute("SELECT count(*) FROM results").fetchone()

@@ -10,10 +10,11 @@ from __future__ import annotations
 import json
 import subprocess
 import threading
+import time
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import Callable, Optional
+from typing import Callable, Optional, Union
 
 from edgevid import __version__
 
@@ -41,7 +42,7 @@ class BenchConfig:
     policy: Optional[TimingPolicy] = None  # the run's timing policy; None: the profile's
     artifacts: Path = ARTIFACTS_ROOT
     results: Path = store.DEFAULT_ROOT
-    db: Optional[Path] = None
+    db: Optional[Union[Path, str]] = None  # SQLite file or database URL
     save: bool = True
     cpus: list = field(default_factory=list)  # pin runners to these CPUs
     export_unrunnable: bool = False  # convert even where the runtime is missing (the matrix)
@@ -139,6 +140,10 @@ def run_on_device(
     return for_profile(profile).run(artifact_dir, spec, log)
 
 
+def _utc(t: float) -> str:
+    return datetime.fromtimestamp(t, timezone.utc).isoformat(timespec="microseconds")
+
+
 def bench_one(
     ref: ModelRef,
     entry: FormatEntry,
@@ -188,6 +193,7 @@ def bench_one(
     if cfg.layers:
         options = replace(options, layers=int(cfg.layers))
     log(f"timing {ref.name} on {entry.format} {entry.precision}")
+    started = time.time()
     try:
         record = run_on_device(profile, art, options, policy, cfg.runner_timeout_s, log, cfg.stream)
     except RuntimeError as e:  # ConnectionLost too: what was measured before is kept
@@ -195,6 +201,9 @@ def bench_one(
     record.update(device=profile.name, artifact_dir=str(art), variant=entry.variant)
     record.update(scenario.record_fields(cfg.stream))
     scenario.note_energy(record)
+    if profile.lab:  # when the place was in use for this record (host clock, UTC)
+        window = [_utc(started), _utc(time.time())]
+        record["env"] = {**(record.get("env") or {}), "lab": {**profile.lab, "window": window}}
     return record
 
 

@@ -10,6 +10,7 @@ checked for its type and keys only; the transport that reaches the device parses
 from __future__ import annotations
 
 import difflib
+import re
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -76,6 +77,8 @@ class DeviceProfile:
     timing: TimingPolicy  # defaults + the profile's overrides, checked
     path: Path = field(compare=False)
     timing_fields: frozenset = field(default=frozenset(), compare=False)  # set in the file
+    # a labgrid place this run holds: name, tags, exporter (goes into each record's env)
+    lab: Optional[dict] = field(default=None, compare=False)
 
     @property
     def is_local(self) -> bool:
@@ -92,6 +95,8 @@ def list_profiles() -> list:
 
 
 def get_profile(name: str) -> DeviceProfile:
+    if name.startswith("lab:"):
+        return lab_profile(name)
     path = Path(name)
     if path.suffix in (".yaml", ".yml") and path.is_file():
         return load_profile(path)
@@ -104,6 +109,27 @@ def get_profile(name: str) -> DeviceProfile:
     raise UserError(
         f"unknown device {name!r}.{hint} Valid devices: {', '.join(known)} "
         f"(profiles in {profiles_dir()})"
+    )
+
+
+def lab_profile(spec: str) -> DeviceProfile:
+    """``--device lab:soc=orin-nano`` (tags) or ``lab:PLACE``: an ad hoc labgrid device with the
+    desktop-cpu profile's formats and timing, named ``lab-soc-orin-nano``. A board's own formats
+    need a profile with ``connection: {type: labgrid, ...}``."""
+    import dataclasses
+
+    from edgevid.transports.labgrid import parse_device
+
+    want = parse_device(spec)
+    base = load_profile(profiles_dir() / "desktop-cpu.yaml")
+    conn: dict = {"type": "labgrid"}
+    if want.place:
+        conn["place"] = want.place
+    else:
+        conn["tags"] = dict(want.tags)
+    name = "lab-" + re.sub(r"[^A-Za-z0-9_.-]+", "-", spec[4:]).strip("-")
+    return dataclasses.replace(
+        base, name=name, description=f"labgrid {want.describe()}", connection=conn, arch="", os=""
     )
 
 

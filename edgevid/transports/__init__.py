@@ -35,6 +35,12 @@ _lock = threading.Lock()
 
 
 def make(name: str, conn: Connection) -> Transport:
+    if conn.type == "labgrid":
+        from edgevid.errors import UserError
+
+        raise UserError(
+            f"device {name} is a labgrid place: `edgevid bench` reserves it (this command does not)"
+        )
     if conn.type == "ssh":
         from edgevid.transports.ssh import SSHTransport
 

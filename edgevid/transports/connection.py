@@ -12,7 +12,7 @@ import re
 from dataclasses import dataclass, replace
 from typing import Callable, Optional
 
-TYPES = ("local", "ssh", "adb", "manual")
+TYPES = ("local", "ssh", "adb", "manual", "labgrid")
 FIELDS = {
     "local": set(),
     "ssh": {
@@ -28,6 +28,21 @@ FIELDS = {
     },
     "adb": {"serial", "python", "workdir", "connect_timeout_s", "adb", "benchmark_model"},
     "manual": {"instructions"},
+    # a place reserved through labgrid (transports/labgrid.py), then reached over ssh or adb
+    "labgrid": {
+        "place",
+        "tags",
+        "coordinator",
+        "user",
+        "key",
+        "known_hosts",
+        "ssh_config",
+        "python",
+        "workdir",
+        "connect_timeout_s",
+        "adb",
+        "benchmark_model",
+    },
 }
 DEFAULT_WORKDIR = {"ssh": "~/edgevid", "adb": "/data/local/tmp/edgevid"}
 DEFAULT_TIMEOUT_S = 10.0
@@ -37,6 +52,7 @@ _HOST = re.compile(r"^[A-Za-z0-9_.:%\[\]-]+$")  # a name, an IPv4/IPv6 address o
 _USER = re.compile(r"^[A-Za-z0-9_.][A-Za-z0-9_.-]*$")
 _PATH = re.compile(r"^[A-Za-z0-9_./~+@%=,-]+$")  # no spaces, quotes, $, ;, |, &, backticks
 _SERIAL = re.compile(r"^[A-Za-z0-9_.:-]+$")
+_TAGK = re.compile(r"^[a-z][a-z0-9_]*$")  # labgrid's tag keys
 
 
 @dataclass(frozen=True)
@@ -55,6 +71,9 @@ class Connection:
     adb: str = "adb"  # the adb program on the host
     benchmark_model: Optional[str] = None  # LiteRT's benchmark_model binary, on the host
     instructions: Optional[str] = None  # manual: what the user does (e.g. Xcode)
+    place: Optional[str] = None  # labgrid: a place by name
+    tags: tuple = ()  # labgrid: (key, value) pairs a place must have
+    coordinator: Optional[str] = None  # labgrid: HOST:PORT (else --coordinator, LG_COORDINATOR)
 
     @property
     def target(self) -> str:
@@ -66,15 +85,18 @@ class Connection:
             return f"ssh {self.target}" + (f":{self.port}" if self.port else "")
         if self.type == "adb":
             return f"adb {self.serial or '(the one attached device)'}"
+        if self.type == "labgrid":
+            what = self.place or " ".join(f"{k}={v}" for k, v in self.tags)
+            return f"labgrid {what}"
         return self.type
 
     def to_dict(self) -> dict:
         """The profile mapping this connection comes from (its type's fields, where set)."""
-        out = {"type": self.type}
+        out: dict = {"type": self.type}
         for k in sorted(FIELDS[self.type]):
             v = getattr(self, k)
-            if v is not None and v != "" and not (k == "adb" and v == "adb"):
-                out[k] = v
+            if v is not None and v != "" and v != () and not (k == "adb" and v == "adb"):
+                out[k] = dict(v) if k == "tags" else v
         if self.type in ("ssh", "adb") and self.python is None:
             out["python"] = "none"
         return out
@@ -106,6 +128,24 @@ def parse_connection(data, bad: Callable[[str, str], Exception]) -> Connection:
         return v
 
     conn = Connection(type=kind)
+    if kind == "labgrid":
+        place = text("place", _SERIAL, "a labgrid place name")
+        tags = values.get("tags")
+        if tags is not None and (
+            not isinstance(tags, dict)
+            or not tags
+            or not all(_TAGK.match(str(k)) and _SERIAL.match(str(v)) for k, v in tags.items())
+        ):
+            raise bad("connection.tags", "must be a mapping of tags, e.g. {soc: orin-nano}")
+        if bool(place) == bool(tags):
+            raise bad("connection", "a labgrid connection needs place: NAME or tags: {...}")
+        conn = replace(
+            conn,
+            place=place,
+            tags=tuple(sorted((str(k), str(v)) for k, v in (tags or {}).items())),
+            coordinator=text("coordinator", _HOST, "HOST:PORT"),
+            user=text("user", _USER, "a user name"),
+        )
     if kind == "ssh":
         host = text("host", _HOST, "a host name, address or ~/.ssh/config alias")
         if not host:
