@@ -23,24 +23,6 @@ from edgevid.errors import UserError
 
 SCHEMA_TABLE = "edgevid_schema"
 _LOCK_KEY = 0x65D6E7  # the advisory lock that serialises migrations
-COLUMNS = (
-    "path",
-    "schema_version",
-    "model",
-    "format",
-    "precision",
-    "device",
-    "input_shape",
-    "threads",
-    "status",
-    "p50",
-    "mean",
-    "ci95_low",
-    "ci95_high",
-    "created_at",
-    "json",
-    "variant",
-)
 # version N: the statements that take the schema from N-1 to N (standard SQL)
 MIGRATIONS = (
     (
@@ -55,6 +37,7 @@ MIGRATIONS = (
         "CREATE INDEX by_variant_key ON results "
         "(model, device, format, precision, variant, input_shape, threads)",
     ),
+    ("ALTER TABLE results ADD COLUMN scenario TEXT DEFAULT ''",),  # the stream scenario
 )
 
 
@@ -159,27 +142,9 @@ class DbIndex:
     def add(self, path, record: dict) -> None:
         from sqlalchemy import text
 
-        from edgevid.runners.settings import strict_dumps
+        from edgevid.results.store import COLUMNS, index_row
 
-        s = record.get("summary") or {}
-        row = {
-            "path": str(Path(path).resolve()),
-            "schema_version": record["schema_version"],
-            "model": record["model"],
-            "format": record["format"],
-            "precision": record["precision"],
-            "device": record["device"],
-            "input_shape": "x".join(map(str, record.get("input_shape") or [])),
-            "threads": record.get("threads"),
-            "status": record["status"],
-            "p50": s.get("p50"),
-            "mean": s.get("mean"),
-            "ci95_low": s.get("ci95_low"),
-            "ci95_high": s.get("ci95_high"),
-            "created_at": record.get("created_at"),
-            "json": strict_dumps(record),
-            "variant": record.get("variant") or "",
-        }
+        row = index_row(path, record)
         cols = ", ".join(COLUMNS)
         vals = ", ".join(f":{c}" for c in COLUMNS)
         upd = ", ".join(f"{c} = EXCLUDED.{c}" for c in COLUMNS if c != "path")

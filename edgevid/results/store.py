@@ -216,28 +216,55 @@ def load_all(paths: Iterable) -> list:
     return out
 
 
+#: The index's columns (SQLite here, a server database in results/db.py): the identity, the
+#: summary a listing shows, and the whole record as JSON.
+COLUMNS = (
+    "path",
+    "schema_version",
+    "model",
+    "format",
+    "precision",
+    "device",
+    "input_shape",
+    "threads",
+    "status",
+    "p50",
+    "mean",
+    "ci95_low",
+    "ci95_high",
+    "created_at",
+    "json",
+    "variant",
+    "scenario",
+)
+
+
+def index_row(path: Path, record: dict) -> dict:
+    """A record as a row of the index (column -> value), for every database behind --db."""
+    s = record.get("summary") or {}
+    return {
+        "path": str(Path(path).resolve()),
+        "schema_version": record["schema_version"],
+        "model": record["model"],
+        "format": record["format"],
+        "precision": record["precision"],
+        "device": record["device"],
+        "input_shape": "x".join(map(str, record.get("input_shape") or [])),
+        "threads": record.get("threads"),
+        "status": record["status"],
+        "p50": s.get("p50"),
+        "mean": s.get("mean"),
+        "ci95_low": s.get("ci95_low"),
+        "ci95_high": s.get("ci95_high"),
+        "created_at": record.get("created_at"),
+        "json": strict_dumps(record),
+        "variant": record.get("variant") or "",
+        "scenario": scenario_key(record),
+    }
+
+
 class Index:
     """SQLite index of result files: one row per record, with the whole JSON kept too."""
-
-    COLUMNS = (
-        "path",
-        "schema_version",
-        "model",
-        "format",
-        "precision",
-        "device",
-        "input_shape",
-        "threads",
-        "status",
-        "p50",
-        "mean",
-        "ci95_low",
-        "ci95_high",
-        "created_at",
-        "json",
-        "variant",
-        "scenario",
-    )
 
     def __init__(self, path: Path):
         Path(path).parent.mkdir(parents=True, exist_ok=True)
@@ -274,30 +301,10 @@ class Index:
         self.conn.close()
 
     def add(self, path: Path, record: dict) -> None:
-        s = record.get("summary") or {}
-        row = (
-            str(Path(path).resolve()),
-            record["schema_version"],
-            record["model"],
-            record["format"],
-            record["precision"],
-            record["device"],
-            "x".join(map(str, record.get("input_shape") or [])),
-            record.get("threads"),
-            record["status"],
-            s.get("p50"),
-            s.get("mean"),
-            s.get("ci95_low"),
-            s.get("ci95_high"),
-            record.get("created_at"),
-            strict_dumps(record),
-            record.get("variant") or "",
-            scenario_key(record),
-        )
         self.conn.execute(
-            f"INSERT OR REPLACE INTO results ({', '.join(self.COLUMNS)}) "
-            f"VALUES ({', '.join('?' * len(self.COLUMNS))})",
-            row,
+            f"INSERT OR REPLACE INTO results ({', '.join(COLUMNS)}) "
+            f"VALUES ({', '.join(':' + c for c in COLUMNS)})",
+            index_row(path, record),
         )
 
     def query(self, model: Optional[str] = None, device: Optional[str] = None) -> list:
