@@ -142,7 +142,7 @@ class DbIndex:
     def add(self, path, record: dict) -> None:
         from sqlalchemy import text
 
-        from edgevid.results.store import COLUMNS, index_row
+        from edgevid.results.rows import COLUMNS, index_row
 
         row = index_row(path, record)
         cols = ", ".join(COLUMNS)

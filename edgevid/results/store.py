@@ -18,6 +18,7 @@ from typing import Iterable, Optional, Union
 
 from edgevid.errors import UserError
 from edgevid.results import db as dbmod
+from edgevid.results.rows import COLUMNS, index_row
 from edgevid.outputs import check_output_path, inside, slug, write_text_safely
 from edgevid.results.select import scenario_key
 from edgevid.runners.record import REQUIRED_KEYS, SCHEMA_VERSION, STATUSES, SUMMARY_KEYS
@@ -214,53 +215,6 @@ def load_all(paths: Iterable) -> list:
         else:
             out.append(validate(data, str(f)))
     return out
-
-
-#: The index's columns (SQLite here, a server database in results/db.py): the identity, the
-#: summary a listing shows, and the whole record as JSON.
-COLUMNS = (
-    "path",
-    "schema_version",
-    "model",
-    "format",
-    "precision",
-    "device",
-    "input_shape",
-    "threads",
-    "status",
-    "p50",
-    "mean",
-    "ci95_low",
-    "ci95_high",
-    "created_at",
-    "json",
-    "variant",
-    "scenario",
-)
-
-
-def index_row(path: Path, record: dict) -> dict:
-    """A record as a row of the index (column -> value), for every database behind --db."""
-    s = record.get("summary") or {}
-    return {
-        "path": str(Path(path).resolve()),
-        "schema_version": record["schema_version"],
-        "model": record["model"],
-        "format": record["format"],
-        "precision": record["precision"],
-        "device": record["device"],
-        "input_shape": "x".join(map(str, record.get("input_shape") or [])),
-        "threads": record.get("threads"),
-        "status": record["status"],
-        "p50": s.get("p50"),
-        "mean": s.get("mean"),
-        "ci95_low": s.get("ci95_low"),
-        "ci95_high": s.get("ci95_high"),
-        "created_at": record.get("created_at"),
-        "json": strict_dumps(record),
-        "variant": record.get("variant") or "",
-        "scenario": scenario_key(record),
-    }
 
 
 class Index:
