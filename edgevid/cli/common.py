@@ -16,7 +16,10 @@ from edgevid.errors import UserError
 
 # stdout: tables and JSON. In a pipe or a file tables fit $COLUMNS, else 100 columns (rich reads
 # COLUMNS itself); `--wide` adds the wide columns.
-out = Console(width=None if sys.stdout.isatty() or os.environ.get("COLUMNS") else 100)
+out = Console(
+    width=None if sys.stdout.isatty() or os.environ.get("COLUMNS") else 100,
+    soft_wrap=True,  # a line of text (a path, a verdict) is never broken; tables fit the width
+)
 # progress, messages: on a duplicate of the terminal's stderr, which converter output (sent to
 # export.log while a converter runs, see edgevid.artifacts.chatter) does not reach
 err = Console(file=chatter.terminal_stderr(), width=None if sys.stderr.isatty() else 160)

@@ -35,6 +35,7 @@ class ResultColumn:
     views: FrozenSet[str] = BOTH
     help: str = ""
     wide: bool = False  # in the terminal only with --wide (a pipe gets 100 columns)
+    narrow: bool = False  # in the terminal only without --wide (a short form of a wide column)
 
     def column(self) -> Column:
         return Column(self.key, self.label, self.numeric, self.help)
@@ -126,6 +127,16 @@ def numerics_cell(r: dict) -> Cell:
     )
 
 
+def numerics_short_cell(r: dict) -> Cell:
+    """The numerics cell in few characters, for a narrow terminal: ``ok Δ3.9e-05``."""
+    full = numerics_cell(r)
+    n = r.get("numerics") or {}
+    if n.get("max_abs_diff") is None:
+        return full
+    word = "ok" if n.get("ok") else "FAIL"
+    return Cell(f"{word} Δ{n['max_abs_diff']:.1e}", full.value, full.tone, full.note)
+
+
 def throttled_cell(r: dict) -> Cell:
     t = r.get("throttled")
     if t is None:
@@ -201,7 +212,16 @@ RESULT_COLUMNS = (
     ),
     ResultColumn("rss", "peak RSS MB", lambda r: Cell.of(r.get("peak_rss_mb"), 0), True),
     ResultColumn("size", "size MB", lambda r: Cell.of(_size_mb(r), 2), True, frozenset({REPORT})),
-    ResultColumn("numerics", "numerics", numerics_cell),
+    ResultColumn("numerics", "numerics", numerics_cell, wide=True),
+    ResultColumn(
+        "numerics_short",
+        "numerics",
+        numerics_short_cell,
+        False,
+        frozenset({TERMINAL}),
+        "ok or FAIL and the max abs difference (top-1 agreement with --wide)",
+        narrow=True,
+    ),
     ResultColumn("throttled", "throttled", throttled_cell, False, frozenset({REPORT})),
     ResultColumn(
         "params", "params M", lambda r: Cell.of(_params_m(r), 2), True, frozenset({REPORT})
@@ -222,7 +242,11 @@ def result_table(
 ) -> Table:
     """The results as a table for ``view``; ``wide=False`` leaves out the terminal's wide
     columns (class, variant, CI, p90, n, load)."""
-    cols = [c for c in RESULT_COLUMNS if view in c.views and (wide or not c.wide)]
+    cols = [
+        c
+        for c in RESULT_COLUMNS
+        if view in c.views and (c.narrow != wide or not (c.wide or c.narrow))
+    ]
     return Table(
         table_id, [c.column() for c in cols], [[c.cell(r) for c in cols] for r in records], caption
     )

@@ -11,6 +11,7 @@ from rich.table import Table as RichTable
 from edgevid.report.model import Figure, Report, Section, Table, Text
 
 STYLE = {"good": "green", "warn": "yellow", "bad": "red", "muted": "dim"}
+SHORT = 16  # columns whose cells are this long or shorter keep them whole
 
 
 def inline(text: str) -> str:
@@ -29,8 +30,16 @@ def inline(text: str) -> str:
 
 def table(t: Table, title: str = "") -> RichTable:
     rt = RichTable(title=title or None, caption=t.caption or None)
-    for c in t.columns:
-        rt.add_column(c.label, justify="right" if c.numeric else "left", overflow="fold")
+    for i, c in enumerate(t.columns):
+        # Short cells (names, shapes, numbers) stay whole: the width a narrow terminal lacks is
+        # taken from headers and the columns of long text (reasons, notes), which fold.
+        longest = max((len(row[i].text) for row in t.rows if i < len(row)), default=0)
+        rt.add_column(
+            c.label,
+            justify="right" if c.numeric else "left",
+            overflow="fold",
+            min_width=longest if longest <= SHORT else None,
+        )
     for row in t.rows:
         rt.add_row(
             *(
