@@ -71,6 +71,8 @@ SLOW_MODULES = {
     "test_device_runner",
     "test_remote_ssh",
     "test_study",
+    "test_team_db",  # a real PostgreSQL server
+    "test_lab_labgrid",  # a labgrid coordinator, an exporter and an sshd
 }
 #: Fixtures that run the real CLI or export real artifacts: a test that uses one is end to end
 #: (``workdir``: the CLI in a temporary folder; the others export or bench once per module).
@@ -86,6 +88,14 @@ SLOW_TESTS = {
     "test_full_variant_params_match_the_papers",  # full-size Mobile-Former variants
     "test_params_track_the_official_checkpoints",  # MoViNet A0-A5 at full size
     "test_released_specs_of_larger_variants_reproduce_paper_gflops",
+    "test_cli_ab_end_to_end",  # edgevid ab on two exports of x3d-tiny
+    "test_cli_ab_bad_input",
+    "test_cli_ab_side_that_cannot_load",
+    "test_serve_dies_with_its_parent",
+    "test_cuda_device_runs_there_or_says_why_not",  # exports, runs the runner
+    "test_exported_stream_equals_causal_clip",  # exports to ORT / OpenVINO
+    "test_litert_stream_equals_causal_clip",  # LiteRT conversion
+    "test_undeclared_or_mismatched_state_is_refused",
 }
 
 
