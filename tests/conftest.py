@@ -25,10 +25,20 @@ def default_sigint() -> None:
 
 
 def run_cli(*args, cwd, env=None, timeout=900):
-    """Run the real `edgevid` command line in a subprocess; returns CompletedProcess."""
+    """Run the real `edgevid` command line in its own process; returns CompletedProcess.
+
+    The process is forked from tests/cli_zygote.py, which has torch and the zoo imported already
+    (a fresh process spends 3-4 s on those imports; the suite runs the CLI hundreds of times).
+    An environment that changes what Python imports (PYTHONPATH: ``blocked_env``), or
+    EDGEVID_TEST_FRESH=1, runs a fresh ``python -m edgevid.cli`` instead."""
     full_env = {**os.environ, **(env or {})}
-    return subprocess.run([sys.executable, "-m", "edgevid.cli", *map(str, args)], cwd=cwd,
-                          capture_output=True, text=True, env=full_env, timeout=timeout)
+    argv = [sys.executable, "-m", "edgevid.cli", *map(str, args)]
+    if "PYTHONPATH" in (env or {}) or full_env.get("EDGEVID_TEST_FRESH") == "1":
+        return subprocess.run(argv, cwd=cwd, capture_output=True, text=True, env=full_env,
+                              timeout=timeout)
+    from cli_server import run_forked
+
+    return run_forked(argv, cwd=cwd, env=full_env, timeout=timeout)
 
 
 def blocked_env(tmp_path: Path, *packages: str) -> dict:
