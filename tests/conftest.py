@@ -92,6 +92,7 @@ SLOW_TESTS = {
     "test_cli_ab_bad_input",
     "test_cli_ab_side_that_cannot_load",
     "test_serve_dies_with_its_parent",
+    "test_repeated_looks_keep_false_settles_bounded",  # 200 simulated runs (~30 s)
     "test_cuda_device_runs_there_or_says_why_not",  # exports, runs the runner
     "test_exported_stream_equals_causal_clip",  # exports to ORT / OpenVINO
     "test_litert_stream_equals_causal_clip",  # LiteRT conversion

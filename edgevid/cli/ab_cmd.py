@@ -180,6 +180,7 @@ def _short(record: dict) -> dict:
         "trials": s["trials"],
         "seconds": ab["seconds"],
         "stop_reason": ab["stop_reason"],
+        "looks": ab.get("looks", []),
         "base_p50": s["base_p50"],
         "new_p50": s["new_p50"],
         "load": ab["load"],
@@ -187,6 +188,12 @@ def _short(record: dict) -> dict:
         "result_path": record.get("result_path"),
         "record": record,
     }
+
+
+def _finite(rows: list) -> list:
+    """JSON-safe copies of ``rows`` (NaN -> None)."""
+    nan = lambda v: isinstance(v, float) and math.isnan(v)  # noqa: E731
+    return [{k: (None if nan(v) else v) for k, v in row.items()} for row in rows]
 
 
 def _record(sides, labels, mb, mn, outcome, plan, device, threads, failure) -> dict:
@@ -201,6 +208,8 @@ def _record(sides, labels, mb, mn, outcome, plan, device, threads, failure) -> d
     num = {s: (ready.get(s) or {}).get("numerics") for s in ("base", "new")}
     oks = [(n or {}).get("ok") for n in num.values()]
     s = outcome.summary.to_dict()
+    if failure is not None:  # a failed or interrupted run decides nothing
+        s["verdict"] = None
     fin = lambda v: v if isinstance(v, (int, float)) and math.isfinite(v) else None  # noqa: E731
     return new_record(
         kind="ab",
@@ -225,6 +234,7 @@ def _record(sides, labels, mb, mn, outcome, plan, device, threads, failure) -> d
             "plan": asdict(plan),
             "seconds": outcome.seconds,
             "stop_reason": outcome.stop_reason,
+            "looks": _finite(outcome.looks),
             "load": outcome.load,
             "pids": [t["pids"] for t in outcome.trials],
             "rounds": outcome.rounds,

@@ -4,10 +4,15 @@ A run is a sequence of *trials*. A trial starts one serve-mode runner per side
 (``runners/serve.py``: loaded once, warm), then runs *rounds*: each round runs one block on each
 side, in an order drawn at random for that round (seeded), so a slow period of the machine hits
 both sides alike and no side is always first. After ``rounds_per_trial`` rounds both processes are
-stopped and the next trial starts fresh ones. After each trial from ``min_trials`` on, the
-statistics (edgevid/analysis/ab.py) are computed; the run stops once the verdict is settled, or
-when the next round would pass ``max_time_s`` (the verdict is then what the data say, usually
-``inconclusive``).
+stopped and the next trial starts fresh ones.
+
+The stop rule looks at the data only at planned trial counts (``stats.look_schedule``: min_trials,
+then 5, 8, 12 and max_trials by default), each look deciding on the Bonferroni-adjusted interval
+(``stats.look_confidence``: 99% for five looks) so that looking more than once does not inflate
+the chance of a false settle past 5%. The run stops once a look's verdict is settled, at the trial
+cap, or when the next round would pass ``max_time_s``; a run that ends between planned looks makes
+its final analysis in place of the next one (never more looks than planned). ``Outcome.looks``
+lists the looks that happened. The reported CI stays the plain 95% one.
 
 Where the blocks come from is injected (``BlockSource``): ``ProcessSource`` starts the real
 runner processes; tests drive the coordinator with recorded data.
@@ -46,6 +51,13 @@ class Plan:
     max_time_s: float = 300.0
     margin: float = stats.DEFAULT_MARGIN
     seed: int = 0
+    planned_looks: tuple = stats.PLANNED_LOOKS  # trial counts the stop rule may look at
+
+    def looks(self) -> list:
+        return stats.look_schedule(self.min_trials, self.max_trials, self.planned_looks)
+
+    def look_confidence(self) -> float:
+        return stats.look_confidence(len(self.looks()))
 
 
 @dataclass
@@ -193,6 +205,7 @@ class Outcome:
     seconds: float
     stop_reason: str  # "settled" | "time cap" | "trial cap" | "interrupted" | "failed: ..."
     load: list  # machine_load() samples, one per trial
+    looks: list = field(default_factory=list)  # the stop rule's looks: trials, verdict, CI
 
 
 def run_ab(
@@ -210,11 +223,36 @@ def run_ab(
     rounds: list = []
     trials: list = []
     loads: list = [load()]
+    looks: list = []
+    schedule, level = plan.looks(), plan.look_confidence()
     reason = "trial cap"
 
-    def outcome(why: str) -> Outcome:
-        summary = stats.summarize(rounds, plan.margin) if rounds else stats.summarize([])
-        return Outcome(rounds, trials, summary, clock() - start, why, loads)
+    def summary() -> stats.Summary:
+        return stats.summarize(rounds, plan.margin, decision_confidence=level)
+
+    def look(why: str) -> stats.Summary:
+        s = summary()
+        looks.append(
+            {
+                "trials": s.trials,
+                "rounds": s.rounds,
+                "why": why,
+                "confidence": level,
+                "decision_ci_low": s.decision_ci_low,
+                "decision_ci_high": s.decision_ci_high,
+                "verdict": s.verdict,
+            }
+        )
+        return s
+
+    def outcome(why: str, final: bool = False) -> Outcome:
+        if not rounds:
+            s = stats.summarize([])
+        elif final and (not looks or looks[-1]["rounds"] != len(rounds)):
+            s = look("final")  # the run ended between planned looks: this one replaces the next
+        else:
+            s = summary()
+        return Outcome(rounds, trials, s, clock() - start, why, loads, looks)
 
     try:
         for trial in range(plan.max_trials):
@@ -251,16 +289,15 @@ def run_ab(
             loads.append(load())
             if reason == "time cap":
                 break
-            if trial + 1 >= plan.min_trials:
-                if stats.settled(stats.summarize(rounds, plan.margin).verdict):
-                    reason = "settled"
-                    break
+            if trial + 1 in schedule and stats.settled(look("planned").verdict):
+                reason = "settled"
+                break
     except (KeyboardInterrupt, SideFailed) as e:
         source.close()
         why = "interrupted" if isinstance(e, KeyboardInterrupt) else f"failed: {e}"
         e.outcome = outcome(why)  # type: ignore[union-attr]
         raise
-    return outcome(reason)
+    return outcome(reason, final=True)
 
 
 def check_pairing(base: dict, new: dict, shapes_may_differ: bool) -> None:
