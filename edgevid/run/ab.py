@@ -84,20 +84,54 @@ class SideFailed(RunFailed):
     def __init__(self, side: str, message: str, exit_code: int = 1):
         super().__init__(f"{side}: {message}")
         self.side, self.exit_code = side, exit_code
+        self.ready: dict = {}  # the ready messages received before it failed (numerics)
 
 
-class ServeProcess:
-    """One serve-mode runner process, spoken to line by line."""
+class Channel:
+    """One side's serve-mode runner, spoken to line by line: ``lines`` gets each line it prints
+    and ``None`` when it ends; subclasses say how to send and why it ended."""
+
+    def __init__(self, name: str, timeout_s: float = 600.0):
+        self.name, self.timeout_s = name, timeout_s
+        self.lines: "queue.Queue[Optional[str]]" = queue.Queue()
+
+    def gone(self) -> str:  # why it ended (once ``lines`` said None)
+        raise NotImplementedError
+
+    def send(self, cmd: dict) -> None:
+        raise NotImplementedError
+
+    def close(self) -> None:
+        raise NotImplementedError
+
+    def receive(self) -> dict:
+        deadline = time.monotonic() + self.timeout_s
+        while True:
+            try:
+                line = self.lines.get(timeout=max(0.01, deadline - time.monotonic()))
+            except queue.Empty:
+                raise SideFailed(self.name, f"no answer within {self.timeout_s:.0f} s")
+            if line is None:
+                raise SideFailed(self.name, self.gone())
+            if line.startswith("{"):
+                msg = json.loads(line)
+                if "error" in msg:
+                    raise SideFailed(self.name, msg["error"], int(msg.get("exit_code", 1)))
+                return msg
+
+
+class ServeProcess(Channel):
+    """One local serve-mode runner process."""
 
     def __init__(self, spec: SideSpec, timeout_s: float = 600.0):
-        self.spec, self.timeout_s = spec, timeout_s
+        super().__init__(spec.name, timeout_s)
+        self.spec = spec
         cmd = [spec.python, "-m", "edgevid.runners.serve", str(spec.artifact_dir)]
         cmd += ["--options", json.dumps(spec.options)]
         try:
             self.proc = procs.spawn(cmd, stdin=subprocess.PIPE)
         except OSError as e:
             raise SideFailed(spec.name, f"cannot start {spec.python}: {e}", 2) from e
-        self.lines: "queue.Queue[Optional[str]]" = queue.Queue()
         self.stderr: list = []
         threading.Thread(target=self._read, daemon=True).start()
         threading.Thread(target=self._drain, daemon=True).start()
@@ -113,26 +147,14 @@ class ServeProcess:
         for raw in self.proc.stderr:
             self.stderr = (self.stderr + [raw.decode("utf-8", "replace").rstrip()])[-20:]
 
-    def _gone(self) -> str:
+    def gone(self) -> str:
+        try:
+            self.proc.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            pass
         tail = next((ln for ln in reversed(self.stderr) if ln.strip()), "")
         code = self.proc.poll()
         return f"runner process ended (exit {code}){': ' + tail if tail else ''}"
-
-    def receive(self) -> dict:
-        deadline = time.monotonic() + self.timeout_s
-        while True:
-            try:
-                line = self.lines.get(timeout=max(0.01, deadline - time.monotonic()))
-            except queue.Empty:
-                raise SideFailed(self.spec.name, f"no answer within {self.timeout_s:.0f} s")
-            if line is None:
-                self.proc.wait(timeout=10)
-                raise SideFailed(self.spec.name, self._gone())
-            if line.startswith("{"):
-                msg = json.loads(line)
-                if "error" in msg:
-                    raise SideFailed(self.spec.name, msg["error"], int(msg.get("exit_code", 1)))
-                return msg
 
     def send(self, cmd: dict) -> None:
         assert self.proc.stdin is not None
@@ -140,7 +162,7 @@ class ServeProcess:
             self.proc.stdin.write((json.dumps(cmd) + "\n").encode())
             self.proc.stdin.flush()
         except (BrokenPipeError, OSError):
-            raise SideFailed(self.spec.name, self._gone()) from None
+            raise SideFailed(self.spec.name, self.gone()) from None
 
     def close(self) -> None:
         try:
@@ -152,22 +174,28 @@ class ServeProcess:
 
 
 class ProcessSource:
-    """Blocks from two serve-mode runner processes, started afresh for every trial."""
+    """Blocks from two serve-mode runners, started afresh for every trial by ``start`` (local
+    processes by default; edgevid/run/ab_remote.py starts them on a device through a relay)."""
 
-    def __init__(self, sides: list, plan: Plan):
+    def __init__(
+        self, sides: list, plan: Plan, start: Callable[[SideSpec], Channel] = ServeProcess
+    ):
         self.sides = {s.name: s for s in sides}
         self.plan = plan
+        self.start = start
         self.live: dict = {}
 
     def open(self, trial: int) -> dict:
         self.close()
         ready = {}
         for name, spec in self.sides.items():  # one at a time: loads do not overlap
-            self.live[name] = ServeProcess(spec)
+            self.live[name] = self.start(spec)
             ready[name] = msg = self.live[name].receive()
             if (msg.get("numerics") or {}).get("ok") is False:
                 self.close()
-                raise SideFailed(name, "numerics outside tolerance of the PyTorch reference (FAIL)")
+                e = SideFailed(name, _numerics_failed(msg["numerics"]))
+                e.ready = ready
+                raise e
         return ready
 
     def block(self, side: str) -> list:
@@ -179,6 +207,21 @@ class ProcessSource:
         for p in self.live.values():
             p.close()
         self.live = {}
+
+    def shutdown(self) -> None:
+        """The end of the run (after the last trial, or a failure)."""
+        self.close()
+
+
+def _numerics_failed(num: dict) -> str:
+    what = f"max |diff| {num['max_abs_diff']:.3g}" if num.get("max_abs_diff") is not None else ""
+    tol = f" > tolerance {num['tolerance']:.3g}" if num.get("tolerance") is not None else ""
+    why = num.get("reason") or (what + tol)
+    return (
+        "numerics outside tolerance of the PyTorch reference (FAIL"
+        + (f": {why}" if why else "")
+        + "): not measured"
+    )
 
 
 def machine_load() -> dict:
