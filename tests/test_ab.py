@@ -350,3 +350,46 @@ def test_repeated_looks_keep_false_settles_bounded():
     n = len(seeds)
     assert corrected / n <= 0.05 + 2 * (0.05 * 0.95 / n) ** 0.5, corrected
     assert uncorrected > 2 * corrected and uncorrected / n > 0.08, (uncorrected, corrected)
+
+
+def wrong_artifact(good: Path, dest: Path) -> Path:
+    """A copy of ``good`` that is deliberately made WRONG: its stored reference outputs are
+    negated and shifted, and the manifest's digest is recomputed, so the artifact loads and runs
+    as a consistent one but its real outputs disagree with its own reference (no mock: the real
+    runtime computes the outputs and the real numerics check rejects them)."""
+    import shutil
+
+    from edgevid.runners.artifact import manifest_digest
+
+    shutil.copytree(good, dest)
+    m = json.loads((dest / "artifact.json").read_text())
+    out = m["reference"]["outputs"][0]
+    out["values"] = [1.0 - float(v) for v in np.asarray(out["values"]).ravel()]
+    if "manifest_sha256" in m:
+        m["manifest_sha256"] = manifest_digest(m)
+    (dest / "artifact.json").write_text(json.dumps(m, indent=2))
+    return dest
+
+
+def test_cli_ab_side_with_failing_numerics(tmp_path):
+    """A side whose outputs disagree with its manifest's reference refuses the run: exit 1, the
+    side named, no verdict anywhere."""
+    p = _edgevid("export", "x3d-tiny", "--to", "onnx", "--artifacts", "art", cwd=tmp_path)
+    assert p.returncode == 0, p.stderr[-2000:]
+    good = tmp_path / "art" / "x3d-tiny" / "onnx-fp32"
+    bad = wrong_artifact(good, tmp_path / "wrong")
+    p = _edgevid("ab", str(good), str(bad), "--threads", "1", "--max-time", "20", "--json",
+                 cwd=tmp_path)  # fmt: skip
+    assert p.returncode == 1, p.stderr[-2000:]
+    out = json.loads(p.stdout)
+    assert out["error"].startswith("new:") and "numerics" in out["error"]
+    assert out["verdict"] is None and out["rounds"] == 0 and out["looks"] == []
+    rec = out["record"]
+    assert rec["status"] == "error" and rec["verdict"] is None
+    assert rec["ab"]["summary"]["verdict"] is None
+    assert rec["numerics"]["ok"] is False
+    p = _edgevid("ab", str(good), str(bad), "--threads", "1", "--max-time", "20", "--no-save",
+                 cwd=tmp_path)  # fmt: skip
+    assert p.returncode == 1
+    assert "new:" in p.stderr and "numerics" in p.stderr
+    assert not any(v in p.stderr for v in ("slower", "faster", "same", "inconclusive"))
