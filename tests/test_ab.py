@@ -388,6 +388,11 @@ def test_cli_ab_side_with_failing_numerics(tmp_path):
     assert rec["status"] == "error" and rec["verdict"] is None
     assert rec["ab"]["summary"]["verdict"] is None
     assert rec["numerics"]["ok"] is False
+    from edgevid.report.ab import ab_report
+    from edgevid.report.to_markdown import render
+
+    text = render(ab_report(rec))
+    assert "no verdict" in text and "FAIL" in text
     p = _edgevid("ab", str(good), str(bad), "--threads", "1", "--max-time", "20", "--no-save",
                  cwd=tmp_path)  # fmt: skip
     assert p.returncode == 1

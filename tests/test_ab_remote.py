@@ -117,3 +117,31 @@ def test_remote_ab_connection_lost_mid_run(device, tmp_path):
     assert res["rounds"] >= 3 and res["verdict"] is None
     assert res["record"]["status"] == "error"
     assert _gone(device), "relay or serve process left running on the device"
+
+
+def test_remote_ab_ctrl_c(device, tmp_path):
+    """Ctrl-C mid-run: exit 130, nothing left running on the device."""
+    import signal
+    import subprocess
+    import sys
+
+    from conftest import default_sigint
+
+    prof = device.profile("abint", workdir=tmp_path / "dev")
+    args = ["ab", "x3d-tiny", "x3d-tiny", "--to", "onnx", "--device", str(prof), "--artifacts",
+            str(tmp_path / "arts"), "--threads", "1", "--max-time", "300", "--block-s", "0.05",
+            "--rounds", "3", "--min-trials", "20", "--margin", "0%"]  # fmt: skip
+    proc = subprocess.Popen([sys.executable, "-m", "edgevid.cli", *args], cwd=tmp_path,
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                            preexec_fn=default_sigint)  # fmt: skip
+    try:
+        for line in proc.stderr:
+            if line.startswith("trial 1 round 2"):
+                break
+        proc.send_signal(signal.SIGINT)
+        proc.communicate(timeout=60)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+    assert proc.returncode == 130
+    assert _gone(device), "relay or serve process left running on the device"
