@@ -8,6 +8,7 @@ import time
 import pytest
 from conftest import run_cli
 from sshd_device import start_device, stop_device
+from test_ab import wrong_artifact
 
 AB_FAST = ["--threads", "1", "--max-time", "8", "--block-s", "0.05", "--rounds", "3",
            "--min-trials", "2", "--json"]  # fmt: skip
@@ -76,6 +77,21 @@ def test_remote_ab_end_to_end(device, tmp_path):
     tr2 = json.loads(p.stdout)["record"]["ab"]["transport"]["transfer"]
     assert not any(t["artifact_sent"] or t["bundle_sent"] for t in tr2.values())
     assert {s: t["cache_key"] for s, t in tr2.items()} == keys
+    assert _gone(device)
+
+
+def test_remote_ab_side_with_failing_numerics(device, tmp_path):
+    """A side made deliberately wrong (see test_ab.wrong_artifact) refuses the remote run too."""
+    prof = device.profile("abnum", workdir=tmp_path / "dev")
+    p = run_cli("export", "x3d-tiny", "--to", "onnx", "--artifacts", "art", cwd=tmp_path)
+    assert p.returncode == 0, p.stderr[-2000:]
+    good = tmp_path / "art" / "x3d-tiny" / "onnx-fp32"
+    bad = wrong_artifact(good, tmp_path / "wrong")
+    p = run_cli("ab", bad, good, "--device", prof, *AB_FAST, cwd=tmp_path)
+    assert p.returncode == 1, p.stderr[-2000:]
+    out = json.loads(p.stdout)
+    assert out["error"].startswith("base:") and "numerics" in out["error"]
+    assert out["verdict"] is None and out["rounds"] == 0
     assert _gone(device)
 
 
