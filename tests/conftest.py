@@ -80,6 +80,7 @@ SLOW_MODULES = {
     "test_int8",
     "test_device_runner",
     "test_remote_ssh",
+    "test_ab_remote",  # edgevid ab on a real sshd device
     "test_study",
     "test_team_db",  # a real PostgreSQL server
     "test_lab_labgrid",  # a labgrid coordinator, an exporter and an sshd
@@ -101,7 +102,9 @@ SLOW_TESTS = {
     "test_cli_ab_end_to_end",  # edgevid ab on two exports of x3d-tiny
     "test_cli_ab_bad_input",
     "test_cli_ab_side_that_cannot_load",
+    "test_cli_ab_side_with_failing_numerics",  # exports x3d-tiny, runs ab on it
     "test_serve_dies_with_its_parent",
+    "test_repeated_looks_keep_false_settles_bounded",  # 200 simulated runs (~30 s)
     "test_cuda_device_runs_there_or_says_why_not",  # exports, runs the runner
     "test_exported_stream_equals_causal_clip",  # exports to ORT / OpenVINO
     "test_litert_stream_equals_causal_clip",  # LiteRT conversion

@@ -279,3 +279,122 @@ def test_report_shows_stored_ab_records():
     text = md(rep)
     assert "NEW is 10" in text and "slower" in text
     assert "<svg" in html(rep)
+
+
+class Replay:
+    """A block source replaying constructed blocks (``blocks[trial][round][side]``)."""
+
+    def __init__(self, blocks):
+        self.blocks, self.trial, self.i = blocks, -1, {"base": 0, "new": 0}
+
+    def open(self, trial):
+        self.trial, self.i = trial, {"base": 0, "new": 0}
+        return {s: {"pid": 2 * trial + k, "numerics": {"ok": True}} for k, s in enumerate(runner.SIDES)}
+
+    def block(self, side):
+        r = self.i[side]
+        self.i[side] += 1
+        return self.blocks[self.trial][r][side]
+
+    def close(self):
+        pass
+
+
+def _null_blocks(seed, trials=20, rounds=5, n=5):
+    """Both sides from one distribution: every settled verdict at margin 0 is a false one."""
+    rng = np.random.default_rng(seed)
+    return [[{s: list(10 * np.exp(rng.normal(0, 0.05, n))) for s in runner.SIDES}
+             for _ in range(rounds)] for _ in range(trials)]  # fmt: skip
+
+
+def test_planned_looks_and_their_confidence():
+    assert stats.look_schedule(3, 20) == [3, 5, 8, 12, 20]
+    assert stats.look_schedule(2, 4) == [2, 3, 4]
+    assert stats.look_schedule(3, 3) == [3]
+    assert stats.look_confidence(5) == pytest.approx(0.99)
+    plan = runner.Plan(rounds_per_trial=5, min_trials=3, max_trials=20, margin=0.0)
+    out = runner.run_ab(Replay(_null_blocks(1)), plan, clock=Clock(), load=dict)
+    assert [lk["trials"] for lk in out.looks] == [3, 5, 8, 12, 20][: len(out.looks)]
+    assert all(lk["confidence"] == pytest.approx(0.99) for lk in out.looks)
+    s = out.summary  # the reported CI is the plain 95% one, inside the decision interval
+    assert s.confidence == 0.95 and s.decision_confidence == pytest.approx(0.99)
+    assert s.decision_ci_low <= s.ci_low <= s.ci_high <= s.decision_ci_high
+
+
+def test_time_cap_between_looks_is_the_next_look():
+    plan = runner.Plan(rounds_per_trial=5, min_trials=3, max_trials=20, margin=0.0,
+                       max_time_s=4.0)  # fmt: skip
+    out = runner.run_ab(Replay(_null_blocks(2)), plan, clock=Clock(0.1), load=dict)
+    assert out.stop_reason == "time cap"
+    assert out.looks[-1]["why"] == "final" and out.looks[-1]["rounds"] == out.summary.rounds
+    assert len(out.looks) <= len(plan.looks())
+
+
+def test_repeated_looks_keep_false_settles_bounded():
+    """Identical distributions, margin 0: any settled verdict is false. Looking after every
+    trial at the plain 95% CI (the old rule) settles falsely far more often than 5%; the planned,
+    Bonferroni-adjusted looks keep it under 5% (plus binomial slack for 200 runs)."""
+    plan = runner.Plan(rounds_per_trial=5, min_trials=3, max_trials=20, margin=0.0)
+    seeds = range(200)
+    corrected = uncorrected = 0
+    for seed in seeds:
+        blocks = _null_blocks(seed)
+        out = runner.run_ab(Replay(blocks), plan, clock=Clock(), load=dict)
+        corrected += out.stop_reason == "settled"
+        logs = [[stats.round_log_ratio(r["base"], r["new"]) for r in t] for t in blocks]
+        for k in range(3, 21):
+            _, lo, hi = stats.hierarchical_ci(logs[:k])
+            if stats.settled(stats.verdict(lo, hi, 0.0)):
+                uncorrected += 1
+                break
+    n = len(seeds)
+    assert corrected / n <= 0.05 + 2 * (0.05 * 0.95 / n) ** 0.5, corrected
+    assert uncorrected > 2 * corrected and uncorrected / n > 0.08, (uncorrected, corrected)
+
+
+def wrong_artifact(good: Path, dest: Path) -> Path:
+    """A copy of ``good`` that is deliberately made WRONG: its stored reference outputs are
+    negated and shifted, and the manifest's digest is recomputed, so the artifact loads and runs
+    as a consistent one but its real outputs disagree with its own reference (no mock: the real
+    runtime computes the outputs and the real numerics check rejects them)."""
+    import shutil
+
+    from edgevid.runners.artifact import manifest_digest
+
+    shutil.copytree(good, dest)
+    m = json.loads((dest / "artifact.json").read_text())
+    out = m["reference"]["outputs"][0]
+    out["values"] = [1.0 - float(v) for v in np.asarray(out["values"]).ravel()]
+    if "manifest_sha256" in m:
+        m["manifest_sha256"] = manifest_digest(m)
+    (dest / "artifact.json").write_text(json.dumps(m, indent=2))
+    return dest
+
+
+def test_cli_ab_side_with_failing_numerics(tmp_path):
+    """A side whose outputs disagree with its manifest's reference refuses the run: exit 1, the
+    side named, no verdict anywhere."""
+    p = _edgevid("export", "x3d-tiny", "--to", "onnx", "--artifacts", "art", cwd=tmp_path)
+    assert p.returncode == 0, p.stderr[-2000:]
+    good = tmp_path / "art" / "x3d-tiny" / "onnx-fp32"
+    bad = wrong_artifact(good, tmp_path / "wrong")
+    p = _edgevid("ab", str(good), str(bad), "--threads", "1", "--max-time", "20", "--json",
+                 cwd=tmp_path)  # fmt: skip
+    assert p.returncode == 1, p.stderr[-2000:]
+    out = json.loads(p.stdout)
+    assert out["error"].startswith("new:") and "numerics" in out["error"]
+    assert out["verdict"] is None and out["rounds"] == 0 and out["looks"] == []
+    rec = out["record"]
+    assert rec["status"] == "error" and rec["verdict"] is None
+    assert rec["ab"]["summary"]["verdict"] is None
+    assert rec["numerics"]["ok"] is False
+    from edgevid.report.ab import ab_report
+    from edgevid.report.to_markdown import render
+
+    text = render(ab_report(rec))
+    assert "no verdict" in text and "FAIL" in text
+    p = _edgevid("ab", str(good), str(bad), "--threads", "1", "--max-time", "20", "--no-save",
+                 cwd=tmp_path)  # fmt: skip
+    assert p.returncode == 1
+    assert "new:" in p.stderr and "numerics" in p.stderr
+    assert not any(v in p.stderr for v in ("slower", "faster", "same", "inconclusive"))

@@ -15,6 +15,18 @@ block of per-iteration times (ms) from each side, measured back to back in a ran
 * Verdict (``verdict``), as in two one-sided tests with a practical margin m:
   ``slower`` when the whole CI lies above 1 + m, ``faster`` when it lies below 1 - m, ``same``
   when it lies inside [1 - m, 1 + m], else ``inconclusive`` (more data could settle it).
+* Repeated looks (``look_schedule``, ``look_confidence``): the coordinator may stop as soon as
+  the verdict settles, so it looks at the data more than once, and every look at a 95% interval
+  is one more chance of a false settle. It therefore looks only at planned trial counts
+  (``PLANNED_LOOKS``: 3, 5, 8, 12, 20, clipped to [min_trials, max_trials], with max_trials
+  always the last) and decides on a wider interval at each look: Bonferroni over the K planned
+  looks, confidence 1 - 0.05 / K (99% for the default five). A run that ends early (time cap)
+  makes its final analysis in place of the next planned look, so no run looks more than K times
+  and the chance of any false settle stays at most 5%. The reported CI (``ci_low``/``ci_high``)
+  is still the plain 95% one; the verdict comes from the decision interval
+  (``decision_ci_low``/``decision_ci_high``, level ``decision_confidence``). Bonferroni is
+  simple and conservative (an O'Brien-Fleming spending would stop a little earlier at the last
+  looks); a run that settles does so with room to spare.
 """
 
 from __future__ import annotations
@@ -31,6 +43,8 @@ DEFAULT_MARGIN = 0.02
 N_RESAMPLES = 2000
 CONFIDENCE = 0.95
 SEED = 20261204
+#: Trial counts at which the stop rule may look (see the module docstring).
+PLANNED_LOOKS = (3, 5, 8, 12, 20)
 
 
 def round_log_ratio(base_ms: Sequence[float], new_ms: Sequence[float]) -> float:
@@ -41,6 +55,48 @@ def round_log_ratio(base_ms: Sequence[float], new_ms: Sequence[float]) -> float:
     return math.log(n / b)
 
 
+def bootstrap_means(
+    trials: Sequence[Sequence[float]], n_resamples: int = N_RESAMPLES, seed: int = SEED
+) -> tuple:
+    """(estimate, resampled mean log ratios or None): trials are resampled with replacement,
+    then rounds within each resampled trial (vectorised; trials may differ in length)."""
+    arrays = [np.asarray(t, dtype=np.float64) for t in trials if len(t)]
+    if not arrays:
+        return float("nan"), None
+    every = np.concatenate(arrays)
+    est = math.exp(float(every.mean()))
+    if every.size < 2:
+        return est, None
+    rng = np.random.default_rng(seed)
+    k = len(arrays)
+    sizes = np.array([a.size for a in arrays])
+    width = int(sizes.max())
+    padded = np.zeros((k, width))
+    for j, a in enumerate(arrays):
+        padded[j, : a.size] = a
+    out = np.empty(n_resamples)
+    chunk = max(1, 1_000_000 // (k * width))  # keeps each step's arrays small
+    cols = np.arange(width)
+    for s0 in range(0, n_resamples, chunk):
+        b = min(chunk, n_resamples - s0)
+        picked = rng.integers(0, k, size=(b, k)) if k > 1 else np.zeros((b, 1), dtype=int)
+        n = sizes[picked][..., None]  # (b, k, 1)
+        idx = np.minimum((rng.random((b, picked.shape[1], width)) * n).astype(int), n - 1)
+        keep = cols < n
+        vals = np.where(keep, padded[picked[..., None], idx], 0.0)
+        out[s0 : s0 + b] = vals.sum(axis=(1, 2)) / keep.sum(axis=(1, 2))
+    return est, out
+
+
+def interval(means, confidence: float) -> tuple:
+    """(low, high) ratio: the percentile interval of resampled mean log ratios."""
+    if means is None:
+        return float("nan"), float("nan")
+    a = (1 - confidence) / 2
+    lo, hi = np.quantile(means, [a, 1 - a])
+    return math.exp(float(lo)), math.exp(float(hi))
+
+
 def hierarchical_ci(
     trials: Sequence[Sequence[float]],
     n_resamples: int = N_RESAMPLES,
@@ -49,27 +105,20 @@ def hierarchical_ci(
 ) -> tuple:
     """(estimate, low, high) of exp(mean log ratio); ``trials`` holds each trial's round log
     ratios. Trials are resampled, then rounds within each resampled trial."""
-    arrays = [np.asarray(t, dtype=np.float64) for t in trials if len(t)]
-    if not arrays:
-        return (float("nan"),) * 3
-    every = np.concatenate(arrays)
-    est = math.exp(float(every.mean()))
-    if every.size < 2:
-        return est, float("nan"), float("nan")
-    rng = np.random.default_rng(seed)
-    k = len(arrays)
-    stats = np.empty(n_resamples)
-    for i in range(n_resamples):
-        picked = rng.integers(0, k, size=k) if k > 1 else np.zeros(1, dtype=int)
-        total, count = 0.0, 0
-        for j in picked:
-            t = arrays[j]
-            total += float(t[rng.integers(0, t.size, size=t.size)].sum())
-            count += t.size
-        stats[i] = total / count
-    a = (1 - confidence) / 2
-    lo, hi = np.quantile(stats, [a, 1 - a])
-    return est, math.exp(float(lo)), math.exp(float(hi))
+    est, means = bootstrap_means(trials, n_resamples, seed)
+    return (est, *interval(means, confidence))
+
+
+def look_schedule(min_trials: int, max_trials: int, planned=PLANNED_LOOKS) -> list:
+    """The trial counts the stop rule looks at: min_trials, the planned counts between, and
+    max_trials (always the last look)."""
+    inner = {k for k in planned if min_trials < k < max_trials}
+    return sorted({min(min_trials, max_trials), max_trials} | inner)
+
+
+def look_confidence(n_looks: int, confidence: float = CONFIDENCE) -> float:
+    """Per-look confidence, Bonferroni over ``n_looks`` planned looks."""
+    return 1 - (1 - confidence) / max(1, n_looks)
 
 
 def verdict(ci_low: float, ci_high: float, margin: float) -> str:
@@ -106,14 +155,25 @@ class Summary:
     base_p50: float
     new_p50: float
     per_trial_ratio: list
+    confidence: float = CONFIDENCE  # of ci_low / ci_high (reported)
+    decision_confidence: float = CONFIDENCE  # of the interval the verdict comes from
+    decision_ci_low: float = float("nan")
+    decision_ci_high: float = float("nan")
 
     def to_dict(self) -> dict:
         d = asdict(self)
         return {k: (None if isinstance(v, float) and math.isnan(v) else v) for k, v in d.items()}
 
 
-def summarize(rounds: Sequence[dict], margin: float = DEFAULT_MARGIN, seed: int = SEED) -> Summary:
-    """The verdict on measured rounds: dicts with ``trial``, ``base_ms`` and ``new_ms``."""
+def summarize(
+    rounds: Sequence[dict],
+    margin: float = DEFAULT_MARGIN,
+    seed: int = SEED,
+    decision_confidence: float = CONFIDENCE,
+) -> Summary:
+    """The verdict on measured rounds: dicts with ``trial``, ``base_ms`` and ``new_ms``. The CI
+    reported is the plain 95% one; the verdict comes from the ``decision_confidence`` interval
+    (the stop rule's, adjusted for repeated looks)."""
     by_trial: dict = {}
     base_all: list = []
     new_all: list = []
@@ -122,9 +182,11 @@ def summarize(rounds: Sequence[dict], margin: float = DEFAULT_MARGIN, seed: int 
         base_all.extend(r["base_ms"])
         new_all.extend(r["new_ms"])
     trials = list(by_trial.values())
-    est, lo, hi = hierarchical_ci(trials, seed=seed)
+    est, means = bootstrap_means(trials, seed=seed)
+    lo, hi = interval(means, CONFIDENCE)
+    dlo, dhi = interval(means, decision_confidence)
     return Summary(
-        verdict=verdict(lo, hi, margin),
+        verdict=verdict(dlo, dhi, margin),
         ratio=est,
         ci_low=lo,
         ci_high=hi,
@@ -134,6 +196,10 @@ def summarize(rounds: Sequence[dict], margin: float = DEFAULT_MARGIN, seed: int 
         base_p50=float(np.median(base_all)) if base_all else float("nan"),
         new_p50=float(np.median(new_all)) if new_all else float("nan"),
         per_trial_ratio=[math.exp(float(np.mean(t))) for t in trials],
+        confidence=CONFIDENCE,
+        decision_confidence=decision_confidence,
+        decision_ci_low=dlo,
+        decision_ci_high=dhi,
     )
 
 
@@ -148,7 +214,12 @@ def in_words(s: Summary) -> str:
         if math.isnan(s.ci_low)
         else f"95% CI {100 * (s.ci_low - 1):+.1f}% to {100 * (s.ci_high - 1):+.1f}%"
     )
+    rule = (
+        f"; decided on the {s.decision_confidence:.1%} CI (repeated looks)"
+        if abs(s.decision_confidence - s.confidence) > 1e-9
+        else ""
+    )
     return (
         f"NEW is {abs(change):.1%} {how} than BASE ({ci}; margin ±{s.margin:.0%}; "
-        f"{s.rounds} rounds in {s.trials} trials): {s.verdict}"
+        f"{s.rounds} rounds in {s.trials} trials{rule}): {s.verdict or 'no verdict'}"
     )

@@ -91,8 +91,9 @@ def ab(
         raise UserError("--max-time and --block-s must be > 0, --rounds >= 2, --min-trials >= 1")
     threads = check_threads(threads)
     profile = get_profile(device)
+    transport = None
     if not profile.is_local:
-        raise UserError(f"device {profile.name!r} is remote: `edgevid ab` runs on local devices")
+        transport = _remote(profile, base_python or new_python)
     threads = threads if threads is not None else profile.threads
     opts = parse_export_opts(export_opt)
     log = lambda msg: err.print(f"[dim]{msg}[/]")  # noqa: E731
@@ -106,8 +107,12 @@ def ab(
         )
         shaped = shaped or given
         labels[name] = label
+        why = transport.missing(entry) if transport is not None else ""
+        if why:
+            raise UserError(why)
         options = run_options(entry, profile, threads).to_dict()
-        sides.append(runner.SideSpec(name, art, options, python or sys.executable))
+        where = transport.conn.python if transport is not None else sys.executable
+        sides.append(runner.SideSpec(name, art, options, python or where))
     mb, mn = (runner.manifest_of(s.artifact_dir) for s in sides)
     runner.check_pairing(mb, mn, different_shapes or shaped)
     plan = runner.Plan(
@@ -125,11 +130,16 @@ def ab(
         )
 
     failure: Optional[BaseException] = None
+    source = _source(transport, sides, plan)
     try:
-        outcome = runner.run_ab(runner.ProcessSource(sides, plan), plan, on_round=on_round)
+        outcome = runner.run_ab(source, plan, on_round=on_round)
     except (runner.SideFailed, KeyboardInterrupt) as e:
         failure, outcome = e, getattr(e, "outcome")
+    finally:
+        source.shutdown()
     record = _record(sides, labels, mb, mn, outcome, plan, profile.name, threads, failure)
+    if transport is not None:
+        record["ab"]["transport"] = source.describe()
     if save:
         from edgevid.results import store
 
@@ -166,6 +176,37 @@ def ab(
         raise typer.Exit(1)
 
 
+def _remote(profile, python_given):
+    """The transport of a remote device ``ab`` can run on (ssh with a Python)."""
+    from edgevid.transports import connection_of, for_profile
+
+    conn = connection_of(profile)
+    if conn.type != "ssh" or conn.python is None:
+        raise UserError(
+            f"device {profile.name!r}: `edgevid ab` runs on local devices and on ssh devices "
+            f"with a Python (this one is {conn.describe()}"
+            + (", python: none" if conn.type == "ssh" else "")
+            + ")"
+        )
+    if python_given:
+        raise UserError(
+            "--base-python/--new-python are for local devices: on a remote device both sides "
+            "run with the profile's connection.python"
+        )
+    return for_profile(profile)
+
+
+def _source(transport, sides, plan):
+    """Where the blocks come from: local processes, or a relay on the ssh device."""
+    from edgevid.run import ab as runner
+
+    if transport is None:
+        return runner.ProcessSource(sides, plan)
+    from edgevid.run.ab_remote import RelaySource
+
+    return RelaySource(transport, sides, plan)
+
+
 def _short(record: dict) -> dict:
     """What --json prints: the verdict and its numbers, then the whole record under ``record``."""
     ab = record["ab"]
@@ -180,6 +221,7 @@ def _short(record: dict) -> dict:
         "trials": s["trials"],
         "seconds": ab["seconds"],
         "stop_reason": ab["stop_reason"],
+        "looks": ab.get("looks", []),
         "base_p50": s["base_p50"],
         "new_p50": s["new_p50"],
         "load": ab["load"],
@@ -187,6 +229,12 @@ def _short(record: dict) -> dict:
         "result_path": record.get("result_path"),
         "record": record,
     }
+
+
+def _finite(rows: list) -> list:
+    """JSON-safe copies of ``rows`` (NaN -> None)."""
+    nan = lambda v: isinstance(v, float) and math.isnan(v)  # noqa: E731
+    return [{k: (None if nan(v) else v) for k, v in row.items()} for row in rows]
 
 
 def _record(sides, labels, mb, mn, outcome, plan, device, threads, failure) -> dict:
@@ -197,10 +245,12 @@ def _record(sides, labels, mb, mn, outcome, plan, device, threads, failure) -> d
     from edgevid.runners.record import new_record
     from edgevid.runners.sysinfo import fingerprint
 
-    ready = outcome.trials[0]["ready"] if outcome.trials else {}
+    ready = outcome.trials[0]["ready"] if outcome.trials else getattr(failure, "ready", {})
     num = {s: (ready.get(s) or {}).get("numerics") for s in ("base", "new")}
     oks = [(n or {}).get("ok") for n in num.values()]
     s = outcome.summary.to_dict()
+    if failure is not None:  # a failed or interrupted run decides nothing
+        s["verdict"] = None
     fin = lambda v: v if isinstance(v, (int, float)) and math.isfinite(v) else None  # noqa: E731
     return new_record(
         kind="ab",
@@ -225,6 +275,7 @@ def _record(sides, labels, mb, mn, outcome, plan, device, threads, failure) -> d
             "plan": asdict(plan),
             "seconds": outcome.seconds,
             "stop_reason": outcome.stop_reason,
+            "looks": _finite(outcome.looks),
             "load": outcome.load,
             "pids": [t["pids"] for t in outcome.trials],
             "rounds": outcome.rounds,

@@ -17,7 +17,7 @@ def _summary(ab: dict) -> stats.Summary:
         return float("nan") if v is None else float(v)
 
     return stats.Summary(
-        verdict=s["verdict"],
+        verdict=s.get("verdict"),
         ratio=num("ratio"),
         ci_low=num("ci_low"),
         ci_high=num("ci_high"),
@@ -27,6 +27,8 @@ def _summary(ab: dict) -> stats.Summary:
         base_p50=num("base_p50"),
         new_p50=num("new_p50"),
         per_trial_ratio=list(s.get("per_trial_ratio") or []),
+        confidence=float(s.get("confidence") or stats.CONFIDENCE),
+        decision_confidence=float(s.get("decision_confidence") or stats.CONFIDENCE),
     )
 
 
@@ -90,7 +92,8 @@ def ab_report(record: dict, key: str = "ab") -> Report:
         caption="A flat cloud of ratios while both sides' medians move means the pairing "
         "cancelled the machine's drift.",
     )
-    section = Section("A/B: " + s.verdict, id=key).add(Text(lines), table)
+    title = s.verdict or f"no verdict ({record.get('reason') or ab['stop_reason']})"
+    section = Section("A/B: " + title, id=key).add(Text(lines), table)
     if rounds:
         section.add(fig)
     return Report(f"edgevid ab: {record.get('model')}", sections=[section])

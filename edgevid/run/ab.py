@@ -4,10 +4,15 @@ A run is a sequence of *trials*. A trial starts one serve-mode runner per side
 (``runners/serve.py``: loaded once, warm), then runs *rounds*: each round runs one block on each
 side, in an order drawn at random for that round (seeded), so a slow period of the machine hits
 both sides alike and no side is always first. After ``rounds_per_trial`` rounds both processes are
-stopped and the next trial starts fresh ones. After each trial from ``min_trials`` on, the
-statistics (edgevid/analysis/ab.py) are computed; the run stops once the verdict is settled, or
-when the next round would pass ``max_time_s`` (the verdict is then what the data say, usually
-``inconclusive``).
+stopped and the next trial starts fresh ones.
+
+The stop rule looks at the data only at planned trial counts (``stats.look_schedule``: min_trials,
+then 5, 8, 12 and max_trials by default), each look deciding on the Bonferroni-adjusted interval
+(``stats.look_confidence``: 99% for five looks) so that looking more than once does not inflate
+the chance of a false settle past 5%. The run stops once a look's verdict is settled, at the trial
+cap, or when the next round would pass ``max_time_s``; a run that ends between planned looks makes
+its final analysis in place of the next one (never more looks than planned). ``Outcome.looks``
+lists the looks that happened. The reported CI stays the plain 95% one.
 
 Where the blocks come from is injected (``BlockSource``): ``ProcessSource`` starts the real
 runner processes; tests drive the coordinator with recorded data.
@@ -46,6 +51,13 @@ class Plan:
     max_time_s: float = 300.0
     margin: float = stats.DEFAULT_MARGIN
     seed: int = 0
+    planned_looks: tuple = stats.PLANNED_LOOKS  # trial counts the stop rule may look at
+
+    def looks(self) -> list:
+        return stats.look_schedule(self.min_trials, self.max_trials, self.planned_looks)
+
+    def look_confidence(self) -> float:
+        return stats.look_confidence(len(self.looks()))
 
 
 @dataclass
@@ -72,20 +84,54 @@ class SideFailed(RunFailed):
     def __init__(self, side: str, message: str, exit_code: int = 1):
         super().__init__(f"{side}: {message}")
         self.side, self.exit_code = side, exit_code
+        self.ready: dict = {}  # the ready messages received before it failed (numerics)
 
 
-class ServeProcess:
-    """One serve-mode runner process, spoken to line by line."""
+class Channel:
+    """One side's serve-mode runner, spoken to line by line: ``lines`` gets each line it prints
+    and ``None`` when it ends; subclasses say how to send and why it ended."""
+
+    def __init__(self, name: str, timeout_s: float = 600.0):
+        self.name, self.timeout_s = name, timeout_s
+        self.lines: "queue.Queue[Optional[str]]" = queue.Queue()
+
+    def gone(self) -> str:  # why it ended (once ``lines`` said None)
+        raise NotImplementedError
+
+    def send(self, cmd: dict) -> None:
+        raise NotImplementedError
+
+    def close(self) -> None:
+        raise NotImplementedError
+
+    def receive(self) -> dict:
+        deadline = time.monotonic() + self.timeout_s
+        while True:
+            try:
+                line = self.lines.get(timeout=max(0.01, deadline - time.monotonic()))
+            except queue.Empty:
+                raise SideFailed(self.name, f"no answer within {self.timeout_s:.0f} s")
+            if line is None:
+                raise SideFailed(self.name, self.gone())
+            if line.startswith("{"):
+                msg = json.loads(line)
+                if "error" in msg:
+                    raise SideFailed(self.name, msg["error"], int(msg.get("exit_code", 1)))
+                return msg
+
+
+class ServeProcess(Channel):
+    """One local serve-mode runner process."""
 
     def __init__(self, spec: SideSpec, timeout_s: float = 600.0):
-        self.spec, self.timeout_s = spec, timeout_s
+        super().__init__(spec.name, timeout_s)
+        self.spec = spec
         cmd = [spec.python, "-m", "edgevid.runners.serve", str(spec.artifact_dir)]
         cmd += ["--options", json.dumps(spec.options)]
         try:
             self.proc = procs.spawn(cmd, stdin=subprocess.PIPE)
         except OSError as e:
             raise SideFailed(spec.name, f"cannot start {spec.python}: {e}", 2) from e
-        self.lines: "queue.Queue[Optional[str]]" = queue.Queue()
         self.stderr: list = []
         threading.Thread(target=self._read, daemon=True).start()
         threading.Thread(target=self._drain, daemon=True).start()
@@ -101,26 +147,14 @@ class ServeProcess:
         for raw in self.proc.stderr:
             self.stderr = (self.stderr + [raw.decode("utf-8", "replace").rstrip()])[-20:]
 
-    def _gone(self) -> str:
+    def gone(self) -> str:
+        try:
+            self.proc.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            pass
         tail = next((ln for ln in reversed(self.stderr) if ln.strip()), "")
         code = self.proc.poll()
         return f"runner process ended (exit {code}){': ' + tail if tail else ''}"
-
-    def receive(self) -> dict:
-        deadline = time.monotonic() + self.timeout_s
-        while True:
-            try:
-                line = self.lines.get(timeout=max(0.01, deadline - time.monotonic()))
-            except queue.Empty:
-                raise SideFailed(self.spec.name, f"no answer within {self.timeout_s:.0f} s")
-            if line is None:
-                self.proc.wait(timeout=10)
-                raise SideFailed(self.spec.name, self._gone())
-            if line.startswith("{"):
-                msg = json.loads(line)
-                if "error" in msg:
-                    raise SideFailed(self.spec.name, msg["error"], int(msg.get("exit_code", 1)))
-                return msg
 
     def send(self, cmd: dict) -> None:
         assert self.proc.stdin is not None
@@ -128,7 +162,7 @@ class ServeProcess:
             self.proc.stdin.write((json.dumps(cmd) + "\n").encode())
             self.proc.stdin.flush()
         except (BrokenPipeError, OSError):
-            raise SideFailed(self.spec.name, self._gone()) from None
+            raise SideFailed(self.spec.name, self.gone()) from None
 
     def close(self) -> None:
         try:
@@ -140,22 +174,28 @@ class ServeProcess:
 
 
 class ProcessSource:
-    """Blocks from two serve-mode runner processes, started afresh for every trial."""
+    """Blocks from two serve-mode runners, started afresh for every trial by ``start`` (local
+    processes by default; edgevid/run/ab_remote.py starts them on a device through a relay)."""
 
-    def __init__(self, sides: list, plan: Plan):
+    def __init__(
+        self, sides: list, plan: Plan, start: Callable[[SideSpec], Channel] = ServeProcess
+    ):
         self.sides = {s.name: s for s in sides}
         self.plan = plan
+        self.start = start
         self.live: dict = {}
 
     def open(self, trial: int) -> dict:
         self.close()
         ready = {}
         for name, spec in self.sides.items():  # one at a time: loads do not overlap
-            self.live[name] = ServeProcess(spec)
+            self.live[name] = self.start(spec)
             ready[name] = msg = self.live[name].receive()
             if (msg.get("numerics") or {}).get("ok") is False:
                 self.close()
-                raise SideFailed(name, "numerics outside tolerance of the PyTorch reference (FAIL)")
+                e = SideFailed(name, _numerics_failed(msg["numerics"]))
+                e.ready = ready
+                raise e
         return ready
 
     def block(self, side: str) -> list:
@@ -167,6 +207,21 @@ class ProcessSource:
         for p in self.live.values():
             p.close()
         self.live = {}
+
+    def shutdown(self) -> None:
+        """The end of the run (after the last trial, or a failure)."""
+        self.close()
+
+
+def _numerics_failed(num: dict) -> str:
+    what = f"max |diff| {num['max_abs_diff']:.3g}" if num.get("max_abs_diff") is not None else ""
+    tol = f" > tolerance {num['tolerance']:.3g}" if num.get("tolerance") is not None else ""
+    why = num.get("reason") or (what + tol)
+    return (
+        "numerics outside tolerance of the PyTorch reference (FAIL"
+        + (f": {why}" if why else "")
+        + "): not measured"
+    )
 
 
 def machine_load() -> dict:
@@ -193,6 +248,7 @@ class Outcome:
     seconds: float
     stop_reason: str  # "settled" | "time cap" | "trial cap" | "interrupted" | "failed: ..."
     load: list  # machine_load() samples, one per trial
+    looks: list = field(default_factory=list)  # the stop rule's looks: trials, verdict, CI
 
 
 def run_ab(
@@ -210,11 +266,36 @@ def run_ab(
     rounds: list = []
     trials: list = []
     loads: list = [load()]
+    looks: list = []
+    schedule, level = plan.looks(), plan.look_confidence()
     reason = "trial cap"
 
-    def outcome(why: str) -> Outcome:
-        summary = stats.summarize(rounds, plan.margin) if rounds else stats.summarize([])
-        return Outcome(rounds, trials, summary, clock() - start, why, loads)
+    def summary() -> stats.Summary:
+        return stats.summarize(rounds, plan.margin, decision_confidence=level)
+
+    def look(why: str) -> stats.Summary:
+        s = summary()
+        looks.append(
+            {
+                "trials": s.trials,
+                "rounds": s.rounds,
+                "why": why,
+                "confidence": level,
+                "decision_ci_low": s.decision_ci_low,
+                "decision_ci_high": s.decision_ci_high,
+                "verdict": s.verdict,
+            }
+        )
+        return s
+
+    def outcome(why: str, final: bool = False) -> Outcome:
+        if not rounds:
+            s = stats.summarize([])
+        elif final and (not looks or looks[-1]["rounds"] != len(rounds)):
+            s = look("final")  # the run ended between planned looks: this one replaces the next
+        else:
+            s = summary()
+        return Outcome(rounds, trials, s, clock() - start, why, loads, looks)
 
     try:
         for trial in range(plan.max_trials):
@@ -251,16 +332,15 @@ def run_ab(
             loads.append(load())
             if reason == "time cap":
                 break
-            if trial + 1 >= plan.min_trials:
-                if stats.settled(stats.summarize(rounds, plan.margin).verdict):
-                    reason = "settled"
-                    break
+            if trial + 1 in schedule and stats.settled(look("planned").verdict):
+                reason = "settled"
+                break
     except (KeyboardInterrupt, SideFailed) as e:
         source.close()
         why = "interrupted" if isinstance(e, KeyboardInterrupt) else f"failed: {e}"
         e.outcome = outcome(why)  # type: ignore[union-attr]
         raise
-    return outcome(reason)
+    return outcome(reason, final=True)
 
 
 def check_pairing(base: dict, new: dict, shapes_may_differ: bool) -> None:

@@ -139,3 +139,26 @@ def prune(workdir: str, artifacts: list, bundles: list) -> str:
     lines = [f'rm -rf "$W/artifacts/{key(k)}" && echo "artifact {k}"' for k in artifacts]
     lines += [f'rm -rf "$W/bundles/{key(k)}" && echo "bundle {k}"' for k in bundles]
     return header(workdir) + "\n".join(lines) + "\n"
+
+
+def serve_pair(workdir: str, python: str, bundle: str, sides: list) -> str:
+    """Start the A/B relay (``runners.serve_pair``) for ``sides`` [(name, artifact key, options
+    JSON)], after reporting its pid; it reads commands on our stdin and ends at its EOF."""
+    checks, args = [], []
+    for name, art, options in sides:
+        d = f'"$W/artifacts/{key(art)}"'
+        checks.append(
+            f"[ -f {d}/artifact.json ] || {{ echo {q(MISSING_MARK + 'artifact')} >&2; "
+            f"exit {MISSING_RC}; }}\ntouch {d}/{LABEL}"
+        )
+        args.append(f"--side {q(name)} {d} {q(options)}")
+    return (
+        header(workdir)
+        + f"""B="$W/bundles/{key(bundle)}"
+[ -d "$B/runners" ] || {{ echo {q(MISSING_MARK + "bundle")} >&2; exit {MISSING_RC}; }}
+{chr(10).join(checks)}
+cd "$B" || exit {MISSING_RC}
+echo "{PID_MARK}$$" >&2
+exec {path(python)} -m runners.serve_pair {" ".join(args)}
+"""
+    )
