@@ -115,7 +115,8 @@ def _check(key: str, value: str, where: str) -> None:
 def where(selector: Selector) -> tuple:
     """``(sql, params)``: a WHERE condition (named ``:pN`` parameters, which sqlite3 and
     SQLAlchemy's ``text`` both take) that keeps at least every row :func:`matches` keeps."""
-    parts, args = ["1=1"], {}
+    parts: list = ["1=1"]
+    args: dict = {}
 
     def arg(value) -> str:
         name = f"p{len(args)}"
