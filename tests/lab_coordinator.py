@@ -1,6 +1,7 @@
 """A real labgrid lab for the tests: ``labgrid-coordinator`` and ``labgrid-exporter`` on free
-loopback ports, the exporter exporting a NetworkService that points at the loopback sshd
-(tests/sshd_device.py), and a place made with the admin's own ``labgrid-client`` commands.
+loopback ports, the exporter exporting two NetworkServices that point at the loopback sshd
+(tests/sshd_device.py), and a place for each (:data:`PLACES`) made with the admin's own
+``labgrid-client`` commands.
 Skips, in one line, where labgrid is not installed."""
 from __future__ import annotations
 
@@ -15,6 +16,12 @@ import pytest
 from sshd_device import free_port
 
 BIN = Path(sys.executable).parent
+#: The lab's places: place -> (the exporter's resource group, tags). loop2 is for the tests that
+#: reserve two boards at once.
+PLACES = {
+    "loop1": ("loopdut", ("soc=loopnano", "rack=a")),
+    "loop2": ("loopdut2", ("soc=loopnano2", "rack=b")),
+}
 
 
 @dataclass
@@ -33,10 +40,10 @@ def start_lab(root: Path, ssh_port: int, user: str) -> Lab:
         pytest.skip("labgrid tests need labgrid: pip install 'edgevid[lab]'")
     root.mkdir(parents=True, exist_ok=True)
     address = f"127.0.0.1:{free_port()}"
-    (root / "exporter.yaml").write_text(
-        f"loopdut:\n  NetworkService:\n    address: 127.0.0.1\n    port: {ssh_port}\n"
-        f"    username: {user}\n"
-    )
+    (root / "exporter.yaml").write_text("".join(  # two boards, both the loopback sshd
+        f"{group}:\n  NetworkService:\n    address: 127.0.0.1\n    port: {ssh_port}\n"
+        f"    username: {user}\n" for group, _ in PLACES.values()
+    ))
     coord = subprocess.Popen([str(BIN / "labgrid-coordinator"), "-l", address],
                              stdout=open(root / "coordinator.log", "w"), stderr=subprocess.STDOUT,
                              cwd=root)
@@ -47,11 +54,12 @@ def start_lab(root: Path, ssh_port: int, user: str) -> Lab:
                            stdout=open(root / "exporter.log", "w"), stderr=subprocess.STDOUT,
                            cwd=root)
     lab.procs.append(exp)
-    _until(lambda: "exp1/loopdut" in lab.client("resources", check=False).stdout, "exporter")
-    # the admin's steps for a new board
-    lab.client("-p", "loop1", "create")
-    lab.client("-p", "loop1", "add-match", "exp1/loopdut/NetworkService")
-    lab.client("-p", "loop1", "set-tags", "soc=loopnano", "rack=a")
+    _until(lambda: all(f"exp1/{g}/" in lab.client("resources", check=False).stdout
+                       for g, _ in PLACES.values()), "exporter")
+    for place, (group, tags) in PLACES.items():  # the admin's steps for a new board
+        lab.client("-p", place, "create")
+        lab.client("-p", place, "add-match", f"exp1/{group}/NetworkService")
+        lab.client("-p", place, "set-tags", *tags)
     return lab
 
 

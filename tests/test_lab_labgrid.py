@@ -1,6 +1,7 @@
 """Lab devices through a real labgrid coordinator + exporter (tests/lab_coordinator.py) whose
 NetworkService points at the loopback sshd: reserve, wait in the queue, lock, run over ssh,
-release; two clients serialised on one place; SIGKILL recovery; bad input in one line, exit 2."""
+release; two clients serialised on one place; two places held by one bench; SIGKILL recovery;
+bad input in one line, exit 2."""
 from __future__ import annotations
 
 import json
@@ -101,6 +102,28 @@ def test_two_clients_one_place_serialised(lab, device, arts, tmp_path):
     (a0, a1), (b0, b1) = sorted(window(r) for r in both)
     assert a1 <= b0, (a0, a1, b0, b1)  # measurement windows do not overlap
     free_and_unreserved(lab)
+
+
+def test_two_places_reserved_at_once(lab, device, arts, tmp_path):
+    """``--device A,B`` with two lab boards (one by place name, one by a tag filter): each place
+    reserved and locked, both measured, both released after."""
+    (tmp_path / "a").mkdir()
+    (tmp_path / "b").mkdir()
+    one = profile(device, tmp_path / "a", "labone", "  place: loop1\n", FAST)
+    two = profile(device, tmp_path / "b", "labtwo", "  tags: {soc: loopnano2}\n", FAST)
+    p = run_cli("bench", "x3d-tiny", "--device", f"{one},{two}", "--json", "--artifacts", arts,
+                "--results", tmp_path / "r", cwd=tmp_path, env=env(lab, tmp_path))
+    assert p.returncode == 0, p.stderr
+    recs = {r["device"]: r for r in json.loads(p.stdout)}
+    assert set(recs) == {"labone", "labtwo"}
+    assert all(r["status"] == "ok" for r in recs.values())
+    assert recs["labone"]["env"]["lab"]["place"] == "loop1"
+    assert recs["labtwo"]["env"]["lab"]["place"] == "loop2"
+    assert recs["labtwo"]["env"]["lab"]["tags"] == {"soc": "loopnano2", "rack": "b"}
+    assert "locked place loop1" in p.stderr and "locked place loop2" in p.stderr
+    assert len(list((tmp_path / "r").rglob("*.json"))) == 2
+    free_and_unreserved(lab)
+    assert not list((tmp_path / "labstate").glob("*.json"))  # nothing left for a reaper
 
 
 def test_sigkill_leaves_lock_next_edgevid_frees_it(lab, device, arts, tmp_path):

@@ -172,6 +172,62 @@ def history(
     out.print(to_terminal.table(Table("history", cols, cells), f"history of {model}"))
 
 
+def _sides(base: str, new: str, db: Optional[str]) -> tuple:
+    """The records of each side of ``compare``: a path's files as they are; a selector's records
+    from the index (--db), the newest per identity (edgevid.results.select.newest)."""
+    from edgevid.cli.common import db_option
+    from edgevid.results import query, store
+    from edgevid.results.select import newest
+
+    def is_selector(text: str) -> bool:
+        return not Path(text).exists() and query.looks_like_selector(text)
+
+    selectors = {
+        t: query.parse(t, f"{role} selector")
+        for t, role in ((base, "BASE"), (new, "NEW"))
+        if is_selector(t)
+    }
+    index = db_option(db)
+    if selectors and index is None:
+        raise UserError(
+            f"{next(iter(selectors))!r} is a selector, not a result file or folder: "
+            f"give --db INDEX (a SQLite file or a database URL) to read it"
+        )
+    found: dict = {}
+    where = ""
+    if selectors:
+        from edgevid.results.db import errors, shown
+
+        where = shown(index) if isinstance(index, str) else str(index)
+        try:
+            with store.read_index(index) as ix:
+                for text, sel in selectors.items():
+                    found[text] = ix.find(sel, with_path=True)
+        except errors() as e:
+            raise UserError(f"--db {where}: cannot read the index ({_first_line(e)})") from None
+    out, said = [], []
+    for text, role in ((base, "base"), (new, "new")):
+        if text not in found:
+            out.append(store.load_all([text]))
+            continue
+        records, older = newest(r for r in found[text] if r.get("kind", "bench") == "bench")
+        if not records:
+            raise UserError(f"no bench result in {where} matches the {role} selector {text!r}")
+        said.append(
+            f"{role}: {len(records)} configuration(s) from {escape(where)} matching "
+            f"{escape(text)} (the newest of each; {older} older record(s) left out)"
+        )
+        out.append(records)
+    for line in said:  # after both sides are known: an error is one line
+        err.print(line)
+    return out[0], out[1]
+
+
+def _first_line(e: BaseException) -> str:
+    text = str(getattr(e, "orig", None) or e).strip()
+    return text.splitlines()[0] if text else type(e).__name__
+
+
 APART_NOTE = (
     "Results measured in different sessions can only be compared as well as the machine held "
     "still between them; for a trusted verdict measure both sides in one window with "
@@ -186,15 +242,25 @@ APART_NOTE = (
     "threshold above your device's run-to-run spread."
 )
 def compare(
-    base: Path = typer.Argument(..., help="baseline result file or folder"),
-    new: Path = typer.Argument(..., help="new result file or folder"),
+    base: str = typer.Argument(
+        ..., help="baseline: result file or folder, or with --db a selector (rev=abc1234,...)"
+    ),
+    new: str = typer.Argument(
+        ..., help="new: result file or folder, or with --db a selector (rev=def5678,...)"
+    ),
+    db: Optional[str] = typer.Option(
+        None,
+        "--db",
+        help="read selector sides from this index (a SQLite file or a database URL); a "
+        "selector is KEY=VALUE[,KEY=VALUE...] with KEY rev, device, model, format, precision, "
+        "variant, status, threads, since, until; a|b lists alternatives",
+    ),
     fail_above: Optional[str] = typer.Option(None, help="e.g. 5% (a fraction or percent)"),
     margin: str = typer.Option(
         "2%", help="practical margin: a change within it is never called slower/faster"
     ),
     json_: bool = typer.Option(False, "--json", help="print JSON only"),
 ):
-    from edgevid.results import store
     from edgevid.analysis.compare import compare_records, gate, parse_threshold
     from edgevid.results.select import NUMERICS_REASON
     from edgevid.report import to_terminal
@@ -208,7 +274,7 @@ def compare(
 
     threshold = parse_threshold(fail_above) if fail_above is not None else None
     practical = parse_threshold(margin)
-    base_records, new_records = store.load_all([base]), store.load_all([new])
+    base_records, new_records = _sides(base, new, db)
     base_records = [r for r in base_records if r.get("kind", "bench") != "ab"]
     new_records = [r for r in new_records if r.get("kind", "bench") != "ab"]
     pairs, unpaired = compare_records(base_records, new_records, practical)

@@ -55,11 +55,17 @@ def study(
     retry_failed: bool = typer.Option(False, help="re-measure failed configurations"),
     artifacts: Path = typer.Option(Path("artifacts"), help="artifact root folder"),
     results_dir: Path = typer.Option(Path("results"), "--results", help="results folder"),
+    db: Optional[str] = typer.Option(
+        None,
+        help="index: a SQLite file or a database URL (a team's); results measured here are "
+        "indexed there, and configurations already in it are reused, not measured again",
+    ),
     out_dir: Path = typer.Option(
         Path("reports/study"), "--out", help="folder for study.md, .html, .csv, .json"
     ),
     json_: bool = typer.Option(False, "--json", help="print the report model as JSON"),
 ):
+    from edgevid.cli.common import check_outputs
     from edgevid.run.bench import BenchConfig
     from edgevid.run.config import check_threads, timing_policy
     from edgevid.run.profiles import get_profile
@@ -69,6 +75,7 @@ def study(
 
     if not 0.05 <= input_scale <= 1.0:
         raise UserError(f"--input-scale {input_scale}: give a factor in [0.05, 1]")
+    index = check_outputs(results_dir, db, artifacts)  # before anything runs: one line, exit 2
     threads = check_threads(threads)
     stream = stream_opts.options(locals())  # checked before anything runs: one line, exit 2
     profiles = [get_profile(d) for d in _split(device)]
@@ -81,7 +88,7 @@ def study(
     timing = timing_opts.overrides(locals())
     for profile in profiles:  # a bad flag (or one against a profile) is refused before running
         timing_policy(profile, timing)
-    cfg = BenchConfig(artifacts=artifacts, results=results_dir, stream=stream)
+    cfg = BenchConfig(artifacts=artifacts, results=results_dir, db=index, stream=stream)
     with err.status("study: looking for results already measured…") as status:
 
         def on_progress(p, record):
@@ -109,7 +116,9 @@ def study(
     meta = [
         f"Devices: {', '.join(p.name for p in profiles)}; {len(specs)} models; "
         f"{len(configs)} configurations ({progress.measured} measured in this run, "
-        f"{progress.reused} reused from earlier runs).",
+        f"{progress.reused} reused from earlier runs"
+        + (f", {progress.from_index} of them found in the index" if progress.from_index else "")
+        + ").",
         "Timing knobs: "
         + (", ".join(f"{k}={v}" for k, v in timing.items()) or "the device profiles' policies")
         + ".",

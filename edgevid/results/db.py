@@ -15,7 +15,6 @@ transaction; nothing is read-modify-written, so no writer can lose another's rec
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 from typing import Optional, Union
 
@@ -38,7 +37,13 @@ MIGRATIONS = (
         "(model, device, format, precision, variant, input_shape, threads)",
     ),
     ("ALTER TABLE results ADD COLUMN scenario TEXT DEFAULT ''",),  # the stream scenario
+    (  # the revision a selector asks for (results/query.py); filled from each row's JSON
+        "ALTER TABLE results ADD COLUMN git_revision TEXT",
+        "CREATE INDEX by_revision ON results (git_revision)",
+    ),
 )
+#: version -> a step run after that version's statements, in the same transaction
+BACKFILL = {4: "git_revision"}
 
 
 def is_url(text) -> bool:
@@ -129,6 +134,8 @@ class DbIndex:
             for n in range(have, len(MIGRATIONS)):
                 for stmt in MIGRATIONS[n]:
                     conn.execute(text(stmt))
+                if BACKFILL.get(n + 1) == "git_revision":
+                    _backfill_revisions(conn)
                 conn.execute(text(f"DELETE FROM {SCHEMA_TABLE}"))
                 conn.execute(text(f"INSERT INTO {SCHEMA_TABLE} (version) VALUES ({n + 1})"))
         return len(MIGRATIONS)
@@ -153,24 +160,36 @@ class DbIndex:
             conn.execute(text(sql), row)
 
     def query(self, model: Optional[str] = None, device: Optional[str] = None) -> list:
+        from edgevid.results.query import Selector
+
+        return self.find(Selector.of(model=model, device=device))
+
+    def find(self, selector, with_path: bool = False) -> list:
+        """The records a selector chooses (results/query.py), oldest first."""
         from sqlalchemy import text
 
-        sql, args = "SELECT json FROM results WHERE 1=1", {}
-        if model:
-            sql += " AND model = :model"
-            args["model"] = model
-        if device:
-            sql += " AND device = :device"
-            args["device"] = device
+        from edgevid.results.query import chosen, find_sql
+
+        sql, args = find_sql(selector)
         with self.engine.connect() as conn:
-            rows = conn.execute(text(sql + " ORDER BY created_at, id"), args).fetchall()
-        return [json.loads(r[0]) for r in rows]
+            rows = conn.execute(text(sql), args).fetchall()
+        return chosen(rows, selector, with_path)
 
     def count(self) -> int:
         from sqlalchemy import text
 
         with self.engine.connect() as conn:
             return int(conn.execute(text("SELECT count(*) FROM results")).scalar() or 0)
+
+
+def _backfill_revisions(conn) -> None:
+    from sqlalchemy import text
+
+    from edgevid.results.rows import BACKFILL_REVISION, revision_updates
+
+    updates = revision_updates(conn.execute(text("SELECT id, json FROM results")).fetchall())
+    if updates:
+        conn.execute(text(BACKFILL_REVISION), updates)
 
 
 def errors() -> tuple:

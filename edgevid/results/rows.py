@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 from edgevid.results.select import scenario_key
@@ -28,7 +29,22 @@ COLUMNS = (
     "json",
     "variant",
     "scenario",
+    "git_revision",
 )
+#: Fills the git_revision column of rows indexed before it existed (:func:`revision_updates`).
+BACKFILL_REVISION = "UPDATE results SET git_revision = :rev WHERE id = :id"
+
+
+def revision_updates(rows) -> list:
+    """``(id, json)`` rows -> the parameters of :data:`BACKFILL_REVISION`, one per row."""
+    out = []
+    for row_id, text in rows:
+        try:
+            rev = (json.loads(text).get("env") or {}).get("git_revision")
+        except (TypeError, ValueError, AttributeError):
+            rev = None
+        out.append({"id": row_id, "rev": rev})
+    return out
 
 
 def index_row(path: Path, record: dict) -> dict:
@@ -52,4 +68,5 @@ def index_row(path: Path, record: dict) -> dict:
         "json": strict_dumps(record),
         "variant": record.get("variant") or "",
         "scenario": scenario_key(record),
+        "git_revision": (record.get("env") or {}).get("git_revision"),
     }

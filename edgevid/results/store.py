@@ -18,7 +18,8 @@ from typing import Iterable, Optional, Union
 
 from edgevid.errors import UserError
 from edgevid.results import db as dbmod
-from edgevid.results.rows import COLUMNS, index_row
+from edgevid.results.query import Selector, chosen, find_sql
+from edgevid.results.rows import BACKFILL_REVISION, COLUMNS, index_row, revision_updates
 from edgevid.outputs import check_output_path, inside, slug, write_text_safely
 from edgevid.results.select import scenario_key
 from edgevid.runners.record import REQUIRED_KEYS, SCHEMA_VERSION, STATUSES, SUMMARY_KEYS
@@ -179,6 +180,20 @@ def open_index(db: DbSpec, root: Path):
         return Index(db)
 
 
+def read_index(db: DbSpec):
+    """An index a reader was pointed at (``--db``), opened as it is: a missing or unreadable
+    SQLite file is a UserError, a database URL a :class:`edgevid.results.db.DbIndex`."""
+    if dbmod.is_url(db):
+        return dbmod.DbIndex(str(db))
+    if db is None or not Path(db).is_file():
+        raise UserError(f"no results index at {db}: give --db a SQLite file or a database URL")
+    try:
+        index = Index(Path(db))
+    except sqlite3.DatabaseError as e:
+        raise UserError(f"--db {db}: not a readable results index ({e})") from None
+    return index
+
+
 def _read_json(path: Path):
     try:
         return json.loads(Path(path).read_text())
@@ -242,10 +257,15 @@ class Index:
             self.conn.execute("DROP INDEX IF EXISTS by_key")
         if "scenario" not in have:  # made before the scenario was part of the identity
             self.conn.execute("ALTER TABLE results ADD COLUMN scenario TEXT DEFAULT ''")
+        if "git_revision" not in have:  # made before a selector could ask for a revision
+            self.conn.execute("ALTER TABLE results ADD COLUMN git_revision TEXT")
+            rows = self.conn.execute("SELECT id, json FROM results").fetchall()
+            self.conn.executemany(BACKFILL_REVISION, revision_updates(rows))
         self.conn.execute(
             "CREATE INDEX IF NOT EXISTS by_variant_key ON results "
             "(model, device, format, precision, variant, input_shape, threads)"
         )
+        self.conn.execute("CREATE INDEX IF NOT EXISTS by_revision ON results (git_revision)")
 
     def __enter__(self):
         return self
@@ -262,11 +282,9 @@ class Index:
         )
 
     def query(self, model: Optional[str] = None, device: Optional[str] = None) -> list:
-        sql, args = "SELECT json FROM results WHERE 1=1", []
-        if model:
-            sql += " AND model = ?"
-            args.append(model)
-        if device:
-            sql += " AND device = ?"
-            args.append(device)
-        return [json.loads(r[0]) for r in self.conn.execute(sql + " ORDER BY created_at", args)]
+        return self.find(Selector.of(model=model, device=device))
+
+    def find(self, selector: Selector, with_path: bool = False) -> list:
+        """The records a selector chooses (results/query.py), oldest first."""
+        sql, args = find_sql(selector)
+        return chosen(self.conn.execute(sql, args).fetchall(), selector, with_path)

@@ -7,6 +7,13 @@ folder; if one exists it is reused and nothing is measured. A re-run after an in
 measures only what is missing. Failed configurations are reused too (their reason is the result),
 unless ``retry_failed``.
 
+With an index (``BenchConfig.db``, ``edgevid study --db URL``) the study also looks there: a
+configuration a teammate measured earlier (same identity, any machine that wrote to that index)
+is reused as well, the newer of the file here and the index's record winning. What this study
+measures is written as result files under the results folder (the source of truth) and indexed
+at ``db``; a record reused from the index is read from its file where that file is on this
+machine, else from the index's copy, and no file is made for it here.
+
 Reduced input (``input_scale`` < 1): the spatial size is scaled (H and W, rounded to a multiple
 of 8). A model that cannot take another spatial size (a fixed positional embedding) has its frame
 count scaled instead; one that accepts neither runs at its default input. What each model ran at
@@ -204,6 +211,23 @@ def plan(
     return configs, reductions, skipped
 
 
+def _key_for(record: dict, wanted: set, loose: dict) -> Optional[tuple]:
+    """The planned identity a bench record answers, or None."""
+    if record.get("kind", "bench") != "bench":
+        return None
+    key: Optional[tuple] = identity(record)
+    if key not in wanted:  # a failure record carries no variant: match without it
+        if "variant" in record or key is None:
+            return None
+        key = loose.get(without_variant(key))
+    return key
+
+
+def _keep_newest(found: dict, key: tuple, record: dict) -> None:
+    if key not in found or (record.get("created_at") or "") >= (found[key].get("created_at") or ""):
+        found[key] = record
+
+
 def existing(results_root: Path, configs: list) -> dict:
     """identity -> the newest bench record found on disk for that identity."""
     from edgevid.results import store
@@ -220,20 +244,43 @@ def existing(results_root: Path, configs: list) -> dict:
                 r = store.load(f)
             except UserError:
                 continue
-            if r.get("kind", "bench") != "bench":
+            key = _key_for(r, wanted, loose)
+            if key is not None:
+                r.setdefault("result_path", str(f))
+                _keep_newest(found, key, r)
+    return found
+
+
+def indexed(db, configs: list) -> dict:
+    """identity -> the newest bench record in the index ``db`` (a SQLite file or a database
+    URL: a team's, where a teammate's runs are). A record whose file is on this machine is read
+    from the file (the source of truth)."""
+    from edgevid.results import store
+    from edgevid.results.query import Selector
+
+    if not configs:
+        return {}
+    wanted = {c.identity for c in configs}
+    loose = {without_variant(i): i for i in wanted}
+    selector = Selector.of(
+        model={c.ref.name for c in configs}, device={c.profile.name for c in configs}
+    )
+    try:
+        with store.read_index(db) as index:
+            records = index.find(selector, with_path=True)
+    except store.dbmod.errors() as e:
+        raise UserError(f"--db {store.dbmod.shown(str(db))}: cannot read the index ({e})") from None
+    found: dict = {}
+    for r in records:
+        path = Path(r.get("result_path") or "")
+        if path.is_file():
+            try:
+                r = dict(store.load(path), result_path=str(path))
+            except UserError:
                 continue
-            key: Optional[tuple] = identity(r)
-            if key not in wanted:  # a failure record carries no variant: match without it
-                if "variant" in r or key is None:
-                    continue
-                key = loose.get(without_variant(key))
-                if key is None:
-                    continue
-            r.setdefault("result_path", str(f))
-            if key not in found or (r.get("created_at") or "") >= (
-                found[key].get("created_at") or ""
-            ):
-                found[key] = r
+        key = _key_for(r, wanted, loose)
+        if key is not None:
+            _keep_newest(found, key, r)
     return found
 
 
@@ -248,6 +295,7 @@ class Progress:
     started: float = field(default_factory=time.monotonic)
     current: str = ""
     measure_s: float = 0.0
+    from_index: int = 0  # of the reused: found through the index (--db), not under --results
 
     @property
     def done(self) -> int:
@@ -274,7 +322,9 @@ class Progress:
         est = "estimating" if left is None else f"~{_hms(left)} left"
         now = f"{self.current} | " if self.current else ""
         return (
-            f"{now}{self.done}/{self.total} done ({self.reused} reused), {self.todo} to do, "
+            f"{now}{self.done}/{self.total} done ({self.reused} reused"
+            + (f", {self.from_index} from the index" if self.from_index else "")
+            + f"), {self.todo} to do, "
             f"elapsed {_hms(self.elapsed)}, {est}"
         )
 
@@ -299,12 +349,19 @@ def run_study(
     from edgevid.run.config import timing_policy
 
     have = existing(cfg.results, configs)
+    shared = {}  # measured earlier elsewhere (a teammate's), found through --db
+    if cfg.db is not None and (not isinstance(cfg.db, Path) or cfg.db.is_file()):
+        for key, r in indexed(cfg.db, configs).items():
+            if key not in have or (r.get("created_at") or "") > (have[key].get("created_at") or ""):
+                shared[key] = r
+        have.update(shared)
     progress = Progress(len(configs))
     out = []
     for c in configs:
         prior = have.get(c.identity)
         if prior is not None and (prior["status"] == "ok" or not retry_failed):
             progress.reused += 1
+            progress.from_index += c.identity in shared
             out.append(prior)
             on_progress(progress, None)
             continue
