@@ -3,8 +3,10 @@
 spread of the per-round log ratio (within trials), the spread of the trial means (between
 trials), the CI half-width reached and the wall time it took.
 
-    python benchmarks/ab_tune.py ARTIFACT_DIR [--blocks 0.1,0.25,0.5] [--trials 3] [--rounds 10]
+    python benchmarks/ab_tune.py ARTIFACT_DIR [--blocks 0.1,0.25,0.5,n5] [--trials 3] [--rounds 10]
                                  [--threads 2]
+
+A block given as ``nK`` holds K inferences (``--block-n K``) instead of a number of seconds.
 """
 
 from __future__ import annotations
@@ -27,11 +29,14 @@ def main() -> int:
     ap.add_argument("--trials", type=int, default=3)
     ap.add_argument("--rounds", type=int, default=10)
     ap.add_argument("--threads", type=int, default=2)
+    ap.add_argument("--block-warmup", type=int, default=1, help="untimed inferences per block")
     a = ap.parse_args()
     rows = []
-    for block in map(float, a.blocks.split(",")):
+    for spec in a.blocks.split(","):
+        block_n = int(spec[1:]) if spec.startswith("n") else 0
+        block = 1.0 if block_n else float(spec)
         plan = runner.Plan(
-            block_s=block, rounds_per_trial=a.rounds, min_trials=a.trials,
+            block_s=block, block_n=block_n, block_warmup=a.block_warmup, rounds_per_trial=a.rounds, min_trials=a.trials,
             max_trials=a.trials, max_time_s=1e9, margin=0.0,
         )  # fmt: skip
         sides = [runner.SideSpec(s, a.artifact_dir, {"threads": a.threads}) for s in runner.SIDES]
@@ -46,7 +51,8 @@ def main() -> int:
         s = out.summary
         rows.append(
             {
-                "block_s": block,
+                "block": spec,
+                "block_warmup": a.block_warmup,
                 "iters_per_block": round(statistics.median(len(r["base_ms"]) for r in out.rounds)),
                 "sd_round_log_ratio": within,
                 "sd_trial_mean": between,

@@ -12,7 +12,9 @@ blocks between them. Protocol, one JSON object per line:
   when the artifact is unusable, ``{"error": ..., "exit_code": 1}`` when it fails to load or run,
   and exits with that code);
 * each command on stdin, ``{"n": 20}`` (that many inferences) or ``{"seconds": 0.3}`` (at least
-  one inference, until that much time has passed), is answered by
+  one inference, until that much time has passed), optionally with ``"warmup": 1`` (that many
+  untimed inferences first: the first inference after an idle gap runs on cold caches and
+  sleeping threads, 1.5-2.5x the steady time for x3d-xs on a 2-core VM), is answered by
   ``{"samples_ms": [...], "started_ns": ...}``: the per-iteration times of the block, each timed
   with ``perf_counter_ns`` as in the shared loop; an inference that fails answers
   ``{"error": ...}`` and the process exits 1;
@@ -59,6 +61,14 @@ def time_block(call: Callable[[], object], n: int = 0, seconds: float = 0.0) -> 
             return out
 
 
+def run_command(call: Callable[[], object], cmd: dict) -> tuple:
+    """One block command: its untimed warm-up calls, then the timed block; (samples, started_ns)."""
+    if cmd.get("warmup"):
+        time_block(call, n=cmd["warmup"])
+    started = time.perf_counter_ns()
+    return time_block(call, cmd["n"], cmd["seconds"]), started
+
+
 def parse_command(line: str) -> dict:
     """A command line of the protocol, checked; ValueError names what is wrong."""
     cmd = json.loads(line)
@@ -73,7 +83,10 @@ def parse_command(line: str) -> dict:
         raise ValueError(f"seconds must be a number in 0..{MAX_SECONDS}")
     if not n and not seconds:
         raise ValueError("give n (inferences) or seconds")
-    return {"n": n, "seconds": float(seconds)}
+    warmup = cmd.get("warmup", 0)
+    if not isinstance(warmup, int) or isinstance(warmup, bool) or not 0 <= warmup <= MAX_N:
+        raise ValueError(f"warmup must be an integer in 0..{MAX_N}")
+    return {"n": n, "seconds": float(seconds), "warmup": warmup}
 
 
 def main(argv=None) -> int:
@@ -144,9 +157,8 @@ def main(argv=None) -> int:
                 continue
             if cmd.get("quit"):
                 break
-            started = time.perf_counter_ns()
             try:
-                samples = time_block(call, cmd["n"], cmd["seconds"])
+                samples, started = run_command(call, cmd)
             except Exception as e:  # noqa: BLE001
                 _say({"error": f"{type(e).__name__}: {e}".splitlines()[0][:500], "exit_code": 1})
                 return 1

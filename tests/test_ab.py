@@ -111,10 +111,40 @@ def test_rounds_are_paired_and_order_random_and_seeded():
     assert len(out.rounds) == 30
     assert all(sorted(o) == ["base", "new"] for o in orders)  # both sides every round
     assert {("base", "new"), ("new", "base")} <= set(orders)  # both orders occur
+    for a, b in zip(orders[::2], orders[1::2]):  # counterbalanced: a pair's second is reversed
+        assert b == a[::-1]
+    for t in range(3):  # so each trial has each side first equally often
+        firsts = [r["order"][0] for r in out.rounds if r["trial"] == t]
+        assert firsts.count("base") == firsts.count("new") == 5
     again = runner.run_ab(Recorded(), plan, clock=Clock(), load=dict)
     assert orders == [tuple(r["order"]) for r in again.rounds]  # seeded
     other = runner.run_ab(Recorded(), runner.Plan(max_trials=3, seed=8), clock=Clock(), load=dict)
     assert orders != [tuple(r["order"]) for r in other.rounds]
+
+
+def test_block_warmup_is_untimed_and_checked():
+    from runners import serve
+
+    calls = []
+    cmd = serve.parse_command('{"n": 3, "warmup": 2}')
+    samples, _ = serve.run_command(lambda: calls.append(1), cmd)
+    assert len(calls) == 5 and len(samples) == 3  # two untimed calls, three timed
+    assert serve.parse_command('{"seconds": 0.1}')["warmup"] == 0
+    for bad in ('{"n": 3, "warmup": -1}', '{"n": 3, "warmup": 1.5}', '{"n": 3, "warmup": true}'):
+        with pytest.raises(ValueError, match="warmup"):
+            serve.parse_command(bad)
+    sent = []
+
+    class Side:
+        def send(self, cmd):
+            sent.append(cmd)
+
+        def receive(self):
+            return {"samples_ms": [1.0]}
+
+    src = runner.ProcessSource([], runner.Plan(block_n=4, block_warmup=1))
+    src.live = {"base": Side()}
+    assert src.block("base") == [1.0] and sent == [{"n": 4, "warmup": 1}]
 
 
 def test_processes_restarted_per_trial():

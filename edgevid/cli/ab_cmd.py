@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+import random
 import sys
 from datetime import datetime, timezone
 from pathlib import Path
@@ -65,9 +66,14 @@ def ab(
     fail_above: Optional[str] = typer.Option(None, help="exit 1 when the CI lies above 1+X"),
     max_time: float = typer.Option(300.0, help="stop after this many seconds (inconclusive)"),
     block_s: float = typer.Option(0.25, help="seconds of inferences per block"),
+    block_warmup: int = typer.Option(
+        1, help="untimed inferences at the start of each block (the first after a gap runs cold)"
+    ),
     rounds: int = typer.Option(10, help="rounds per trial (processes restarted between trials)"),
     min_trials: int = typer.Option(3, help="trials before the verdict may stop the run"),
-    seed: int = typer.Option(0, help="seed of the per-round order"),
+    seed: Optional[int] = typer.Option(
+        None, help="seed of the per-round order (default: drawn per run, kept in the record)"
+    ),
     artifacts: Path = typer.Option(Path("artifacts"), help="artifact root folder"),
     results_dir: Path = typer.Option(Path("results"), "--results", help="results folder"),
     save: bool = typer.Option(True, help="store the result record"),
@@ -87,8 +93,13 @@ def ab(
         check_output_path(html, "--html")
     m = parse_threshold(margin)
     gate = parse_threshold(fail_above) if fail_above is not None else None
-    if not (max_time > 0 and block_s > 0 and rounds >= 2 and min_trials >= 1):
-        raise UserError("--max-time and --block-s must be > 0, --rounds >= 2, --min-trials >= 1")
+    if not (max_time > 0 and block_s > 0 and rounds >= 2 and min_trials >= 1 and block_warmup >= 0):
+        raise UserError(
+            "--max-time and --block-s must be > 0, --rounds >= 2, --min-trials >= 1,"
+            " --block-warmup >= 0"
+        )
+    if seed is None:  # a fresh order per run: a fixed one would repeat any order effect
+        seed = random.SystemRandom().randrange(2**31)
     threads = check_threads(threads)
     profile = get_profile(device)
     transport = None
@@ -117,6 +128,7 @@ def ab(
     runner.check_pairing(mb, mn, different_shapes or shaped)
     plan = runner.Plan(
         block_s=block_s,
+        block_warmup=block_warmup,
         rounds_per_trial=rounds,
         min_trials=min_trials,
         max_time_s=max_time,

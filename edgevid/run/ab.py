@@ -2,8 +2,10 @@
 
 A run is a sequence of *trials*. A trial starts one serve-mode runner per side
 (``runners/serve.py``: loaded once, warm), then runs *rounds*: each round runs one block on each
-side, in an order drawn at random for that round (seeded), so a slow period of the machine hits
-both sides alike and no side is always first. After ``rounds_per_trial`` rounds both processes are
+side. Rounds come in counterbalanced pairs: the first of a pair runs the sides in an order drawn at
+random (seeded), the second in the reverse order, so a slow period of the machine hits both sides
+alike, no side is always first, and every trial of an even round count has each side first
+equally often (a fixed first-position effect cancels within the trial). After ``rounds_per_trial`` rounds both processes are
 stopped and the next trial starts fresh ones.
 
 The stop rule looks at the data only at planned trial counts (``stats.look_schedule``: min_trials,
@@ -45,6 +47,7 @@ class Plan:
 
     block_s: float = 0.25  # seconds of inferences per block (at least one inference)
     block_n: int = 0  # > 0: that many inferences per block instead
+    block_warmup: int = 1  # untimed inferences at the start of each block (cold after the gap)
     rounds_per_trial: int = 10
     min_trials: int = 3
     max_trials: int = 20
@@ -200,7 +203,8 @@ class ProcessSource:
 
     def block(self, side: str) -> list:
         p = self.live[side]
-        p.send({"n": self.plan.block_n} if self.plan.block_n else {"seconds": self.plan.block_s})
+        size = {"n": self.plan.block_n} if self.plan.block_n else {"seconds": self.plan.block_s}
+        p.send({**size, "warmup": self.plan.block_warmup})
         return list(p.receive()["samples_ms"])
 
     def close(self) -> None:
@@ -313,8 +317,11 @@ def run_ab(
                 if per_round is not None and t0 - start + per_round > plan.max_time_s:
                     reason = "time cap"
                     break
-                order = list(SIDES)
-                rng.shuffle(order)
+                if i % 2 == 0:
+                    order = list(SIDES)
+                    rng.shuffle(order)
+                else:  # the pair's second round: the reverse of the first
+                    order = order[::-1]
                 got = {side: source.block(side) for side in order}
                 r = {
                     "trial": trial,
