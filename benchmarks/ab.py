@@ -6,11 +6,15 @@ measured apart, once (`bench`) and with `--sessions 3`.
                             [--kinds identical,shape] [--max-time 120] [--out reports/ab]
 
 Conditions: quiet; one competing CPU-bound process; two. Pair kinds: ``identical`` (x3d-xs at
-3x4x160x160 against itself: every slower/faster verdict is a false alarm) and ``shape`` (x3d-xs
+3x4x160x160 against itself: every slower/faster verdict is a false alarm), ``exports`` (two
+separate exports of it, as artifact folders; `ab` only: for compare it is identical) and ``shape`` (x3d-xs
 3x4x160x168 as NEW against 3x4x160x160 as BASE: 5% more pixels, a real slowdown). fp32, 2
 threads. Every method runs with --fail-above (default 2%, as issue 19 asks). Writes ``<out>/results.md`` (a markdown table:
 per condition x format x kind x method, the counts of slower / faster / same / inconclusive /
-gate failures, and the median wall time per pair) and ``<out>/raw.json``.
+gate failures, and the median wall time per pair) and ``<out>/raw.jsonl`` (one line per pair,
+appended as each ends). A rerun with the same ``--out`` resumes: cells already holding their
+pairs are skipped. Within a condition the pairs are the outer loop, so a run stopped early has
+covered every cell alike; artifacts are exported once into ``<out>/work/artifacts``.
 
 For `compare` of two single benches the pair's label counts (`no detectable change` as same);
 with `--sessions 3` the session method's verdict does (fail as slower, pass as same).
@@ -18,7 +22,7 @@ For `compare`, results with different input shapes never pair (the shape is part
 identity): the NEW record's input_shape is set to BASE's before comparing, as a user comparing
 "the model before and after" would.
 
-The full run (20 pairs per cell, 2 x 3 x 2 x 3 cells) takes many hours; `--pairs 1
+The full run (20 pairs per cell, 3 x 2 x 3 x 3 cells) takes many hours; `--pairs 1
 --conditions quiet --formats onnx` checks that it runs.
 """
 
@@ -26,6 +30,8 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
+import shutil
 import statistics
 import subprocess
 import sys
@@ -50,9 +56,10 @@ def competitors(n: int) -> list:
     return [subprocess.Popen([sys.executable, "-c", "while True: pass"]) for _ in range(n)]
 
 
-def run_ab(fmt: str, new_shape: str, work: Path, max_time: float) -> dict:
+def run_ab(fmt: str, new_shape: str, work: Path, max_time: float, sides=None) -> dict:
+    base, new = sides or (f"{MODEL}@{BASE_SHAPE}", f"{MODEL}@{new_shape}")
     p = edgevid(
-        "ab", f"{MODEL}@{BASE_SHAPE}", f"{MODEL}@{new_shape}", "--to", fmt, "--threads", "2",
+        "ab", base, new, "--to", fmt, "--threads", "2",
         "--fail-above", FAIL_ABOVE, "--max-time", str(max_time), "--json",
         "--artifacts", str(work.parent / "artifacts"), "--results", str(work / "results"),
         cwd=work,
@@ -61,7 +68,9 @@ def run_ab(fmt: str, new_shape: str, work: Path, max_time: float) -> dict:
         out = json.loads(p.stdout)
     except ValueError:
         return {"verdict": "error", "rc": p.returncode, "error": p.stderr[-300:]}
-    return {"verdict": out.get("verdict", "error"), "rc": p.returncode, "ratio": out.get("ratio")}
+    keep = ("ratio", "ci_low", "ci_high", "trials", "rounds", "stop_reason")
+    return {"verdict": out.get("verdict") or "error", "rc": p.returncode,
+            **{k: out.get(k) for k in keep}}  # fmt: skip
 
 
 def run_compare(fmt: str, new_shape: str, work: Path, sessions: int) -> dict:
@@ -99,12 +108,27 @@ def run_compare(fmt: str, new_shape: str, work: Path, sessions: int) -> dict:
         return {"verdict": "error", "rc": p.returncode, "error": p.stderr[-300:]}
 
 
+def exports(root: Path, fmt: str) -> tuple:
+    """Two separate exports of x3d-xs at BASE_SHAPE (two artifact roots): the `exports` kind."""
+    dirs = []
+    for k in ("a", "b"):
+        art = root / f"exports-{k}"
+        p = edgevid(
+            "export", MODEL, "--to", fmt, "--input-shape", BASE_SHAPE, "--artifacts", str(art),
+            "--json", cwd=root,
+        )  # fmt: skip
+        if p.returncode != 0:
+            raise SystemExit(f"export failed: {p.stderr[-300:]}")
+        dirs.append(json.loads(p.stdout)["artifact_dir"])
+    return tuple(dirs)
+
+
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--pairs", type=int, default=20)
     ap.add_argument("--conditions", default="quiet,one,two")
     ap.add_argument("--formats", default="onnx,openvino")
-    ap.add_argument("--kinds", default="identical,shape")
+    ap.add_argument("--kinds", default="identical,exports,shape")
     ap.add_argument("--methods", default=",".join(METHODS))
     ap.add_argument("--max-time", type=float, default=120.0, help="edgevid ab --max-time")
     ap.add_argument("--out", type=Path, default=Path("reports/ab"))
@@ -113,37 +137,51 @@ def main() -> int:
     global FAIL_ABOVE
     FAIL_ABOVE = a.fail_above
     conditions = {"quiet": 0, "one": 1, "two": 2}
-    raw: list = []
-    with tempfile.TemporaryDirectory(prefix="edgevid-ab-bench-") as tmp:
-        root = Path(tmp)
-        for cond in a.conditions.split(","):
-            load = competitors(conditions[cond])
-            try:
+    a.out.mkdir(parents=True, exist_ok=True)
+    log = a.out / "raw.jsonl"  # one line per pair, appended as it ends: a rerun resumes
+    raw = [json.loads(line) for line in log.read_text().splitlines()] if log.exists() else []
+    done: dict = {}
+    for r in raw:
+        key = (r["condition"], r["format"], r["kind"], r["method"])
+        done[key] = done.get(key, 0) + 1
+    root = (a.out / "work").resolve()
+    root.mkdir(exist_ok=True)
+    twins = {}
+    for cond in a.conditions.split(","):
+        load = competitors(conditions[cond])
+        try:
+            for i in range(a.pairs):  # pairs outermost: a partial run covers every cell alike
                 for fmt in a.formats.split(","):
                     for kind in a.kinds.split(","):
-                        new_shape = BASE_SHAPE if kind == "identical" else NEW_SHAPE
                         for method in a.methods.split(","):
-                            for i in range(a.pairs):
-                                work = root / "runs" / f"{cond}-{fmt}-{kind}-{method}-{i}"
-                                work.mkdir(parents=True)
-                                t0 = time.monotonic()
-                                if method == "ab":
-                                    r = run_ab(fmt, new_shape, work, a.max_time)
-                                else:
-                                    n = 3 if method == "sessions3" else 1
-                                    r = run_compare(fmt, new_shape, work, n)
-                                r.update(
-                                    condition=cond, format=fmt, kind=kind, method=method,
-                                    seconds=time.monotonic() - t0,
-                                )  # fmt: skip
-                                print(json.dumps(r), file=sys.stderr, flush=True)
-                                raw.append(r)
-            finally:
-                for p in load:
-                    p.kill()
-                    p.wait()
-    a.out.mkdir(parents=True, exist_ok=True)
-    (a.out / "raw.json").write_text(json.dumps(raw, indent=1))
+                            key = (cond, fmt, kind, method)
+                            if done.get(key, 0) > i or (kind == "exports" and method != "ab"):
+                                continue  # done, or compare's exports = identical
+                            if kind == "exports" and fmt not in twins:
+                                twins[fmt] = exports(root, fmt)
+                            work = Path(tempfile.mkdtemp(prefix=f"{cond}-{fmt}-{kind}-{method}-",
+                                                         dir=root))  # fmt: skip
+                            new_shape = NEW_SHAPE if kind == "shape" else BASE_SHAPE
+                            t0 = time.monotonic()
+                            if method == "ab":
+                                sides = twins[fmt] if kind == "exports" else None
+                                r = run_ab(fmt, new_shape, work, a.max_time, sides)
+                            else:
+                                n = 3 if method == "sessions3" else 1
+                                r = run_compare(fmt, new_shape, work, n)
+                            r.update(
+                                condition=cond, format=fmt, kind=kind, method=method,
+                                seconds=time.monotonic() - t0, loadavg=os.getloadavg(),
+                            )  # fmt: skip
+                            shutil.rmtree(work, ignore_errors=True)
+                            print(json.dumps(r), file=sys.stderr, flush=True)
+                            with log.open("a") as f:
+                                f.write(json.dumps(r) + "\n")
+                            raw.append(r)
+        finally:
+            for p in load:
+                p.kill()
+                p.wait()
     (a.out / "results.md").write_text(table(raw, a))
     print(table(raw, a))
     return 0
