@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import math
 import os
 import subprocess
 import sys
@@ -63,6 +64,25 @@ def test_trial_level_bootstrap_is_wider_than_rounds_alone():
     flat = [sum(trials, [])]
     _, flo, fhi = stats.hierarchical_ci(flat)
     assert hi - lo > 2 * (fhi - flo)
+
+
+def test_median_estimate_resists_rounds_that_met_different_states():
+    # A shared machine: some rounds' two blocks meet different states (a burst in one block
+    # only), giving log ratios far out in either tail. Constructed: true ratio 1.045, small
+    # noise, and 20% of rounds off by +-0.5 in the log (symmetric, as counterbalancing makes it).
+    rng = np.random.default_rng(5)
+    trials = []
+    for _ in range(8):
+        lr = np.log(1.045) + rng.normal(0, 0.03, 20)
+        hit = rng.random(20) < 0.2
+        lr[hit] += rng.choice([-0.5, 0.5], hit.sum())
+        trials.append(list(lr))
+    est, lo, hi = stats.hierarchical_ci(trials)
+    assert est == pytest.approx(math.exp(np.median(np.concatenate(trials))))
+    assert lo > 1.02 and hi < 1.07  # settles "slower" at a 2% margin; the mean would not:
+    mean = np.concatenate(trials).mean()
+    spread = np.concatenate(trials).std() / np.sqrt(160)
+    assert math.exp(mean - 2 * spread) < 1.02
 
 
 class Recorded:
