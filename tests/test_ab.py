@@ -143,7 +143,7 @@ def test_rounds_are_paired_and_order_random_and_seeded():
 
 
 def test_block_warmup_is_untimed_and_checked():
-    from runners import serve
+    from edgevid.runners import serve
 
     calls = []
     cmd = serve.parse_command('{"n": 3, "warmup": 2}')
