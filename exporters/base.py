@@ -28,3 +28,15 @@ class ExportedFiles:
 
 INPUT_NAME = "video"
 OUTPUT_NAME = "logits"
+
+
+def installed_version(dist: str) -> Optional[str]:
+    """The installed version of distribution ``dist`` (None if it is not installed), read from its
+    metadata: importing a converter just for ``__version__`` costs seconds (nncf, onnxslim), and
+    every export and cached bench asks for the versions (the cache key)."""
+    from importlib import metadata
+
+    try:
+        return metadata.version(dist)
+    except metadata.PackageNotFoundError:
+        return None

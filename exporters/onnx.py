@@ -13,7 +13,7 @@ from __future__ import annotations
 import shutil
 
 from . import stream
-from .base import ExportedFiles, ExportJob
+from .base import ExportedFiles, ExportJob, installed_version
 from .options import CALIBRATION
 
 SOURCE = "torch"
@@ -27,12 +27,9 @@ def versions() -> dict:
     import torch
 
     out = {"torch": torch.__version__, "onnx": onnx.__version__}
-    try:
-        import onnxslim
-
-        out["onnxslim"] = onnxslim.__version__
-    except ImportError:
-        pass
+    slim = installed_version("onnxslim")
+    if slim is not None:
+        out["onnxslim"] = slim
     return out
 
 

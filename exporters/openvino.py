@@ -9,7 +9,7 @@ calibrated on seeded inputs (``exporters/quantize.py``; needs ``edgevid[quant]``
 from __future__ import annotations
 
 from . import stream
-from .base import ExportedFiles, ExportJob
+from .base import ExportedFiles, ExportJob, installed_version
 from .options import CALIBRATION
 
 SOURCE = "onnx"
@@ -21,12 +21,9 @@ def versions() -> dict:
     import openvino
 
     out = {"openvino": openvino.get_version()}
-    try:  # int8 artifacts are quantized by NNCF
-        import nncf
-
-        out["nncf"] = nncf.__version__
-    except ImportError:
-        pass
+    nncf = installed_version("nncf")  # int8 artifacts are quantized by NNCF
+    if nncf is not None:
+        out["nncf"] = nncf
     return out
 
 
