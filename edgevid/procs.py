@@ -38,7 +38,8 @@ def kill_group(proc: subprocess.Popen) -> None:
         pass
 
 
-#: Set on Ctrl-C while several devices run at once: every transport stops and raises.
+#: Set on Ctrl-C or SIGTERM (``cli/app.py``) and by ``stop_all``: no runner starts, and every
+#: transport raises KeyboardInterrupt once the runner it waits on has ended.
 CANCEL = threading.Event()
 _active: set = set()
 _active_lock = threading.Lock()

@@ -18,7 +18,7 @@ from lab_coordinator import start_lab, stop_lab, user
 from sshd_device import free_port, start_device, stop_device
 
 SLOW = {"min_iters": 5, "min_time_s": 4.0, "max_time_s": 6.0, "warmup_max": 3}
-FAST = {"min_iters": 5, "min_time_s": 0.2, "max_time_s": 1.0, "warmup_max": 3}
+FAST = {"min_iters": 5, "min_time_s": 0.2, "max_time_s": 1.0, "warmup_max": 3, "target_ci": 1.0}
 
 
 @pytest.fixture(scope="module")
@@ -206,6 +206,7 @@ def test_sigterm_releases_the_place(lab, device, arts, tmp_path):
             break
     time.sleep(1.0)
     proc.send_signal(signal.SIGTERM)
-    assert proc.wait(timeout=120) == 130
+    rc = proc.wait(timeout=120)
+    assert rc == 130, (rc, proc.stderr.read())
     free_and_unreserved(lab)
     assert not list((tmp_path / "labstate").glob("*.json"))  # nothing left for a reaper

@@ -88,15 +88,25 @@ def _click_exceptions() -> tuple:
     return tuple(classes)
 
 
-def _sigterm(signum, frame):
-    raise KeyboardInterrupt  # SIGTERM is handled like Ctrl-C: keep what was measured, exit 130
+def _interrupt(signum, frame):
+    """Ctrl-C and SIGTERM: keep what was measured, exit 130. The KeyboardInterrupt raised here is
+    lost when the signal lands while Python runs a weakref callback or a destructor ("Exception
+    ignored in ..."), as it did for one SIGTERM in ten in the labgrid test; so the interrupt is
+    also remembered in ``procs.CANCEL``: no runner starts after it, the transport raises it again
+    when the runner it waits on ends, and ``main`` exits 130 even if the command ran to its end."""
+    from edgevid.procs import CANCEL
+
+    CANCEL.set()
+    raise KeyboardInterrupt
 
 
 def main() -> None:
     if "--json" in sys.argv[1:]:
         _reserve_stdout_for_json()
     if hasattr(signal, "SIGTERM"):
-        signal.signal(signal.SIGTERM, _sigterm)
+        signal.signal(signal.SIGTERM, _interrupt)
+    if signal.getsignal(signal.SIGINT) is signal.default_int_handler:  # not if ignored (`cmd &`)
+        signal.signal(signal.SIGINT, _interrupt)
     try:
         try:
             rc = app(standalone_mode=False)
@@ -121,4 +131,13 @@ def main() -> None:
         if _state["debug"]:
             raise
         _fail(f"{type(e).__name__}: {e} (rerun with --debug for the trace)", EXIT_FAILED)
+    from edgevid.procs import CANCEL
+
+    if CANCEL.is_set():  # interrupted, but its KeyboardInterrupt was lost (see _interrupt)
+        err.print(
+            "[yellow]interrupted:[/] after the command had finished; what it measured is saved",
+            highlight=False,
+            soft_wrap=True,
+        )
+        sys.exit(EXIT_INTERRUPTED)
     sys.exit(rc if isinstance(rc, int) else 0)
