@@ -16,7 +16,7 @@ from sshd_device import free_port, start_device, stop_device
 
 from edgevid.runners.record import REQUIRED_KEYS
 
-FAST = {"min_iters": 5, "min_time_s": 0.2, "max_time_s": 1.0, "warmup_max": 5}
+FAST = {"min_iters": 5, "min_time_s": 0.2, "max_time_s": 1.0, "warmup_max": 5, "target_ci": 1.0}
 
 
 @pytest.fixture(scope="module")
