@@ -5,7 +5,7 @@ precision that differ only in the variant. Real CLI, real LiteRT, x3d-tiny, shor
 import json
 import sqlite3
 
-from conftest import FAST, run_cli
+from conftest import FAST, run_cli, seed_artifacts
 
 PROFILE = """\
 name: variant-cpu
@@ -24,7 +24,9 @@ def _bench(workdir, results):
     return json.loads(proc.stdout)
 
 
-def test_variants_are_told_apart_in_files_index_compare_history_and_report(workdir):
+def test_variants_are_told_apart_in_files_index_compare_history_and_report(workdir,
+                                                                            x3d_tiny_exports):
+    seed_artifacts(x3d_tiny_exports, workdir / "artifacts")
     (workdir / "variant.yaml").write_text(PROFILE)
     base = _bench(workdir, "base")
     assert sorted(r["variant"] for r in base) == ["xnnpack=False", "xnnpack=True"]

@@ -1,7 +1,7 @@
 """Bad input: one clear line on stderr, a non-zero exit code, nothing half-written."""
 import json
 
-from conftest import FAST, blocked_env, json_out, run_cli
+from conftest import FAST, blocked_env, json_out, run_cli, seed_artifacts
 
 
 def _one_line_error(proc, *needles):
@@ -53,7 +53,8 @@ def test_missing_package_names_the_extra(workdir, tmp_path):
     assert not (workdir / "artifacts/x3d-tiny/openvino-fp32").exists()
 
 
-def test_one_format_failing_does_not_stop_the_others(workdir, tmp_path):
+def test_one_format_failing_does_not_stop_the_others(workdir, tmp_path, x3d_tiny_exports):
+    seed_artifacts(x3d_tiny_exports, workdir / "artifacts")
     env = blocked_env(tmp_path, "openvino")
     proc = run_cli("bench", "x3d-tiny", *FAST, "--json", cwd=workdir, env=env)
     assert proc.returncode == 1

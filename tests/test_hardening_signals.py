@@ -13,9 +13,9 @@ import psutil
 import pytest
 from conftest import default_sigint
 
-#: Each runner times for 12 s: a runner still there 4 s after the CLI is gone would be a leak
+#: Each runner times for 8 s: a runner still there 4 s after the CLI is gone would be a leak
 #: (it cannot have finished on its own).
-SLOW = ["--min-iters", "5", "--min-time", "12", "--max-time", "12", "--target-ci", "0.0001"]
+SLOW = ["--min-iters", "5", "--min-time", "8", "--max-time", "8", "--target-ci", "0.0001"]
 SLOWMOD = """
 import os, time, torch
 def build():

@@ -4,7 +4,7 @@ import sqlite3
 
 import numpy as np
 import pytest
-from conftest import COUNT_POLICY, FAST, FAST_POLICY, json_out, run_cli
+from conftest import COUNT_POLICY, FAST, FAST_POLICY, json_out, run_cli, seed_artifacts
 
 from edgevid.results import store
 from edgevid.artifacts.export import export
@@ -110,7 +110,8 @@ def test_numerics_failure_is_marked_not_hidden(artifacts, tmp_path):
     assert "**FAIL (Δ" in markdown([{**record, "device": "here"}])
 
 
-def test_bench_cli_writes_results_sqlite_and_report(workdir):
+def test_bench_cli_writes_results_sqlite_and_report(workdir, x3d_tiny_exports):
+    seed_artifacts(x3d_tiny_exports, workdir / "artifacts")
     proc = run_cli("bench", "x3d-tiny", "--device", "desktop-cpu", *FAST, "--json", cwd=workdir)
     assert proc.returncode == 0, proc.stderr
     records = json_out(proc)

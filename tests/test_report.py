@@ -5,7 +5,7 @@ import io
 import json
 
 import pytest
-from conftest import FAST, json_out, run_cli
+from conftest import FAST, json_out, run_cli, seed_artifacts
 from report_support import DEVICES, check_page, fan_out
 
 from edgevid.models import get_spec
@@ -21,9 +21,10 @@ from edgevid.report.model import Figure, Section, Table
 
 
 @pytest.fixture(scope="module")
-def bench_records(tmp_path_factory):
+def bench_records(tmp_path_factory, x3d_tiny_exports):
     """A real `edgevid bench x3d-tiny` on this CPU: every format of the desktop-cpu profile."""
     work = tmp_path_factory.mktemp("bench")
+    seed_artifacts(x3d_tiny_exports, work / "artifacts")
     proc = run_cli("bench", "x3d-tiny", "--device", "desktop-cpu", *FAST, "--json", cwd=work)
     records = json_out(proc)
     assert [r["status"] for r in records] == ["ok"] * len(records) and len(records) >= 3
