@@ -40,7 +40,7 @@ from pathlib import Path
 import numpy as np
 
 from . import stream
-from .base import INPUT_NAME, OUTPUT_NAME, ExportedFiles, ExportJob
+from .base import INPUT_NAME, OUTPUT_NAME, ExportedFiles, ExportJob, installed_version
 from .options import CALIBRATION, Option
 
 SOURCE = "torch"
@@ -68,8 +68,6 @@ _PACKAGES = {
 
 def versions() -> dict:
     """Converter versions, read from the installed distributions (no heavy import)."""
-    from importlib import metadata
-
     import torch
 
     out: dict = {"torch": str(torch.__version__)}
@@ -78,10 +76,7 @@ def versions() -> dict:
             if module in ("litert_torch", "ai_edge_litert"):
                 raise ModuleNotFoundError(f"No module named {module!r}", name=module)
             continue
-        try:
-            out[dist] = metadata.version(dist)
-        except metadata.PackageNotFoundError:
-            out[dist] = "unknown"
+        out[dist] = installed_version(dist) or "unknown"
     return out
 
 

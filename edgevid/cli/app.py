@@ -24,6 +24,7 @@ from edgevid.artifacts import chatter
 from edgevid.cli.common import STATE as _state
 from edgevid.cli.common import err, out, print_json
 from edgevid.errors import Interrupted, UserError
+from edgevid.procs import CANCEL
 
 app = typer.Typer(
     add_completion=False,
@@ -93,9 +94,8 @@ def _interrupt(signum, frame):
     lost when the signal lands while Python runs a weakref callback or a destructor ("Exception
     ignored in ..."), as it did for one SIGTERM in ten in the labgrid test; so the interrupt is
     also remembered in ``procs.CANCEL``: no runner starts after it, the transport raises it again
-    when the runner it waits on ends, and ``main`` exits 130 even if the command ran to its end."""
-    from edgevid.procs import CANCEL
-
+    when the runner it waits on ends, and ``main`` exits 130 even if the command ran to its end.
+    Nothing is imported here: the handler may run in the middle of an import."""
     CANCEL.set()
     raise KeyboardInterrupt
 
@@ -131,8 +131,6 @@ def main() -> None:
         if _state["debug"]:
             raise
         _fail(f"{type(e).__name__}: {e} (rerun with --debug for the trace)", EXIT_FAILED)
-    from edgevid.procs import CANCEL
-
     if CANCEL.is_set():  # interrupted, but its KeyboardInterrupt was lost (see _interrupt)
         err.print(
             "[yellow]interrupted:[/] after the command had finished; what it measured is saved",
