@@ -17,3 +17,7 @@ if not _os.path.isdir(_os.path.join(_here, "runners")) and _os.path.isfile(
     _os.path.join(_root, "runners", "__init__.py")
 ):
     __path__.append(_root)  # noqa: F821 - edgevid.runners -> <root>/runners, same for exporters
+
+from .runners.telemetry import off as _telemetry_off  # noqa: E402
+
+_telemetry_off()  # before any runtime is imported: runners/telemetry.py

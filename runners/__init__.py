@@ -8,3 +8,7 @@ Every backend module has the same parts: ``NAME``, ``version()``, and ``load(art
 manifest, options) -> Session`` where ``Session.infer(inputs) -> list[np.ndarray]`` and
 ``Session.settings`` holds the settings actually in force, read back from the runtime.
 """
+
+from .telemetry import off as _telemetry_off
+
+_telemetry_off()  # before any runtime is imported: see telemetry.py
