@@ -14,8 +14,10 @@ import pytest
 from conftest import default_sigint
 
 #: Each runner times for 8 s: a runner still there 4 s after the CLI is gone would be a leak
-#: (it cannot have finished on its own).
-SLOW = ["--min-iters", "5", "--min-time", "8", "--max-time", "8", "--target-ci", "0.0001"]
+#: (it cannot have finished on its own). One thread: these tests are about signals, and a runner
+#: spinning on both cores for 8 s slows every other test of a parallel run.
+SLOW = ["--min-iters", "5", "--min-time", "8", "--max-time", "8", "--target-ci", "0.0001",
+        "--threads", "1"]
 SLOWMOD = """
 import os, time, torch
 def build():
