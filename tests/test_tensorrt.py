@@ -217,6 +217,8 @@ if "onnx" in args:
     with open(args["saveEngine"] + ".flags", "w") as f:
         json.dump(sorted(args), f)
 else:
+    import os
+    os.environ.setdefault("ORT_DISABLE_TELEMETRY", "1")  # as edgevid does: runners/telemetry.py
     import onnxruntime as ort
     sess = ort.InferenceSession(args["loadEngine"], providers=["CPUExecutionProvider"])
     feeds = {{}}
