@@ -9,7 +9,7 @@ Two runtimes edgevid drives report usage on their own, unasked, from a user's pr
   ``import openvino`` does) and each ``convert_model`` send an event from a *forked* process that
   inherits our stdout/stderr and signal handlers and is joined for up to 3 s at exit; it writes a
   client id under ``~/intel``. Measured here: the import forked one sender, a 1-conv convert six
-  more; one that outlived a SIGKILLed ``edgevid`` held its pipes. No variable turns it off, but
+  more; a sender that outlives a SIGKILLed ``edgevid`` holds its pipes open. No variable turns it off, but
   OpenVINO and NNCF fall back to their own no-op stubs when the package cannot be imported, which
   is what marking it absent in ``sys.modules`` does.
 
