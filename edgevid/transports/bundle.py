@@ -11,6 +11,7 @@ by a digest so that it is sent once and found again in the device's cache.
 
 from __future__ import annotations
 
+import gzip
 import hashlib
 import io
 import json
@@ -39,12 +40,16 @@ def bundle_digest() -> str:
 
 
 def bundle_bytes() -> bytes:
-    """``runners/`` as a gzipped tar (with a VERSION file), reproducible for one source tree."""
+    """``runners/`` as a gzipped tar (with a VERSION file), reproducible for one source tree: every
+    member's mtime is 0, and so is the gzip header's (``tarfile``'s ``w:gz`` stamps the current
+    second there, so two calls a second apart differed)."""
     buf = io.BytesIO()
-    with tarfile.open(fileobj=buf, mode="w:gz", format=tarfile.USTAR_FORMAT) as tar:
-        for f in _runner_files():
-            _add(tar, f"runners/{f.relative_to(RUNNERS_DIR)}", f.read_bytes())
-        _add(tar, "runners/VERSION", f"edgevid {__version__} runner {bundle_digest()}\n".encode())
+    with gzip.GzipFile(fileobj=buf, mode="wb", mtime=0) as gz:
+        with tarfile.open(fileobj=gz, mode="w", format=tarfile.USTAR_FORMAT) as tar:
+            for f in _runner_files():
+                _add(tar, f"runners/{f.relative_to(RUNNERS_DIR)}", f.read_bytes())
+            _add(tar, "runners/VERSION",
+                 f"edgevid {__version__} runner {bundle_digest()}\n".encode())
     return buf.getvalue()
 
 
