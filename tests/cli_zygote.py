@@ -39,6 +39,12 @@ def preload() -> None:
     import edgevid.models
 
     edgevid.models.list_models(include_hidden=True)  # every family imported and registered
+    # A FLOP count on the meta device, as a results table's GFLOPs column makes: the first one in
+    # a process imports torch._dynamo and the meta kernels (about 1.5 s here; no thread started).
+    from edgevid.models.stats import count_model
+
+    count_model(lambda: torch.nn.Sequential(torch.nn.Conv3d(3, 4, 3), torch.nn.Flatten(),
+                                            torch.nn.Linear(4 * 2 * 6 * 6, 2)), (3, 4, 8, 8))
     torch.set_num_threads(torch.get_num_threads())  # no-op: no parallel region runs here
 
 
