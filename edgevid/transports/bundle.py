@@ -48,8 +48,9 @@ def bundle_bytes() -> bytes:
         with tarfile.open(fileobj=gz, mode="w", format=tarfile.USTAR_FORMAT) as tar:
             for f in _runner_files():
                 _add(tar, f"runners/{f.relative_to(RUNNERS_DIR)}", f.read_bytes())
-            _add(tar, "runners/VERSION",
-                 f"edgevid {__version__} runner {bundle_digest()}\n".encode())
+            _add(
+                tar, "runners/VERSION", f"edgevid {__version__} runner {bundle_digest()}\n".encode()
+            )
     return buf.getvalue()
 
 
