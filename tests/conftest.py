@@ -20,6 +20,21 @@ FAST_POLICY = {"min_iters": 5, "min_time_s": 0.2, "max_time_s": 1.0, "warmup_max
 COUNT_POLICY = {**FAST_POLICY, "max_time_s": 15.0}
 
 
+def pytest_configure(config):
+    """One FLOP-count cache (edgevid.models.stats) for the whole run, in a temporary folder: every
+    pytest-xdist worker and every CLI the tests start inherit it from the controller's
+    environment, so the zoo is counted about once a run and nothing is read from or written to
+    the user's ~/.cache (a run starts cold, as on a fresh machine)."""
+    if os.environ.get("EDGEVID_STATS_CACHE"):
+        return  # a worker: the controller's, inherited; or the caller's own choice
+    import shutil
+    import tempfile
+
+    d = tempfile.mkdtemp(prefix="edgevid-test-stats-")
+    os.environ["EDGEVID_STATS_CACHE"] = os.path.join(d, "model-stats.json")
+    config.add_cleanup(lambda: shutil.rmtree(d, ignore_errors=True))
+
+
 def default_sigint() -> None:
     """``preexec_fn`` for a child a test will Ctrl-C: SIGINT back to its default. A shell runs
     background jobs with SIGINT ignored (``cmd &`` without job control), children inherit that,
