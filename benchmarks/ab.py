@@ -68,7 +68,7 @@ def run_ab(fmt: str, new_shape: str, work: Path, max_time: float, sides=None) ->
         out = json.loads(p.stdout)
     except ValueError:
         return {"verdict": "error", "rc": p.returncode, "error": p.stderr[-300:]}
-    keep = ("ratio", "ci_low", "ci_high", "trials", "rounds", "stop_reason")
+    keep = ("ratio", "ci_low", "ci_high", "trials", "rounds", "stop_reason", "gate")
     return {"verdict": out.get("verdict") or "error", "rc": p.returncode,
             **{k: out.get(k) for k in keep}}  # fmt: skip
 
@@ -197,8 +197,8 @@ def table(raw: list, a) -> str:
         f"`shape`: NEW {NEW_SHAPE} vs BASE {BASE_SHAPE} (5% more pixels).",
         "",
         "| condition | format | kind | method | pairs | slower | faster | same | inconclusive "
-        "| gate fail | error | median s/pair |",
-        "|---|---|---|---|---|---|---|---|---|---|---|---|",
+        "| gate pass | gate fail | error | median s/pair |",
+        "|---|---|---|---|---|---|---|---|---|---|---|---|---|",
     ]
     cells: dict = {}
     for r in raw:
@@ -207,10 +207,13 @@ def table(raw: list, a) -> str:
         count = {v: sum(r["verdict"] == v for r in rs) for v in
                  ("slower", "faster", "same", "inconclusive", "error")}  # fmt: skip
         gate = sum(r.get("rc") == 1 for r in rs)
+        passed = (
+            sum(r.get("gate") == "pass" for r in rs) if method == "ab" else "-"
+        )  # compare: no such state
         med = statistics.median(r["seconds"] for r in rs)
         lines.append(
             f"| {cond} | {fmt} | {kind} | {method} | {len(rs)} | {count['slower']} | "
-            f"{count['faster']} | {count['same']} | {count['inconclusive']} | {gate} | "
+            f"{count['faster']} | {count['same']} | {count['inconclusive']} | {passed} | {gate} | "
             f"{count['error']} | {med:.0f} |"
         )
     return "\n".join(lines) + "\n"

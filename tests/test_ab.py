@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import math
 import os
@@ -55,6 +56,21 @@ def test_margin_and_fail_above():
     assert stats.verdict(float("nan"), 1.0, 0.02) == "inconclusive"
     assert stats.fails_gate(1.06, 0.05) and not stats.fails_gate(1.04, 0.05)
     assert not stats.fails_gate(1.06, None)
+
+
+def test_gate_is_decided_on_either_side_of_its_threshold():
+    assert stats.gate_result(1.025, 1.06, 0.02) == "fail"
+    assert stats.gate_result(0.97, 1.015, 0.02) == "pass"  # not 2% slower, though not `same`
+    assert stats.gate_result(1.01, 1.03, 0.02) == "undecided"  # straddles 1.02
+    assert stats.gate_result(float("nan"), float("nan"), 0.02) == "undecided"
+    assert stats.gate_result(1.5, 1.6, None) is None
+    s = stats.summarize(_rounds(1.10, 5, 10, 0.01), margin=0.02, fail_above=0.05)
+    assert s.gate == "fail" and s.decision_ci_low > 1.05 and s.settled()
+    assert "gate --fail-above 5%: fail" in stats.gate_words(s)
+    s = stats.summarize(_rounds(1.0, 5, 10, 0.01), margin=0.02, fail_above=0.05)
+    assert s.gate == "pass" and s.decision_ci_high < 1.05 and "not 5% slower" in stats.gate_words(s)
+    s = stats.summarize(_rounds(1.05, 5, 10, 0.01), margin=0.02, fail_above=0.05)
+    assert s.verdict == "slower" and s.gate == "undecided" and not s.settled()
 
 
 def test_trial_level_bootstrap_is_wider_than_rounds_alone():
@@ -181,6 +197,45 @@ def test_sequential_stop_when_settled():
     out = runner.run_ab(Recorded(ratio=1.2), plan, clock=Clock(), load=dict)
     assert out.stop_reason == "settled" and out.summary.verdict == "slower"
     assert out.summary.trials == 3  # the earliest look
+
+
+def test_with_a_gate_the_run_stops_once_the_gate_is_decided():
+    """An identical pair whose CI is too wide for `same` at +-0% margin still passes a 5% gate at
+    the first look; without the gate the same data runs to the trial cap."""
+    plan = runner.Plan(rounds_per_trial=4, min_trials=3, max_trials=8, max_time_s=1e9, margin=0.0)
+    gated = dataclasses.replace(plan, fail_above=0.05)
+    out = runner.run_ab(Recorded(ratio=1.0, noise=0.02), gated, clock=Clock(), load=dict)
+    assert out.stop_reason == "settled" and out.summary.trials == 3
+    assert out.summary.gate == "pass" and out.looks[-1]["gate"] == "pass"
+    out = runner.run_ab(Recorded(ratio=1.0, noise=0.02), plan, clock=Clock(), load=dict)
+    assert out.stop_reason == "trial cap" and out.summary.gate is None
+    out = runner.run_ab(Recorded(ratio=1.2, noise=0.02), gated, clock=Clock(), load=dict)
+    assert out.summary.trials == 3 and out.summary.gate == "fail" == out.looks[-1]["gate"]
+
+
+def test_start_order_of_the_sides_is_random_per_trial_and_seeded():
+    started = []
+
+    class Ready(runner.Channel):
+        def __init__(self, spec):
+            super().__init__(spec.name)
+            started.append(spec.name)
+            self.lines.put(json.dumps({"ready": True, "pid": len(started)}))
+
+        def close(self):
+            pass
+
+    sides = [runner.SideSpec(s, Path("unused")) for s in runner.SIDES]
+    src = runner.ProcessSource(sides, runner.Plan(seed=11), start=Ready)
+    firsts = []
+    for trial in range(40):
+        ready = src.open(trial)
+        assert list(ready) == started[-2:] and sorted(started[-2:]) == ["base", "new"]
+        firsts.append(started[-2])
+    assert 10 <= firsts.count("base") <= 30  # both orders, neither nearly always
+    again = runner.ProcessSource(sides, runner.Plan(seed=11), start=Ready)
+    started.clear()
+    assert [again.open(t) and started[-2] for t in range(40)] == firsts  # seeded
 
 
 def test_time_cap_gives_inconclusive():
@@ -339,7 +394,9 @@ class Replay:
 
     def open(self, trial):
         self.trial, self.i = trial, {"base": 0, "new": 0}
-        return {s: {"pid": 2 * trial + k, "numerics": {"ok": True}} for k, s in enumerate(runner.SIDES)}
+        return {
+            s: {"pid": 2 * trial + k, "numerics": {"ok": True}} for k, s in enumerate(runner.SIDES)
+        }
 
     def block(self, side):
         r = self.i[side]
@@ -383,14 +440,25 @@ def test_time_cap_between_looks_is_the_next_look():
 def test_repeated_looks_keep_false_settles_bounded():
     """Identical distributions, margin 0: any settled verdict is false. Looking after every
     trial at the plain 95% CI (the old rule) settles falsely far more often than 5%; the planned,
-    Bonferroni-adjusted looks keep it under 5% (plus binomial slack for 200 runs)."""
+    Bonferroni-adjusted looks keep it under 5% (plus binomial slack for 200 runs).
+
+    The gate (--fail-above X) is covered by the same bound: its worst case is a true ratio of
+    exactly 1 + X (then a decided gate is false either way), which is this null shifted by
+    log(1 + X); at X = 0 and margin 0 its decisions are the verdict's (fail iff slower, pass iff
+    faster), checked run by run on the first 20 seeds."""
     plan = runner.Plan(rounds_per_trial=5, min_trials=3, max_trials=20, margin=0.0)
+    gated = dataclasses.replace(plan, fail_above=0.0)
     seeds = range(200)
     corrected = uncorrected = 0
     for seed in seeds:
         blocks = _null_blocks(seed)
         out = runner.run_ab(Replay(blocks), plan, clock=Clock(), load=dict)
         corrected += out.stop_reason == "settled"
+        if seed < 20:
+            g = runner.run_ab(Replay(blocks), gated, clock=Clock(), load=dict)
+            assert (g.stop_reason, g.summary.trials) == (out.stop_reason, out.summary.trials)
+            want = {"slower": "fail", "faster": "pass"}.get(out.summary.verdict, "undecided")
+            assert g.summary.gate == want
         logs = [[stats.round_log_ratio(r["base"], r["new"]) for r in t] for t in blocks]
         for k in range(3, 21):
             _, lo, hi = stats.hierarchical_ci(logs[:k])

@@ -23,6 +23,15 @@ block of per-iteration times (ms) from each side, measured back to back in a ran
 * Verdict (``verdict``), as in two one-sided tests with a practical margin m:
   ``slower`` when the whole CI lies above 1 + m, ``faster`` when it lies below 1 - m, ``same``
   when it lies inside [1 - m, 1 + m], else ``inconclusive`` (more data could settle it).
+* Gate (``gate_result``, ``--fail-above X``): one question, one-sided. ``fail`` when the whole
+  decision interval lies above 1 + X, ``pass`` when it lies wholly below 1 + X (NEW is not X
+  slower), else ``undecided``. With a gate the stop rule stops once the gate is decided, not
+  once the verdict is: a CI gate asks "X slower or not", and an identical pair answers that
+  (pass) long before its interval fits inside +-margin for ``same`` (on the development VM an
+  identical x3d-xs pair: 3 trials vs 8-20, see README "edgevid ab"). Each look's two ends are
+  each at most (1 - decision confidence) / 2 wrong, so a false ``fail`` stays below 2.5% over
+  all looks. With margin = X (the default margin 2% and ``--fail-above 2%``) ``fail`` and
+  ``slower`` are the same condition.
 * Repeated looks (``look_schedule``, ``look_confidence``): the coordinator may stop as soon as
   the verdict settles, so it looks at the data more than once, and every look at a 95% interval
   is one more chance of a false settle. It therefore looks only at planned trial counts
@@ -46,6 +55,7 @@ from typing import Optional, Sequence
 import numpy as np
 
 SLOWER, FASTER, SAME, INCONCLUSIVE = "slower", "faster", "same", "inconclusive"
+PASS, FAIL, UNDECIDED = "pass", "fail", "undecided"
 #: Default practical margin: see README "edgevid ab" and reports/ab/ for the measurement.
 DEFAULT_MARGIN = 0.02
 N_RESAMPLES = 2000
@@ -163,6 +173,18 @@ def fails_gate(ci_low: float, fail_above: Optional[float]) -> bool:
     return fail_above is not None and not math.isnan(ci_low) and ci_low > 1 + fail_above
 
 
+def gate_result(ci_low: float, ci_high: float, fail_above: Optional[float]) -> Optional[str]:
+    """--fail-above X on an interval of NEW/BASE: ``fail`` (wholly above 1 + X), ``pass``
+    (wholly below 1 + X), ``undecided`` (it straddles 1 + X, or no interval); None: no gate."""
+    if fail_above is None:
+        return None
+    if fails_gate(ci_low, fail_above):
+        return FAIL
+    if not math.isnan(ci_high) and ci_high < 1 + fail_above:
+        return PASS
+    return UNDECIDED
+
+
 @dataclass
 class Summary:
     verdict: str
@@ -179,6 +201,12 @@ class Summary:
     decision_confidence: float = CONFIDENCE  # of the interval the verdict comes from
     decision_ci_low: float = float("nan")
     decision_ci_high: float = float("nan")
+    fail_above: Optional[float] = None  # the gate's X (--fail-above), None without one
+    gate: Optional[str] = None  # pass / fail / undecided on the decision interval
+
+    def settled(self) -> bool:
+        """What the stop rule asks at a look: the gate decided, or without a gate the verdict."""
+        return self.gate != UNDECIDED if self.fail_above is not None else settled(self.verdict)
 
     def to_dict(self) -> dict:
         d = asdict(self)
@@ -190,10 +218,11 @@ def summarize(
     margin: float = DEFAULT_MARGIN,
     seed: int = SEED,
     decision_confidence: float = CONFIDENCE,
+    fail_above: Optional[float] = None,
 ) -> Summary:
     """The verdict on measured rounds: dicts with ``trial``, ``base_ms`` and ``new_ms``. The CI
-    reported is the plain 95% one; the verdict comes from the ``decision_confidence`` interval
-    (the stop rule's, adjusted for repeated looks)."""
+    reported is the plain 95% one; the verdict and the gate (``fail_above``) come from the
+    ``decision_confidence`` interval (the stop rule's, adjusted for repeated looks)."""
     by_trial: dict = {}
     base_all: list = []
     new_all: list = []
@@ -220,7 +249,31 @@ def summarize(
         decision_confidence=decision_confidence,
         decision_ci_low=dlo,
         decision_ci_high=dhi,
+        fail_above=fail_above,
+        gate=gate_result(dlo, dhi, fail_above),
     )
+
+
+def gate_words(s: Summary) -> str:
+    """'gate --fail-above 2%: pass (NEW is not 2% slower: the 99.0% CI ends at +1.3%)'."""
+    if s.fail_above is None:
+        return ""
+    x = (
+        f"{s.fail_above:.0%}"
+        if round(s.fail_above * 100, 6).is_integer()
+        else f"{s.fail_above:.1%}"
+    )
+    head = f"gate --fail-above {x}: {s.gate}"
+    if s.gate is None or math.isnan(s.decision_ci_low):
+        return f"{head} (no rounds measured)"
+    ci = f"{s.decision_confidence:.1%} CI {100 * (s.decision_ci_low - 1):+.1f}% to "
+    ci += f"{100 * (s.decision_ci_high - 1):+.1f}%"
+    why = {
+        FAIL: f"NEW is more than {x} slower: the {ci} lies above +{x}",
+        PASS: f"NEW is not {x} slower: the {ci} ends below +{x}",
+        UNDECIDED: f"the {ci} straddles +{x}; a longer --max-time could decide it",
+    }
+    return f"{head} ({why[s.gate]})"
 
 
 def in_words(s: Summary) -> str:

@@ -63,7 +63,9 @@ def ab(
     export_opt: List[str] = typer.Option(None, "--export-opt", metavar="KEY=VALUE"),
     different_shapes: bool = typer.Option(False, help="allow BASE and NEW input shapes to differ"),
     margin: str = typer.Option("2%", help="practical margin: |change| within it is 'same'"),
-    fail_above: Optional[str] = typer.Option(None, help="exit 1 when the CI lies above 1+X"),
+    fail_above: Optional[str] = typer.Option(
+        None, help="exit 1 when the CI lies above 1+X; the run stops once pass/fail is decided"
+    ),
     max_time: float = typer.Option(300.0, help="stop after this many seconds (inconclusive)"),
     block_s: float = typer.Option(0.25, help="seconds of inferences per block"),
     block_warmup: int = typer.Option(
@@ -81,7 +83,7 @@ def ab(
     html: Optional[Path] = typer.Option(None, "--html", help="write the HTML report here"),
     json_: bool = typer.Option(False, "--json", help="print the result as JSON only"),
 ):
-    from edgevid.analysis.ab import fails_gate, in_words
+    from edgevid.analysis.ab import FAIL, gate_words, in_words
     from edgevid.analysis.compare import parse_threshold
     from edgevid.outputs import check_output_path
     from edgevid.run import ab as runner
@@ -133,6 +135,7 @@ def ab(
         min_trials=min_trials,
         max_time_s=max_time,
         margin=m,
+        fail_above=gate,
         seed=seed,
     )
 
@@ -182,8 +185,10 @@ def ab(
         print_json(_short(record))
     else:
         err.print(in_words(summary))
+        if gate is not None:
+            err.print(gate_words(summary))
         err.print(f"stopped: {outcome.stop_reason} after {outcome.seconds:.0f} s")
-    if fails_gate(summary.ci_low, gate):
+    if summary.gate == FAIL:
         err.print(f"[red]NEW is slower than BASE by more than {fail_above}[/]")
         raise typer.Exit(1)
 
@@ -229,6 +234,8 @@ def _short(record: dict) -> dict:
         "ci_low": s["ci_low"],
         "ci_high": s["ci_high"],
         "margin": s["margin"],
+        "fail_above": s["fail_above"],
+        "gate": s["gate"],
         "rounds": s["rounds"],
         "trials": s["trials"],
         "seconds": ab["seconds"],
@@ -262,7 +269,7 @@ def _record(sides, labels, mb, mn, outcome, plan, device, threads, failure) -> d
     oks = [(n or {}).get("ok") for n in num.values()]
     s = outcome.summary.to_dict()
     if failure is not None:  # a failed or interrupted run decides nothing
-        s["verdict"] = None
+        s["verdict"] = s["gate"] = None
     fin = lambda v: v if isinstance(v, (int, float)) and math.isfinite(v) else None  # noqa: E731
     return new_record(
         kind="ab",

@@ -29,6 +29,10 @@ def _summary(ab: dict) -> stats.Summary:
         per_trial_ratio=list(s.get("per_trial_ratio") or []),
         confidence=float(s.get("confidence") or stats.CONFIDENCE),
         decision_confidence=float(s.get("decision_confidence") or stats.CONFIDENCE),
+        decision_ci_low=num("decision_ci_low"),
+        decision_ci_high=num("decision_ci_high"),
+        fail_above=s.get("fail_above"),
+        gate=s.get("gate"),
     )
 
 
@@ -39,6 +43,7 @@ def ab_report(record: dict, key: str = "ab") -> Report:
     sides = ab["sides"]
     lines = [
         stats.in_words(s),
+        *([stats.gate_words(s)] if s.fail_above is not None else []),
         f"Stopped: {ab['stop_reason']} after {ab['seconds']:.0f} s "
         f"({ab['plan']['block_s']} s blocks, {ab['plan']['rounds_per_trial']} rounds per trial).",
     ]

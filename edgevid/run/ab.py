@@ -11,7 +11,8 @@ stopped and the next trial starts fresh ones.
 The stop rule looks at the data only at planned trial counts (``stats.look_schedule``: min_trials,
 then 5, 8, 12 and max_trials by default), each look deciding on the Bonferroni-adjusted interval
 (``stats.look_confidence``: 99% for five looks) so that looking more than once does not inflate
-the chance of a false settle past 5%. The run stops once a look's verdict is settled, at the trial
+the chance of a false settle past 5%. The run stops once a look's verdict is settled (with a gate,
+``Plan.fail_above``: once the gate is decided, pass or fail), at the trial
 cap, or when the next round would pass ``max_time_s``; a run that ends between planned looks makes
 its final analysis in place of the next one (never more looks than planned). ``Outcome.looks``
 lists the looks that happened. The reported CI stays the plain 95% one.
@@ -53,6 +54,7 @@ class Plan:
     max_trials: int = 20
     max_time_s: float = 300.0
     margin: float = stats.DEFAULT_MARGIN
+    fail_above: Optional[float] = None  # a gate: the run stops once it is decided (analysis/ab)
     seed: int = 0
     planned_looks: tuple = stats.PLANNED_LOOKS  # trial counts the stop rule may look at
 
@@ -187,16 +189,26 @@ class ProcessSource:
         self.plan = plan
         self.start = start
         self.live: dict = {}
+        self.rng = random.Random(plan.seed ^ 0x5EED)  # the start order, apart from the rounds'
 
     def open(self, trial: int) -> dict:
+        """Start both sides, in a random order each trial; their ready messages in that order.
+        Both start at once (a restart costs ~1.8 s for the pair of x3d-xs here, a fifth of a
+        trial); nothing is timed while they load. The order is random because the start can mark
+        a process for its whole life: on the development VM, in 9 of 52 trials of an identical
+        x3d-xs pair one side ran 2-5% slower for the whole trial, and 8 of those 9 times it was the side
+        started first (BASE, then always). A fixed order turns that into a bias; a random one
+        into spread, which the trial-level bootstrap holds."""
         self.close()
         ready = {}
-        # Both start at once (a restart costs ~1.4 s a side for x3d-xs here, a sixth of a trial);
-        # nothing is timed while they load, and their load times are not compared.
-        for name, spec in self.sides.items():
-            self.live[name] = self.start(spec)
-        for name in self.sides:
-            ready[name] = msg = self.live[name].receive()
+        names = list(self.sides)
+        self.rng.shuffle(names)
+        for name in names:
+            self.live[name] = self.start(self.sides[name])
+        for name in names:  # both ready first: a refusal names both sides' numerics
+            ready[name] = self.live[name].receive()
+        for name in self.sides:  # BASE first, whichever started first
+            msg = ready[name]
             if (msg.get("numerics") or {}).get("ok") is False:
                 self.close()
                 e = SideFailed(name, _numerics_failed(msg["numerics"]))
@@ -278,7 +290,8 @@ def run_ab(
     reason = "trial cap"
 
     def summary() -> stats.Summary:
-        return stats.summarize(rounds, plan.margin, decision_confidence=level)
+        return stats.summarize(rounds, plan.margin, decision_confidence=level,
+                               fail_above=plan.fail_above)  # fmt: skip
 
     def look(why: str) -> stats.Summary:
         s = summary()
@@ -291,6 +304,7 @@ def run_ab(
                 "decision_ci_low": s.decision_ci_low,
                 "decision_ci_high": s.decision_ci_high,
                 "verdict": s.verdict,
+                "gate": s.gate,
             }
         )
         return s
@@ -312,6 +326,7 @@ def run_ab(
             ready = source.open(trial)
             info = {"trial": trial, "pids": {s: m.get("pid") for s, m in ready.items()}}
             info["ready"] = ready
+            info["started"] = list(ready)  # the start order (ProcessSource: random per trial)
             trials.append(info)
             on_trial(info)
             per_round = None
@@ -342,7 +357,7 @@ def run_ab(
             loads.append(load())
             if reason == "time cap":
                 break
-            if trial + 1 in schedule and stats.settled(look("planned").verdict):
+            if trial + 1 in schedule and look("planned").settled():
                 reason = "settled"
                 break
     except (KeyboardInterrupt, SideFailed) as e:
