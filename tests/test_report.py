@@ -9,7 +9,7 @@ from conftest import FAST, json_out, run_cli, seed_artifacts
 from report_support import DEVICES, check_page, fan_out
 
 from edgevid.models import get_spec
-from edgevid.report import render, results_report, to_markdown, to_terminal
+from edgevid.report import render, results_report, to_terminal
 from edgevid.analysis.stats import box_stats, pareto_front, spearman
 from edgevid.report.columns import (
     RESULT_COLUMNS,
@@ -147,10 +147,16 @@ def test_json_is_the_model_and_valid(bench_records):
     lines = [ln for b in _walk(obj["sections"]) for ln in b.get("lines", [])]
     assert any(ln.startswith("Latency vs GFLOPs on desktop-cpu: one model only") for ln in lines)
     assert any(ln.startswith("One model on one device: x3d-tiny on desktop-cpu") for ln in lines)
-    two = fan_out(bench_records, devices=("desktop-cpu", "raspberry-pi-5"),
-                  models=[get_spec("x3d-xs"), get_spec("vidtr-s")])
-    kinds = {f["kind"] for f in _walk(json.loads(render(results_report(two), "json"))["sections"])
-             if "kind" in f}
+    two = fan_out(
+        bench_records,
+        devices=("desktop-cpu", "raspberry-pi-5"),
+        models=[get_spec("x3d-xs"), get_spec("vidtr-s")],
+    )
+    kinds = {
+        f["kind"]
+        for f in _walk(json.loads(render(results_report(two), "json"))["sections"])
+        if "kind" in f
+    }
     assert {"distribution", "scatter", "trace", "heatmap"} <= kinds
 
 

@@ -109,6 +109,9 @@ class Channel:
     def close(self) -> None:
         raise NotImplementedError
 
+    def quit(self) -> None:
+        """Ask it to end without waiting (``close`` then waits): the sides end side by side."""
+
     def receive(self) -> dict:
         deadline = time.monotonic() + self.timeout_s
         while True:
@@ -138,6 +141,7 @@ class ServeProcess(Channel):
         except OSError as e:
             raise SideFailed(spec.name, f"cannot start {spec.python}: {e}", 2) from e
         self.stderr: list = []
+        self.quitting = False
         threading.Thread(target=self._read, daemon=True).start()
         threading.Thread(target=self._drain, daemon=True).start()
 
@@ -169,11 +173,19 @@ class ServeProcess(Channel):
         except (BrokenPipeError, OSError):
             raise SideFailed(self.spec.name, self.gone()) from None
 
+    def quit(self) -> None:
+        if not self.quitting:
+            self.quitting = True
+            try:
+                self.send({"quit": True})
+            except SideFailed:
+                pass
+
     def close(self) -> None:
+        self.quit()
         try:
-            self.send({"quit": True})
             self.proc.wait(timeout=5)
-        except (SideFailed, subprocess.TimeoutExpired):
+        except subprocess.TimeoutExpired:
             pass
         procs.stop(self.proc, grace_s=2)
 
@@ -223,6 +235,8 @@ class ProcessSource:
         return list(p.receive()["samples_ms"])
 
     def close(self) -> None:
+        for p in self.live.values():
+            p.quit()
         for p in self.live.values():
             p.close()
         self.live = {}
