@@ -132,6 +132,8 @@ def main() -> None:
             raise
         _fail(f"{type(e).__name__}: {e} (rerun with --debug for the trace)", EXIT_FAILED)
     if CANCEL.is_set():  # interrupted, but its KeyboardInterrupt was lost (see _interrupt)
+        for s in (signal.SIGINT, getattr(signal, "SIGTERM", signal.SIGINT)):
+            signal.signal(s, signal.SIG_IGN)  # all is saved; only the exit is left: exit 130
         err.print(
             "[yellow]interrupted:[/] after the command had finished; what it measured is saved",
             highlight=False,
