@@ -201,3 +201,38 @@ def test_interrupt_lost_in_a_destructor_still_stops(monkeypatch, capfd):
         procs.CANCEL.clear()
         for s, h in handlers.items():
             signal.signal(s, h)
+
+
+EXEC_INTERRUPTED = """\
+import importlib
+import sys
+from edgevid import procs
+
+app = importlib.import_module("edgevid.cli.app")  # the module (edgevid.cli.app is also the Typer)
+
+procs.CANCEL.set()  # as the signal handler does
+try:
+    exec("raise KeyboardInterrupt")  # as a dataclass being built when the signal lands
+except KeyboardInterrupt:
+    pass  # handled; the command goes on and exits 130
+if sys.argv[1] == "cli":
+    app._exit(130)
+sys.exit(130)
+"""
+
+
+@pytest.mark.parametrize("how", ["cli", "bare"])
+def test_interrupt_handled_inside_exec_still_exits_130(tmp_path, how):
+    """CPython notes a KeyboardInterrupt escaping ``exec`` of a string as unhandled even when it
+    is handled later, and ``python -m`` then dies by SIGINT (-2) whatever ``sys.exit`` said: the
+    labgrid SIGTERM test did, 2 runs in 6, when the signal landed while torch built a dataclass.
+    The CLI's exit clears that note. ``bare`` shows the CPython behaviour the test guards
+    against (should a CPython stop doing it, that case says so)."""
+    (tmp_path / "interrupted_in_exec.py").write_text(EXEC_INTERRUPTED)
+    p = subprocess.run([sys.executable, "-m", "interrupted_in_exec", how], cwd=tmp_path,
+                       env={**os.environ, "PYTHONPATH": os.pathsep.join(sys.path)},
+                       capture_output=True, text=True, timeout=120)
+    if how == "cli":
+        assert p.returncode == 130, p.stderr
+    elif p.returncode != -signal.SIGINT:
+        pytest.xfail(f"this CPython exits {p.returncode} here: the note is not kept")

@@ -109,12 +109,12 @@ def _discover() -> None:
     global _DISCOVERED
     if _DISCOVERED:
         return
-    _DISCOVERED = True
     here = Path(__file__).parent
     for path in sorted(here.glob("*.py")):
         if path.stem.startswith("_") or path.stem in ("registry", "stats", "ref"):
             continue
         importlib.import_module(f"edgevid.models.{path.stem}")
+    _DISCOVERED = True  # only once every family is in: an import that failed is tried again
 
 
 def list_models(include_hidden: bool = False) -> list[ModelSpec]:
