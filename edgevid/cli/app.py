@@ -104,8 +104,9 @@ def _click_exceptions() -> tuple:
 def _interrupt(signum, frame):
     """Ctrl-C and SIGTERM: keep what was measured, exit 130. The KeyboardInterrupt raised here is
     lost when the signal lands while Python runs a weakref callback or a destructor ("Exception
-    ignored in ..."), or while torch's C extension imports its Python parts (it swallows errors
-    there: 4 SIGTERMs in 6 in the labgrid test landed there, in ``import torch``); so the interrupt is
+    ignored in ..."), or while ``import torch`` runs (torch's C extension swallows errors raised by
+    the Python modules it imports: the labgrid test's SIGTERM, sent 1 s after the lock, landed in
+    ``import torch`` in 6 runs of 6 and was lost every time); so the interrupt is
     also remembered in ``procs.CANCEL``: no runner starts after it, the transport raises it again
     when the runner it waits on ends, and ``main`` exits 130 even if the command ran to its end.
     Nothing is imported here: the handler may run in the middle of an import."""
