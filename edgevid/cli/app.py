@@ -76,7 +76,7 @@ def _fail(message: str, code: int, payload=None) -> None:
 
 
 def _exit(code: int) -> None:
-    """``sys.exit(code)``, also after an interrupt. CPython (3.11, 3.12) notes a KeyboardInterrupt
+    """``sys.exit(code)``, also after an interrupt. CPython (seen on 3.11) notes a KeyboardInterrupt
     that escapes code run by ``exec`` of a string -- dataclasses build their methods that way, so
     a Ctrl-C or SIGTERM that lands while torch is imported can do it -- as unhandled, even when it
     was handled, and ``python -m`` then ends by SIGINT whatever the exit code (-2, not 130; the
