@@ -221,18 +221,21 @@ sys.exit(130)
 """
 
 
-@pytest.mark.parametrize("how", ["cli", "bare"])
-def test_interrupt_handled_inside_exec_still_exits_130(tmp_path, how):
+def test_interrupt_handled_inside_exec_still_exits_130(tmp_path):
     """CPython notes a KeyboardInterrupt escaping ``exec`` of a string as unhandled even when it
     is handled later, and ``python -m`` then dies by SIGINT (-2) whatever ``sys.exit`` said: the
     labgrid SIGTERM test did, 2 runs in 6, when the signal landed while torch built a dataclass.
-    The CLI's exit clears that note. ``bare`` shows the CPython behaviour the test guards
-    against (should a CPython stop doing it, that case says so)."""
+    The control (``bare``: plain ``sys.exit(130)``) shows this CPython does it; the CLI's exit
+    (``cli``) clears that note and exits 130."""
     (tmp_path / "interrupted_in_exec.py").write_text(EXEC_INTERRUPTED)
-    p = subprocess.run([sys.executable, "-m", "interrupted_in_exec", how], cwd=tmp_path,
-                       env={**os.environ, "PYTHONPATH": os.pathsep.join(sys.path)},
-                       capture_output=True, text=True, timeout=120)
-    if how == "cli":
-        assert p.returncode == 130, p.stderr
-    elif p.returncode != -signal.SIGINT:
-        pytest.xfail(f"this CPython exits {p.returncode} here: the note is not kept")
+
+    def run(how):
+        return subprocess.run([sys.executable, "-m", "interrupted_in_exec", how], cwd=tmp_path,
+                              env={**os.environ, "PYTHONPATH": os.pathsep.join(sys.path)},
+                              capture_output=True, text=True, timeout=120)
+
+    bare = run("bare")
+    if bare.returncode != -signal.SIGINT:
+        pytest.skip(f"this CPython exits {bare.returncode}, not -SIGINT: it keeps no such note")
+    cli = run("cli")
+    assert cli.returncode == 130, cli.stderr
