@@ -10,8 +10,8 @@ stopped and the next trial starts fresh ones.
 
 The stop rule looks at the data only at planned trial counts (``stats.look_schedule``: min_trials,
 then 5, 8, 12 and max_trials by default), each look deciding on the Bonferroni-adjusted interval
-(``stats.look_confidence``: 99% for five looks) so that looking more than once does not inflate
-the chance of a false settle past 5%. The run stops once a look's verdict is settled (with a gate,
+(``stats.look_confidence``: 98% for five looks, each end a one-sided 1% test) so that looking more
+than once does not inflate the chance of a false claim past 5%. The run stops once a look's verdict is settled (with a gate,
 ``Plan.fail_above``: once the gate is decided, pass or fail), at the trial
 cap, or when the next round would pass ``max_time_s``; a run that ends between planned looks makes
 its final analysis in place of the next one (never more looks than planned). ``Outcome.looks``

@@ -1,0 +1,186 @@
+"""Choose `edgevid ab`'s rounds per trial, estimator and look schedule on recorded runs, offline.
+
+    edgevid ab A A --min-trials 20 --json --no-save > ident.json     # record 20 full trials
+    python benchmarks/ab_plan.py ident.json shape.json [--sims 200] [--max-time 120]
+                                 [--fail-above 2%] [--plans default,trim,...]
+
+Each input is the ``--json`` output of one `edgevid ab` run that measured every trial (no early
+stop: ``--min-trials`` = the trial cap). For every candidate plan the run is replayed ``--sims``
+times: trials are drawn with replacement from the recorded ones (each keeps its first ``rounds``
+rounds, as a run with that many rounds per trial would), the plan's stop rule looks at its
+planned trial counts with `edgevid.analysis.ab`'s gate, and the replay's time is what those
+trials took on the recording (per-round time and restart time measured from the record's round
+timestamps). Prints, per recording and plan, how often the gate passed / failed / stayed
+undecided and the median and 90th percentile time.
+
+This is a model of the runs, not a measurement of them: replays draw from a few minutes of one
+machine's behaviour. Use it to choose; confirm the choice with benchmarks/ab.py.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import statistics
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Optional
+
+import numpy as np
+
+from edgevid.analysis import ab as stats
+
+
+@dataclass(frozen=True)
+class Candidate:
+    name: str
+    rounds: int = 10
+    trim: float = 0.5  # 0.5: median of round log ratios; 0.25: interquartile mean
+    block: str = "median"  # a block's time: the median of its inferences, or "mean" / "min"
+    min_trials: int = 3
+    max_trials: int = 20
+    planned: tuple = stats.PLANNED_LOOKS
+    within: bool = True  # resample rounds within each resampled trial (two-stage bootstrap)
+    inflate: bool = False  # whole trials only: deviations scaled by sqrt(k / (k - 1))
+    alpha: float = 0.05  # two-sided, over all looks (0.10: each one-sided decision at 5%)
+
+
+PLANS = {
+    c.name: c
+    for c in (
+        Candidate("default"),
+        Candidate("looks-3456", planned=(3, 4, 5, 6, 8, 12, 20)),
+        Candidate("trim", trim=0.25),
+        Candidate("block-min", block="min"),
+        Candidate("block-mean", block="mean"),
+        Candidate("r6", rounds=6, min_trials=4, max_trials=30, planned=(4, 6, 9, 14, 20, 30)),
+        Candidate("tost90", alpha=0.10),
+        Candidate("tost90-2", alpha=0.10, min_trials=2, planned=(2, 3, 5, 8, 12, 20)),
+        Candidate(
+            "tost90-r6",
+            alpha=0.10,
+            rounds=6,
+            min_trials=4,
+            max_trials=30,
+            planned=(4, 6, 9, 14, 20, 30),
+        ),
+        Candidate("tost90-looks4", alpha=0.10, planned=(3, 6, 12, 20)),
+        Candidate("trials", within=False, inflate=True),
+        Candidate("trials-tost90", within=False, inflate=True, alpha=0.10),
+        Candidate(
+            "trials-r5",
+            rounds=5,
+            min_trials=5,
+            max_trials=40,
+            planned=(5, 8, 12, 20, 40),
+            within=False,
+            inflate=True,
+        ),
+    )
+}
+BLOCK = {"median": np.median, "mean": np.mean, "min": np.min}
+
+
+def load(path: Path) -> dict:
+    """A recording: per trial, its round log ratios; the time of a round and of a restart."""
+    d = json.loads(path.read_text())
+    rounds = (d.get("record") or d)["ab"]["rounds"]
+    trials: dict = {}
+    for r in rounds:
+        trials.setdefault(r["trial"], []).append(r)
+    per_round, restart = [], []
+    order = sorted(trials)
+    for i, t in enumerate(order):
+        ts = [r["t"] for r in trials[t]]
+        per_round += [b - a for a, b in zip(ts, ts[1:])]
+        if i + 1 < len(order):
+            restart.append(trials[order[i + 1]][0]["t"] - ts[-1])
+    round_s = statistics.median(per_round)
+    return {
+        "name": path.stem,
+        "logs": {
+            how: [[math.log(f(r["new_ms"]) / f(r["base_ms"])) for r in trials[t]] for t in order]
+            for how, f in BLOCK.items()
+        },
+        "round_s": round_s,
+        "restart_s": max(0.0, statistics.median(restart) - round_s) if restart else 0.0,
+    }
+
+
+def replay(
+    rec: dict,
+    c: Candidate,
+    rng,
+    fail_above: float,
+    max_time: float,
+    resamples: int,
+    shift: Optional[float] = None,
+):
+    """One simulated run: (gate, seconds, trials used). ``shift``: the recording's rounds are
+    first moved so that their pooled estimate is that ratio (1.02: a pair exactly at the gate)."""
+    trial_s = c.rounds * rec["round_s"] + rec["restart_s"]
+    looks = stats.look_schedule(c.min_trials, c.max_trials, c.planned)
+    level = stats.look_confidence(len(looks), 1 - c.alpha)
+    pool = [np.asarray(t[: c.rounds]) for t in rec["logs"][c.block] if len(t) >= c.rounds]
+    if shift is not None:
+        centre = stats.location(np.concatenate(pool), c.trim)
+        pool = [t - centre + math.log(shift) for t in pool]
+    drawn = [pool[i] for i in rng.integers(0, len(pool), size=c.max_trials)]
+    cap = max(1, min(c.max_trials, int(max_time // trial_s)))
+    gate = stats.UNDECIDED
+    for n in range(1, cap + 1):
+        if n not in looks and n != cap:
+            continue
+        est, boot = stats.bootstrap_medians(
+            drawn[:n], resamples, int(rng.integers(2**31)), c.trim, c.within
+        )
+        if c.inflate and n > 1:
+            boot = math.log(est) + (boot - math.log(est)) * math.sqrt(n / (n - 1))
+        lo, hi = stats.interval(boot, level)
+        gate = stats.gate_result(lo, hi, fail_above)
+        if gate != stats.UNDECIDED or n == cap:
+            return gate, n * trial_s, n
+    return gate, cap * trial_s, cap
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("records", nargs="+", type=Path)
+    ap.add_argument("--sims", type=int, default=200)
+    ap.add_argument("--resamples", type=int, default=1000)
+    ap.add_argument("--max-time", type=float, default=120.0)
+    ap.add_argument("--fail-above", default="2%")
+    ap.add_argument("--plans", default=",".join(PLANS))
+    ap.add_argument("--seed", type=int, default=1)
+    ap.add_argument(
+        "--shift", default="",
+        help="also replay each recording moved to these true ratios (e.g. 1.0,1.02,1.04)",
+    )  # fmt: skip
+    a = ap.parse_args()
+    x = float(a.fail_above.rstrip("%")) / (100 if a.fail_above.endswith("%") else 1)
+    shifts = [None] + [float(v) for v in a.shift.split(",") if v]
+    print("| recording | true ratio | round s | restart s | plan | pass | fail | undecided "
+          "| median s | p90 s |")  # fmt: skip
+    print("|---|---|---|---|---|---|---|---|---|---|")
+    for path in a.records:
+        rec = load(path)
+        for shift, name in ((s, n) for s in shifts for n in a.plans.split(",")):
+            c = PLANS[name]
+            rng = np.random.default_rng(a.seed)
+            out = [replay(rec, c, rng, x, a.max_time, a.resamples, shift) for _ in range(a.sims)]
+            n = {g: sum(o[0] == g for o in out) for g in (stats.PASS, stats.FAIL, stats.UNDECIDED)}
+            secs = sorted(o[1] for o in out)
+            print(
+                f"| {rec['name']} | {'as recorded' if shift is None else shift} | "
+                f"{rec['round_s']:.2f} | {rec['restart_s']:.2f} | {name} | "
+                f"{n['pass']} | {n['fail']} | {n['undecided']} | {statistics.median(secs):.0f} | "
+                f"{secs[int(0.9 * (len(secs) - 1))]:.0f} |",
+                flush=True,
+            )
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
