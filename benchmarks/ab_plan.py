@@ -2,7 +2,11 @@
 
     edgevid ab A A --min-trials 20 --json --no-save > ident.json     # record 20 full trials
     python benchmarks/ab_plan.py ident.json shape.json [--sims 200] [--max-time 120]
-                                 [--fail-above 2%] [--plans default,trim,...]
+                                 [--fail-above 2%] [--plans default,trim,...] [--shift 1.02]
+    python benchmarks/ab_plan.py benchmarks/data/ab/rec-*-ident.json.gz --shift 1.02
+
+benchmarks/data/ab/ holds the recordings README.md's table was replayed from (rounds only,
+gzipped).
 
 Each input is the ``--json`` output of one `edgevid ab` run that measured every trial (no early
 stop: ``--min-trials`` = the trial cap). For every candidate plan the run is replayed ``--sims``
@@ -20,6 +24,7 @@ machine's behaviour. Use it to choose; confirm the choice with benchmarks/ab.py.
 from __future__ import annotations
 
 import argparse
+import gzip
 import json
 import math
 import statistics
@@ -43,32 +48,25 @@ class Candidate:
     max_trials: int = 20
     planned: tuple = stats.PLANNED_LOOKS
     within: bool = True  # resample rounds within each resampled trial (two-stage bootstrap)
+    shrink: bool = False  # shrink_trials first (below)
     inflate: bool = False  # whole trials only: deviations scaled by sqrt(k / (k - 1))
-    alpha: float = 0.05  # two-sided, over all looks (0.10: each one-sided decision at 5%)
+    alpha: float = round(1 - stats.DECISION_CONFIDENCE, 6)  # two-sided, over all looks
 
 
 PLANS = {
     c.name: c
     for c in (
-        Candidate("default"),
+        Candidate("default"),  # what `edgevid ab` does
+        Candidate("before", alpha=0.05),  # its rule until 2026-12-07: 99% a look
         Candidate("looks-3456", planned=(3, 4, 5, 6, 8, 12, 20)),
+        Candidate("looks-3-6-12", planned=(3, 6, 12, 20)),
+        Candidate("min2", min_trials=2, planned=(2, 3, 5, 8, 12, 20)),
+        Candidate("r6", rounds=6, min_trials=4, max_trials=30, planned=(4, 6, 9, 14, 20, 30)),
         Candidate("trim", trim=0.25),
         Candidate("block-min", block="min"),
         Candidate("block-mean", block="mean"),
-        Candidate("r6", rounds=6, min_trials=4, max_trials=30, planned=(4, 6, 9, 14, 20, 30)),
-        Candidate("tost90", alpha=0.10),
-        Candidate("tost90-2", alpha=0.10, min_trials=2, planned=(2, 3, 5, 8, 12, 20)),
-        Candidate(
-            "tost90-r6",
-            alpha=0.10,
-            rounds=6,
-            min_trials=4,
-            max_trials=30,
-            planned=(4, 6, 9, 14, 20, 30),
-        ),
-        Candidate("tost90-looks4", alpha=0.10, planned=(3, 6, 12, 20)),
+        Candidate("shrink", shrink=True),
         Candidate("trials", within=False, inflate=True),
-        Candidate("trials-tost90", within=False, inflate=True, alpha=0.10),
         Candidate(
             "trials-r5",
             rounds=5,
@@ -83,9 +81,30 @@ PLANS = {
 BLOCK = {"median": np.median, "mean": np.mean, "min": np.min}
 
 
+def shrink_trials(trials: list, seed: int = 0) -> list:
+    """Each trial's centre m_i pulled toward the pooled one m: m + c (m_i - m), with
+    c^2 = max(0, 1 - V_within / V_between) (Davison & Hinkley 1997, section 3.8), so that the
+    two-stage bootstrap would count round noise once. V_between: the variance of the trial
+    medians; V_within: the mean bootstrap variance of one trial's median from its own rounds."""
+    arrays = [np.asarray(t, dtype=np.float64) for t in trials]
+    if len(arrays) < 2:
+        return arrays
+    centres = np.array([np.median(a) for a in arrays])
+    pooled = float(np.median(np.concatenate(arrays)))
+    rng = np.random.default_rng(seed)
+    within = [
+        float(np.median(a[rng.integers(0, a.size, size=(200, a.size))], axis=1).var())
+        for a in arrays
+    ]
+    between = float(centres.var(ddof=1))
+    c = math.sqrt(max(0.0, 1 - float(np.mean(within)) / between)) if between > 0 else 1.0
+    return [a - m + pooled + c * (m - pooled) for a, m in zip(arrays, centres)]
+
+
 def load(path: Path) -> dict:
     """A recording: per trial, its round log ratios; the time of a round and of a restart."""
-    d = json.loads(path.read_text())
+    text = gzip.decompress(path.read_bytes()).decode() if path.suffix == ".gz" else path.read_text()
+    d = json.loads(text)
     rounds = (d.get("record") or d)["ab"]["rounds"]
     trials: dict = {}
     for r in rounds:
@@ -99,7 +118,7 @@ def load(path: Path) -> dict:
             restart.append(trials[order[i + 1]][0]["t"] - ts[-1])
     round_s = statistics.median(per_round)
     return {
-        "name": path.stem,
+        "name": path.name.split(".")[0],
         "logs": {
             how: [[math.log(f(r["new_ms"]) / f(r["base_ms"])) for r in trials[t]] for t in order]
             for how, f in BLOCK.items()
@@ -134,7 +153,11 @@ def replay(
         if n not in looks and n != cap:
             continue
         est, boot = stats.bootstrap_medians(
-            drawn[:n], resamples, int(rng.integers(2**31)), c.trim, c.within
+            shrink_trials(drawn[:n]) if c.shrink else drawn[:n],
+            resamples,
+            int(rng.integers(2**31)),
+            c.trim,
+            c.within,
         )
         if c.inflate and n > 1:
             boot = math.log(est) + (boot - math.log(est)) * math.sqrt(n / (n - 1))
