@@ -52,8 +52,9 @@ block of per-iteration times (ms) from each side, measured back to back in a ran
   the observed spread of trial medians. Narrower alternatives were replayed on those recordings
   moved to a true ratio of exactly 1.02 (``benchmarks/ab_plan.py --shift 1.02``; README "edgevid
   ab"): resampling whole trials only, and shrinking trial centres (Davison & Hinkley 1997,
-  section 3.8), decided the 2% gate wrongly in 7-28% of replays at 3-5 trials, against 0-3%
-  for this rule; with 3-5 process starts a narrower interval is not an honest one.
+  section 3.8), made one kind of wrong decision (pass or fail) in 14-31% of replays on the worst
+  recording, against at most 2% for this rule; with 3-5 process starts a narrower interval is
+  not an honest one.
 """
 
 from __future__ import annotations
