@@ -120,7 +120,8 @@ def bootstrap_medians(
 ) -> tuple:
     """(estimate, resampled estimates or None) of the round log ratios' location (``location``:
     the median by default): trials are resampled with replacement, then rounds within each
-    resampled trial (vectorised; trials may differ in length)."""
+    resampled trial, or (``within`` False) each resampled trial's rounds are kept as they are
+    (vectorised; trials may differ in length)."""
     arrays = [np.asarray(t, dtype=np.float64) for t in trials if len(t)]
     if not arrays:
         return float("nan"), None
@@ -143,25 +144,19 @@ def bootstrap_medians(
     for s0 in range(0, n_resamples, chunk):
         b = min(chunk, n_resamples - s0)
         picked = rng.integers(0, k, size=(b, k)) if k > 1 else np.zeros((b, 1), dtype=int)
-        if not within:  # whole trials: each picked trial's rounds as they are
-            idx = np.broadcast_to(cols, (b, picked.shape[1], width))
-            n = sizes[picked][..., None]
-            keep = cols < n
-            vals = np.where(keep, padded[picked[..., None], idx], np.inf).reshape(b, -1)
-            vals.sort(axis=1)
-            out[s0 : s0 + b] = _sorted_location(vals, keep.sum(axis=(1, 2)), trim)
-            continue
-        if equal:  # the same draws as below, without the padding's bookkeeping
+        if equal and within:  # the same draws as below, without the padding's bookkeeping
             u = rng.random((b, picked.shape[1], width))
             u *= width
             idx = np.minimum(u.astype(np.intp), width - 1)
             vals = flat[(picked * width)[..., None] + idx].reshape(b, -1)
             vals.sort(axis=1)
-            c = np.full(b, vals.shape[1])
-            out[s0 : s0 + b] = _sorted_location(vals, c, trim)
+            out[s0 : s0 + b] = _sorted_location(vals, np.full(b, vals.shape[1]), trim)
             continue
         n = sizes[picked][..., None]  # (b, k, 1)
-        idx = np.minimum((rng.random((b, picked.shape[1], width)) * n).astype(int), n - 1)
+        if within:
+            idx = np.minimum((rng.random((b, picked.shape[1], width)) * n).astype(int), n - 1)
+        else:  # whole trials: each picked trial's rounds as they are
+            idx = np.broadcast_to(cols, (b, picked.shape[1], width))
         keep = cols < n
         vals = np.where(keep, padded[picked[..., None], idx], np.inf).reshape(b, -1)
         vals.sort(axis=1)  # the padding (inf) sorts last; the location of the first c per row
