@@ -8,6 +8,10 @@ from .session import Session as BaseSession
 
 NAME = "onnxruntime"
 
+#: The session config entry behind ``RunOptions.spinning``
+#: (onnxruntime_session_options_config_keys.h).
+SPINNING_KEY = "session.intra_op.allow_spinning"
+
 
 def version() -> str:
     import onnxruntime
@@ -26,7 +30,8 @@ class Session(BaseSession):
 
 def session_options(options):
     """The one definition of the session's options (the timed session and the layer profiler's
-    both start here): all graph optimisations, sequential execution, ``threads`` intra-op."""
+    both start here): all graph optimisations, sequential execution, ``threads`` intra-op, and
+    ``spinning`` (None: the runtime's default, which spins idle intra-op threads)."""
     import onnxruntime as ort
 
     so = ort.SessionOptions()
@@ -35,6 +40,8 @@ def session_options(options):
     if options.threads:
         so.intra_op_num_threads = options.threads
         so.inter_op_num_threads = 1
+    if options.spinning is not None:
+        so.add_session_config_entry(SPINNING_KEY, "1" if options.spinning else "0")
     return so
 
 
@@ -64,5 +71,8 @@ def load(artifact_dir, manifest: dict, options) -> Session:
             "intra_op_num_threads": so.intra_op_num_threads,
             "inter_op_num_threads": so.inter_op_num_threads,
             "graph_optimization_level": "ORT_ENABLE_ALL",
+            "allow_spinning": so.get_session_config_entry(SPINNING_KEY)
+            if options.spinning is not None
+            else "default",
         },
     )

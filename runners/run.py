@@ -61,6 +61,15 @@ class RunOptions:
             help="LiteRT: false = builtin kernels without the XNNPACK delegate",
         ),
     )
+    spinning: Optional[bool] = field(
+        default=None,
+        metadata=spec(
+            "bool",
+            profile=True,
+            identity=True,
+            help="ONNX Runtime: false = idle intra-op threads sleep instead of spinning",
+        ),
+    )
     engine_cache: Optional[str] = field(
         default=None,
         metadata=spec(

@@ -90,6 +90,10 @@ def test_runtime_settings_are_read_back(artifacts):
     ort = run_artifact(artifacts[("onnx", "fp32")], RunOptions(threads=1), policy)
     assert ort["runtime_settings"]["intra_op_num_threads"] == 1
     assert ort["runtime_settings"]["providers"] == ["CPUExecutionProvider"]
+    assert ort["runtime_settings"]["allow_spinning"] == "default"
+    quiet = run_artifact(artifacts[("onnx", "fp32")], RunOptions(threads=1, spinning=False), policy)
+    assert quiet["status"] == "ok", quiet["reason"]
+    assert quiet["runtime_settings"]["allow_spinning"] == "0"  # read back from the session's config
 
 
 def test_numerics_failure_is_marked_not_hidden(artifacts, tmp_path):
