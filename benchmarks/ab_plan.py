@@ -51,12 +51,17 @@ class Candidate:
     shrink: bool = False  # shrink_trials first (below)
     inflate: bool = False  # whole trials only: deviations scaled by sqrt(k / (k - 1))
     alpha: float = round(1 - stats.DECISION_CONFIDENCE, 6)  # two-sided, over all looks
+    t: bool = False  # Student's t over the trials' medians only (stats.t_interval)
+    expand: bool = False  # the percentile level expanded for k trials (stats.expanded_confidence)
+    hull: bool = False  # stats.trial_interval: expanded and covering the t interval (trim 0.5)
 
 
 PLANS = {
     c.name: c
     for c in (
-        Candidate("default"),  # what `edgevid ab` does
+        Candidate("default", expand=True, hull=True),  # what `edgevid ab` does
+        Candidate("expanded", expand=True),
+        Candidate("tost"),  # its rule on 2026-12-07 until the expansion: 98% a look, unexpanded
         Candidate("before", alpha=0.05),  # its rule until 2026-12-07: 99% a look
         Candidate("looks-3456", planned=(3, 4, 5, 6, 8, 12, 20)),
         Candidate("looks-3-6-12", planned=(3, 6, 12, 20)),
@@ -66,6 +71,12 @@ PLANS = {
         Candidate("block-min", block="min"),
         Candidate("block-mean", block="mean"),
         Candidate("shrink", shrink=True),
+        Candidate("min4", min_trials=4, planned=(4, 6, 9, 14, 20)),  # all but default: unexpanded
+        Candidate("min5", min_trials=5, planned=(5, 8, 12, 20)),
+        Candidate("t", t=True),
+        Candidate(
+            "t-r6", t=True, rounds=6, min_trials=4, max_trials=30, planned=(4, 6, 9, 14, 20, 30)
+        ),
         Candidate("trials", within=False, inflate=True),
         Candidate(
             "trials-r5",
@@ -128,6 +139,20 @@ def load(path: Path) -> dict:
     }
 
 
+def plan_pool(rec: dict, c: Candidate, shift: Optional[float] = None) -> list:
+    """The recorded trials as the plan sees them (its block statistic, its first ``rounds``
+    rounds), moved by ``shift`` so that the plan's own estimand is that ratio: the pooled
+    location of the rounds, or for a t plan the mean of the trials' locations."""
+    pool = [np.asarray(t[: c.rounds]) for t in rec["logs"][c.block] if len(t) >= c.rounds]
+    if shift is None:
+        return pool
+    if c.t:
+        centre = float(np.mean([stats.location(t, c.trim) for t in pool]))
+    else:
+        centre = stats.location(np.concatenate(pool), c.trim)
+    return [t - centre + math.log(shift) for t in pool]
+
+
 def replay(
     rec: dict,
     c: Candidate,
@@ -137,31 +162,35 @@ def replay(
     resamples: int,
     shift: Optional[float] = None,
 ):
-    """One simulated run: (gate, seconds, trials used). ``shift``: the recording's rounds are
-    first moved so that their pooled estimate is that ratio (1.02: a pair exactly at the gate)."""
+    """One simulated run: (gate, seconds, trials used). ``shift``: the recording is first moved
+    so that the plan's estimand is that ratio (``plan_pool``; 1.02: a pair exactly at the gate)."""
     trial_s = c.rounds * rec["round_s"] + rec["restart_s"]
     looks = stats.look_schedule(c.min_trials, c.max_trials, c.planned)
     level = stats.look_confidence(len(looks), 1 - c.alpha)
-    pool = [np.asarray(t[: c.rounds]) for t in rec["logs"][c.block] if len(t) >= c.rounds]
-    if shift is not None:
-        centre = stats.location(np.concatenate(pool), c.trim)
-        pool = [t - centre + math.log(shift) for t in pool]
+    pool = plan_pool(rec, c, shift)
     drawn = [pool[i] for i in rng.integers(0, len(pool), size=c.max_trials)]
     cap = max(1, min(c.max_trials, int(max_time // trial_s)))
     gate = stats.UNDECIDED
     for n in range(1, cap + 1):
         if n not in looks and n != cap:
             continue
-        est, boot = stats.bootstrap_medians(
-            shrink_trials(drawn[:n]) if c.shrink else drawn[:n],
-            resamples,
-            int(rng.integers(2**31)),
-            c.trim,
-            c.within,
-        )
-        if c.inflate and n > 1:
-            boot = math.log(est) + (boot - math.log(est)) * math.sqrt(n / (n - 1))
-        lo, hi = stats.interval(boot, level)
+        if c.t:
+            _, lo, hi = stats.t_interval(drawn[:n], level, c.trim)
+        else:
+            est, boot = stats.bootstrap_medians(
+                shrink_trials(drawn[:n]) if c.shrink else drawn[:n],
+                resamples,
+                int(rng.integers(2**31)),
+                c.trim,
+                c.within,
+            )
+            if c.inflate and n > 1:
+                boot = math.log(est) + (boot - math.log(est)) * math.sqrt(n / (n - 1))
+            if c.hull:  # as `edgevid ab` decides
+                lo, hi = stats.trial_interval(drawn[:n], boot, level)
+            else:
+                at = stats.expanded_confidence(level, n) if c.expand else level
+                lo, hi = stats.interval(boot, at)
         gate = stats.gate_result(lo, hi, fail_above)
         if gate != stats.UNDECIDED or n == cap:
             return gate, n * trial_s, n

@@ -87,3 +87,28 @@ def test_replay_uses_the_candidates_rounds_and_block_statistic(tmp_path):
     assert gate == "fail" and n == 2 and seconds == pytest.approx(2 * (4 * 0.5 + 1.0))
     assert set(rec["logs"]) == {"median", "mean", "min"}
     assert all(math.isclose(a, math.log(1.10), abs_tol=0.05) for t in rec["logs"]["min"] for a in t)
+
+
+def test_t_interval_over_trial_medians():
+    trials = [[0.0, 0.0, 0.5], [0.01, -0.3, 0.01], [0.02, 0.02, 0.02]]  # medians 0, 0.01, 0.02
+    est, lo, hi = stats.t_interval(trials, 0.95)
+    half = 4.302652729911275 * 0.01 / math.sqrt(3)  # t(0.975, 2 df) x SD / sqrt(k)
+    assert est == pytest.approx(math.exp(0.01))
+    assert (lo, hi) == pytest.approx((math.exp(0.01 - half), math.exp(0.01 + half)))
+    one = stats.t_interval(trials[:1], 0.95)
+    assert one[0] == pytest.approx(1.0) and math.isnan(one[1]) and math.isnan(one[2])
+
+
+def test_shift_puts_each_plans_own_estimand_on_the_boundary(tmp_path):
+    """--shift 1.02 moves a recording so that the plan's estimand is exactly 1.02: the pooled
+    median of the rounds for a bootstrap plan, the mean of the trials' medians for a t plan
+    (with skewed trials the two differ, and each plan must be judged at its own boundary)."""
+    plan = _plan_module()
+    rec = plan.load(_recording(tmp_path, 1.0, trials=5, noise=0.05))
+    rec["logs"]["median"][0] = [v + 0.2 for v in rec["logs"]["median"][0]]  # one outlying trial
+    boot, t = plan.Candidate("default"), plan.Candidate("t", t=True)
+    pooled = plan.plan_pool(rec, boot, 1.02)
+    assert stats.location(np.concatenate(pooled)) == pytest.approx(math.log(1.02))
+    means = plan.plan_pool(rec, t, 1.02)
+    assert np.mean([stats.location(x) for x in means]) == pytest.approx(math.log(1.02))
+    assert stats.location(np.concatenate(means)) != pytest.approx(math.log(1.02), abs=1e-3)
