@@ -20,18 +20,27 @@ block of per-iteration times (ms) from each side, measured back to back in a ran
   A process restart changes memory layout, thread placement and JIT state, so rounds of one
   trial are not independent of each other; resampling trials first keeps that level's spread in
   the interval (with a single trial only rounds can be resampled, and the interval says less).
+  Over few trials a bootstrap is too narrow: it cannot show a spread it did not sample, and over
+  3 trials its range ends at theirs. So every interval (``trial_interval``) is the bootstrap's
+  percentile interval at a level expanded for the k trials (``expanded_confidence``:
+  Hesterberg's expanded percentile interval, z widened to sqrt(k/(k-1)) t(k-1)), widened where
+  needed to cover Student's t interval over the trials' medians (``t_interval``; the classical
+  analysis of cluster summaries, Cameron, Gelbach & Miller 2008 on why cluster bootstraps
+  over-reject with few clusters). The t part guards process starts that differ more than rounds
+  do; the bootstrap part guards an outlying trial, which moves a mean of trial medians but not
+  the pooled median.
 * Verdict (``verdict``), as in two one-sided tests (TOST) with a practical margin m:
   ``slower`` when the whole decision interval lies above 1 + m, ``faster`` when it lies below
   1 - m, ``same`` when it lies inside [1 - m, 1 + m], else ``inconclusive`` (more data could
   settle it). Each end of the interval is one one-sided test at 5% (``DECISION_CONFIDENCE``
   0.90 before the looks' correction), as TOST is conventionally run (a 90% interval for 5%
-  tests); each claim (slower, faster, same, a gate's pass or fail) is then meant to be wrong at
-  most 5% of the time over all looks, at its worst case (a true ratio exactly on the boundary).
-  Replays of recorded runs put at that boundary (README "edgevid ab", ``benchmarks/ab_plan.py
-  --shift``) kept it at 2% where round noise dominates (a busy VM) but reached 5-9% on a quiet
-  one, where the spread between process starts dominates: a percentile bootstrap over 3-5
-  trials cannot show a spread it did not sample (Cameron, Gelbach & Miller 2008 on cluster
-  bootstraps with few clusters). A pair away from the boundary is not affected.
+  tests); each claim (slower, faster, same, a gate's pass or fail) is then wrong at most 5% of
+  the time over all looks, at its worst case (a true ratio exactly on the boundary). Checked
+  on constructed null runs (``tests/test_ab.py``, including process starts that differ three
+  times more than rounds) and on twelve recorded runs moved to that boundary (README "edgevid
+  ab", ``benchmarks/ab_plan.py --shift``): at most 2.3% there. Without the expansion and the t
+  cover the plain bootstrap reached 8.5% on recordings of a quiet machine, where the spread
+  between process starts dominates.
 * Gate (``gate_result``, ``--fail-above X``): one question, one-sided. ``fail`` when the whole
   decision interval lies above 1 + X, ``pass`` when it lies wholly below 1 + X (NEW is not X
   slower), else ``undecided``. With a gate the stop rule stops once the gate is decided, not
@@ -48,18 +57,18 @@ block of per-iteration times (ms) from each side, measured back to back in a ran
   decides on a wider interval at each look: Bonferroni over the K planned looks, confidence
   1 - 0.10 / K (98% for the default five: each end a one-sided 1% test). A run that ends
   early (time cap) makes its final analysis in place of the next planned look, so no run looks
-  more than K times. The reported CI (``ci_low``/``ci_high``) is the plain 95% one; the verdict
+  more than K times. The reported CI (``ci_low``/``ci_high``) is the 95% one; the verdict
   comes from the decision interval (``decision_ci_low``/``decision_ci_high``, level
   ``decision_confidence``). Bonferroni is simple and conservative (an O'Brien-Fleming spending
   would stop a little earlier at the last looks).
-* Why these and not narrower intervals: the two-stage bootstrap counts round noise twice (once
-  in the spread of trial centres, once within), and on recorded runs its variance was 1.2-5x
-  the observed spread of trial medians. Narrower alternatives were replayed on those recordings
-  moved to a true ratio of exactly 1.02 (``benchmarks/ab_plan.py --shift 1.02``; README "edgevid
-  ab"): resampling whole trials only, and shrinking trial centres (Davison & Hinkley 1997,
-  section 3.8), made one kind of wrong decision (pass or fail) in 14-31% of replays on the worst
-  recording, against at most 2% for this rule; with 3-5 process starts a narrower interval is
-  not an honest one.
+* Why not narrower intervals: the two-stage bootstrap counts round noise twice (once in the
+  spread of trial centres, once within), and on recorded runs of a busy VM its variance was
+  1.2-5x the observed spread of trial medians. Narrower alternatives were replayed on those
+  recordings moved to a true ratio of exactly 1.02 (``benchmarks/ab_plan.py --shift 1.02``;
+  README "edgevid ab"): resampling whole trials only, and shrinking trial centres (Davison &
+  Hinkley 1997, section 3.8), made one kind of wrong decision (pass or fail) in 14-31% of
+  replays on the worst recording; with 3-5 process starts a narrower interval is not an honest
+  one. The reported CI is ``trial_interval``'s too (at 95%).
 """
 
 from __future__ import annotations
@@ -202,7 +211,7 @@ def t_interval(trials: Sequence[Sequence[float]], confidence: float, trim: float
     saw, and over 3 trials its range ends at theirs."""
     from scipy.stats import t as student_t
 
-    m = np.array([location(t, trim) for t in trials if len(t)], dtype=np.float64)
+    m = np.array([location(np.asarray(t), trim) for t in trials if len(t)], dtype=np.float64)
     if m.size == 0:
         return float("nan"), float("nan"), float("nan")
     centre = float(m.mean())
