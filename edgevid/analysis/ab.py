@@ -39,7 +39,7 @@ block of per-iteration times (ms) from each side, measured back to back in a ran
   on constructed null runs (``tests/test_ab.py``, including process starts that differ three
   times more than rounds) and on twelve recorded runs moved to that boundary (README "edgevid
   ab", ``benchmarks/ab_plan.py --shift``): at most 2.3% there. Without the expansion and the t
-  cover the plain bootstrap reached 8.5% on recordings of a quiet machine, where the spread
+  cover the plain bootstrap reached 9.7% on recordings of a quiet machine, where the spread
   between process starts dominates.
 * Gate (``gate_result``, ``--fail-above X``): one question, one-sided. ``fail`` when the whole
   decision interval lies above 1 + X, ``pass`` when it lies wholly below 1 + X (NEW is not X
@@ -192,7 +192,7 @@ def expanded_confidence(confidence: float, k: int) -> float:
     Hesterberg's expanded percentile interval (Hesterberg 2015, "What teachers should know about
     the bootstrap", section 5) widens the normal quantile z to sqrt(k / (k - 1)) t(k - 1), the
     t quantile and the small-sample correction of a spread estimated from k units. 98% over 3
-    trials becomes the whole bootstrap range, over 8 trials 99.86%; 95% over 20 trials 96.4%.
+    trials becomes the whole bootstrap range, over 8 trials 99.86%; 95% over 20 trials 96.8%.
     ``k`` < 2: unchanged (one trial: rounds are all there is to resample)."""
     from scipy.stats import norm
     from scipy.stats import t as student_t
