@@ -71,12 +71,9 @@ PLANS = {
         Candidate("block-min", block="min"),
         Candidate("block-mean", block="mean"),
         Candidate("shrink", shrink=True),
-        Candidate("min4", min_trials=4, planned=(4, 6, 9, 14, 20)),  # all but default: unexpanded
+        Candidate("min4", min_trials=4, planned=(4, 6, 9, 14, 20)),  # first looks later, as tost
         Candidate("min5", min_trials=5, planned=(5, 8, 12, 20)),
         Candidate("t", t=True),
-        Candidate(
-            "t-r6", t=True, rounds=6, min_trials=4, max_trials=30, planned=(4, 6, 9, 14, 20, 30)
-        ),
         Candidate("trials", within=False, inflate=True),
         Candidate(
             "trials-r5",
