@@ -74,6 +74,18 @@ PLANS = {
         Candidate("min4", min_trials=4, planned=(4, 6, 9, 14, 20)),  # first looks later, as tost
         Candidate("min5", min_trials=5, planned=(5, 8, 12, 20)),
         Candidate("t", t=True),
+        # shorter trials, more of them, deciding as `default` (RESULTS-ab.md: kept 10 rounds)
+        Candidate("r6h", rounds=6, min_trials=4, max_trials=30, planned=(4, 6, 9, 14, 20, 30),
+                  expand=True, hull=True),  # fmt: skip
+        Candidate("r4h", rounds=4, min_trials=5, max_trials=40, planned=(5, 7, 10, 15, 25, 40),
+                  expand=True, hull=True),  # fmt: skip
+        Candidate("r8h", rounds=8, min_trials=4, max_trials=24, planned=(4, 6, 9, 14, 24),
+                  expand=True, hull=True),  # fmt: skip
+        Candidate("r6h3", rounds=6, min_trials=3, max_trials=30, planned=(3, 5, 8, 12, 20, 30),
+                  expand=True, hull=True),  # fmt: skip
+        Candidate("r5h", rounds=5, min_trials=4, max_trials=40, planned=(4, 6, 9, 14, 24, 40),
+                  expand=True, hull=True),  # fmt: skip
+        Candidate("min4h", min_trials=4, planned=(4, 6, 9, 14, 20), expand=True, hull=True),
         Candidate("trials", within=False, inflate=True),
         Candidate(
             "trials-r5",
