@@ -112,3 +112,12 @@ def test_shift_puts_each_plans_own_estimand_on_the_boundary(tmp_path):
     means = plan.plan_pool(rec, t, 1.02)
     assert np.mean([stats.location(x) for x in means]) == pytest.approx(math.log(1.02))
     assert stats.location(np.concatenate(means)) != pytest.approx(math.log(1.02), abs=1e-3)
+
+
+def test_pocock_candidate_holds_the_boundary_its_alpha_says():
+    plan = _plan_module()
+    alpha = plan.pocock_alpha(paths=50_000)
+    assert plan.PLANS["pocockh"].alpha == pytest.approx(alpha, abs=0.01)
+    assert alpha > round(1 - stats.DECISION_CONFIDENCE, 6)  # wider a look than Bonferroni
+    equal = plan.pocock_alpha((1, 2, 3, 4, 5), paths=50_000)  # Pocock's constant 2.121 (z)
+    assert equal / 5 / 2 == pytest.approx(0.0170, abs=0.001)
