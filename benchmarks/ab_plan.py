@@ -209,7 +209,7 @@ def replay(
         if c.t:
             _, lo, hi = stats.t_interval(drawn[:n], level, c.trim)
         else:
-            est, boot = stats.bootstrap_medians(
+            est, boot = stats.bootstrap_locations(
                 shrink_trials(drawn[:n]) if c.shrink else drawn[:n],
                 resamples,
                 int(rng.integers(2**31)),

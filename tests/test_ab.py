@@ -14,7 +14,9 @@ import numpy as np
 import pytest
 
 from edgevid.analysis import ab as stats
+from edgevid.analysis import ab_words
 from edgevid.run import ab as runner
+from edgevid.run import ab_sides
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -66,9 +68,9 @@ def test_gate_is_decided_on_either_side_of_its_threshold():
     assert stats.gate_result(1.5, 1.6, None) is None
     s = stats.summarize(_rounds(1.10, 5, 10, 0.01), margin=0.02, fail_above=0.05)
     assert s.gate == "fail" and s.decision_ci_low > 1.05 and s.settled()
-    assert "gate --fail-above 5%: fail" in stats.gate_words(s)
+    assert "gate --fail-above 5%: fail" in ab_words.gate_words(s)
     s = stats.summarize(_rounds(1.0, 5, 10, 0.01), margin=0.02, fail_above=0.05)
-    assert s.gate == "pass" and s.decision_ci_high < 1.05 and "not 5% slower" in stats.gate_words(s)
+    assert s.gate == "pass" and s.decision_ci_high < 1.05 and "not 5% slower" in ab_words.gate_words(s)
     s = stats.summarize(_rounds(1.05, 5, 10, 0.01), margin=0.02, fail_above=0.05)
     assert s.verdict == "slower" and s.gate == "undecided" and not s.settled()
 
@@ -259,14 +261,14 @@ def test_pairing_checks():
     a = {"inputs": [{"name": "x", "shape": [1, 3, 4, 32, 32]}]}
     b = {"inputs": [{"name": "x", "shape": [1, 3, 4, 32, 40]}]}
     c = {"inputs": [{"name": "clip", "shape": [1, 3, 4, 32, 32]}]}
-    runner.check_pairing(a, a, False)
-    runner.check_pairing(a, b, True)
+    ab_sides.check_pairing(a, a, False)
+    ab_sides.check_pairing(a, b, True)
     from edgevid.errors import UserError
 
     with pytest.raises(UserError, match="different input shapes"):
-        runner.check_pairing(a, b, False)
+        ab_sides.check_pairing(a, b, False)
     with pytest.raises(UserError, match="different inputs"):
-        runner.check_pairing(a, c, True)
+        ab_sides.check_pairing(a, c, True)
 
 
 def _edgevid(*args, cwd):
@@ -430,9 +432,9 @@ def test_planned_looks_and_their_confidence():
 
 def test_time_cap_between_looks_is_the_next_look():
     plan = runner.Plan(rounds_per_trial=5, min_trials=3, max_trials=20, margin=0.0,
-                       max_time_s=4.0)  # fmt: skip
+                       max_time_s=5.5)  # fmt: skip
     out = runner.run_ab(Replay(_null_blocks(2)), plan, clock=Clock(0.1), load=dict)
-    assert out.stop_reason == "time cap"
+    assert out.stop_reason == "time cap" and out.summary.trials == 4  # between looks 3 and 5
     assert out.looks[-1]["why"] == "final" and out.looks[-1]["rounds"] == out.summary.rounds
     assert len(out.looks) <= len(plan.looks())
 
@@ -491,7 +493,7 @@ def test_few_trials_that_differ_more_than_rounds_do_not_settle_falsely():
         trials = [list(rng.normal(0, 0.03) + rng.normal(0, 0.01, 10)) for _ in range(20)]
         found = [None, None]
         for k in looks:
-            _, boot = stats.bootstrap_medians(trials[:k], seed=seed)
+            _, boot = stats.bootstrap_locations(trials[:k], seed=seed)
             lo, hi = stats.trial_interval(trials[:k], boot, level)
             blo, bhi = stats.interval(boot, stats.expanded_confidence(level, k))
             for i, (a, b) in enumerate(((lo, hi), (blo, bhi))):
@@ -508,13 +510,13 @@ def test_few_trials_that_differ_more_than_rounds_do_not_settle_falsely():
 
 def test_trial_interval_covers_the_bootstrap_and_the_t_interval():
     trials = [[0.0] * 5, [0.01] * 5, [0.02] * 5]
-    _, boot = stats.bootstrap_medians(trials, seed=1)
+    _, boot = stats.bootstrap_locations(trials, seed=1)
     lo, hi = stats.trial_interval(trials, boot, 0.9)
     _, tlo, thi = stats.t_interval(trials, 0.9)
     assert (lo, hi) == pytest.approx((tlo, thi))  # 3 trials: t is wider than the range
     assert math.exp(min(boot)) >= lo and math.exp(max(boot)) <= hi
     one = [[0.0, 0.01, -0.01, 0.02, 0.0]]  # one trial: rounds are all there is
-    _, boot1 = stats.bootstrap_medians(one, seed=1)
+    _, boot1 = stats.bootstrap_locations(one, seed=1)
     assert stats.trial_interval(one, boot1, 0.9) == pytest.approx(stats.interval(boot1, 0.9))
 
 

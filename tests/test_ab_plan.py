@@ -42,9 +42,9 @@ def test_whole_trial_resampling_keeps_each_trials_rounds_together():
     possible = set()
     for combo in itertools.combinations_with_replacement(range(3), 3):
         possible.add(round(float(np.median(np.concatenate([trials[i] for i in combo]))), 9))
-    _, whole = stats.bootstrap_medians(trials, 500, seed=1, within=False)
+    _, whole = stats.bootstrap_locations(trials, 500, seed=1, within=False)
     assert {round(float(v), 9) for v in whole} <= possible
-    _, mixed = stats.bootstrap_medians(trials, 500, seed=1, within=True)
+    _, mixed = stats.bootstrap_locations(trials, 500, seed=1, within=True)
     assert not {round(float(v), 9) for v in mixed} <= possible  # rounds resampled: other values
 
 

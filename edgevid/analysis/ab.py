@@ -19,7 +19,8 @@ block of per-iteration times (ms) from each side, measured back to back in a ran
   seed.
   A process restart changes memory layout, thread placement and JIT state, so rounds of one
   trial are not independent of each other; resampling trials first keeps that level's spread in
-  the interval (with a single trial only rounds can be resampled, and the interval says less).
+  the interval (with a single trial only rounds can be resampled: its interval is reported
+  but decides nothing, ``MIN_DECIDING_TRIALS``).
   Over few trials a bootstrap is too narrow: it cannot show a spread it did not sample, and over
   3 trials its range ends at theirs. So every interval (``trial_interval``) is the bootstrap's
   percentile interval at a level expanded for the k trials (``expanded_confidence``:
@@ -91,6 +92,8 @@ DECISION_CONFIDENCE = 0.90
 SEED = 20261204
 #: Trial counts at which the stop rule may look (see the module docstring).
 PLANNED_LOOKS = (3, 5, 8, 12, 20)
+#: Fewer trials decide nothing: one process start shows none of the spread between starts.
+MIN_DECIDING_TRIALS = 2
 
 
 def round_log_ratio(base_ms: Sequence[float], new_ms: Sequence[float]) -> float:
@@ -125,7 +128,7 @@ def _sorted_location(vals: np.ndarray, c: np.ndarray, trim: float) -> np.ndarray
     return (cs[row, c - g] - cs[row, g]) / (c - 2 * g)
 
 
-def bootstrap_medians(
+def bootstrap_locations(
     trials: Sequence[Sequence[float]],
     n_resamples: int = N_RESAMPLES,
     seed: int = SEED,
@@ -245,7 +248,7 @@ def hierarchical_ci(
 ) -> tuple:
     """(estimate, low, high) of exp(median log ratio); ``trials`` holds each trial's round log
     ratios; the interval is ``trial_interval``'s."""
-    est, means = bootstrap_medians(trials, n_resamples, seed)
+    est, means = bootstrap_locations(trials, n_resamples, seed)
     return (est, *trial_interval(trials, means, confidence))
 
 
@@ -341,9 +344,11 @@ def summarize(
         base_all.extend(r["base_ms"])
         new_all.extend(r["new_ms"])
     trials = list(by_trial.values())
-    est, means = bootstrap_medians(trials, seed=seed)
+    est, means = bootstrap_locations(trials, seed=seed)
     lo, hi = trial_interval(trials, means, CONFIDENCE)
     dlo, dhi = trial_interval(trials, means, decision_confidence)
+    if len(trials) < MIN_DECIDING_TRIALS:  # no spread between process starts seen: no claim
+        dlo = dhi = float("nan")
     return Summary(
         verdict=verdict(dlo, dhi, margin),
         ratio=est,
@@ -361,48 +366,4 @@ def summarize(
         decision_ci_high=dhi,
         fail_above=fail_above,
         gate=gate_result(dlo, dhi, fail_above),
-    )
-
-
-def gate_words(s: Summary) -> str:
-    """'gate --fail-above 2%: pass (NEW is not 2% slower: the 99.0% CI ends at +1.3%)'."""
-    if s.fail_above is None:
-        return ""
-    x = (
-        f"{s.fail_above:.0%}"
-        if round(s.fail_above * 100, 6).is_integer()
-        else f"{s.fail_above:.1%}"
-    )
-    head = f"gate --fail-above {x}: {s.gate}"
-    if s.gate is None or math.isnan(s.decision_ci_low):
-        return f"{head} (no rounds measured)"
-    ci = f"{s.decision_confidence:.1%} CI {100 * (s.decision_ci_low - 1):+.1f}% to "
-    ci += f"{100 * (s.decision_ci_high - 1):+.1f}%"
-    why = {
-        FAIL: f"NEW is more than {x} slower: the {ci} lies above +{x}",
-        PASS: f"NEW is not {x} slower: the {ci} ends below +{x}",
-        UNDECIDED: f"the {ci} straddles +{x}; a longer --max-time could decide it",
-    }
-    return f"{head} ({why[s.gate]})"
-
-
-def in_words(s: Summary) -> str:
-    """'NEW is 3.1% slower than BASE (95% CI 1.8% to 4.4%; margin 2%): slower'."""
-    if math.isnan(s.ratio):
-        return "no rounds measured"
-    change = s.ratio - 1
-    how = "slower" if change > 0 else "faster"
-    ci = (
-        "CI not available"
-        if math.isnan(s.ci_low)
-        else f"95% CI {100 * (s.ci_low - 1):+.1f}% to {100 * (s.ci_high - 1):+.1f}%"
-    )
-    rule = (
-        f"; decided on the {s.decision_confidence:.1%} CI (repeated looks)"
-        if abs(s.decision_confidence - s.confidence) > 1e-9
-        else ""
-    )
-    return (
-        f"NEW is {abs(change):.1%} {how} than BASE ({ci}; margin ±{s.margin:.0%}; "
-        f"{s.rounds} rounds in {s.trials} trials{rule}): {s.verdict or 'no verdict'}"
     )

@@ -14,36 +14,7 @@ from rich.markup import escape
 
 from edgevid.cli.app import app
 from edgevid.cli.common import check_outputs, err, print_json
-from edgevid.errors import Interrupted, RunFailed, UserError
-
-
-def _side(text, shape, weights, fmt, precision, export_opts, profile, artifacts, log):
-    """(artifact folder, format entry, label, shape given?) for one side."""
-    from edgevid.artifacts.export import ExportFailed, export
-    from edgevid.models.ref import parse_shape, resolve
-    from edgevid.run.bench import entries_for
-
-    if (Path(text) / "artifact.json").is_file():
-        from edgevid.run.ab import manifest_of
-
-        m = manifest_of(Path(text))
-        if shape or weights:
-            raise UserError(f"{text} is an artifact folder: its shape and weights are fixed")
-        entry = entries_for(profile, [m["format"]], m["precision"])[0]
-        return Path(text), entry, text, False
-    name, _, at = text.rpartition("@") if "@" in text else (text, "", "")
-    if at and shape:
-        raise UserError(f"{text}: give the shape once (MODEL@CxTxHxW or the --*-shape flag)")
-    given = parse_shape(at or shape) if (at or shape) else None
-    ref = resolve(name, given or profile.input_shapes.get(name), weights)
-    entry = entries_for(profile, [fmt] if fmt else None, precision, export_opts)[0]
-    try:
-        art = export(
-            ref, entry.format, entry.precision, root=artifacts, log=log, options=entry.export
-        )
-    except ExportFailed as e:
-        raise RunFailed(f"{text}: export failed: {e}") from e
-    return art, entry, text, given is not None
+from edgevid.errors import Interrupted, UserError
 
 
 @app.command(help="A/B: is NEW slower than BASE? Both measured on one device, in one window.")
@@ -66,13 +37,16 @@ def ab(
     fail_above: Optional[str] = typer.Option(
         None, help="exit 1 when the CI lies above 1+X; the run stops once pass/fail is decided"
     ),
-    max_time: float = typer.Option(300.0, help="stop after this many seconds (inconclusive)"),
+    max_time: float = typer.Option(
+        300.0, help="no trial or round that would end after this many seconds is started"
+    ),
     block_s: float = typer.Option(0.25, help="seconds of inferences per block"),
     block_warmup: int = typer.Option(
         1, help="untimed inferences at the start of each block (the first after a gap runs cold)"
     ),
     rounds: int = typer.Option(10, help="rounds per trial (processes restarted between trials)"),
-    min_trials: int = typer.Option(3, help="trials before the verdict may stop the run"),
+    min_trials: int = typer.Option(3, help="trials before the verdict may stop the run (>= 2)"),
+    max_trials: int = typer.Option(20, help="the trial cap: the last planned look"),
     seed: Optional[int] = typer.Option(
         None, help="seed of the per-round order (default: drawn per run, kept in the record)"
     ),
@@ -83,10 +57,12 @@ def ab(
     html: Optional[Path] = typer.Option(None, "--html", help="write the HTML report here"),
     json_: bool = typer.Option(False, "--json", help="print the result as JSON only"),
 ):
-    from edgevid.analysis.ab import FAIL, gate_words, in_words
+    from edgevid.analysis.ab import FAIL
+    from edgevid.analysis.ab_words import gate_words, in_words
     from edgevid.analysis.compare import parse_threshold
     from edgevid.outputs import check_output_path
     from edgevid.run import ab as runner
+    from edgevid.run import ab_sides as sides_of
     from edgevid.run.config import check_threads, parse_export_opts, run_options
     from edgevid.run.profiles import get_profile
 
@@ -95,10 +71,12 @@ def ab(
         check_output_path(html, "--html")
     m = parse_threshold(margin)
     gate = parse_threshold(fail_above) if fail_above is not None else None
-    if not (max_time > 0 and block_s > 0 and rounds >= 2 and min_trials >= 1 and block_warmup >= 0):
+    if not (max_time > 0 and block_s > 0 and rounds >= 2 and block_warmup >= 0):
+        raise UserError("--max-time and --block-s must be > 0, --rounds >= 2, --block-warmup >= 0")
+    if not 2 <= min_trials <= max_trials:
         raise UserError(
-            "--max-time and --block-s must be > 0, --rounds >= 2, --min-trials >= 1,"
-            " --block-warmup >= 0"
+            f"--min-trials ({min_trials}) must be at least 2 (one process start shows no spread "
+            f"between starts) and at most --max-trials ({max_trials})"
         )
     if seed is None:  # a fresh order per run: a fixed one would repeat any order effect
         seed = random.SystemRandom().randrange(2**31)
@@ -110,29 +88,31 @@ def ab(
     threads = threads if threads is not None else profile.threads
     opts = parse_export_opts(export_opt)
     log = lambda msg: err.print(f"[dim]{msg}[/]")  # noqa: E731
-    sides, shaped, labels = [], False, {}
-    for name, text, shape, weights, python in (
-        ("base", base, base_shape, base_weights, base_python),
-        ("new", new, new_shape, new_weights, new_python),
-    ):
-        art, entry, label, given = _side(
-            text, shape, weights, to, precision, opts, profile, artifacts, log
-        )
-        shaped = shaped or given
-        labels[name] = label
+    given = {"base": (base, base_shape, base_weights), "new": (new, new_shape, new_weights)}
+    resolved = {
+        name: sides_of.resolve_side(text, shape, weights, to, precision, opts, profile)
+        for name, (text, shape, weights) in given.items()
+    }
+    roots = sides_of.export_roots(resolved, artifacts)
+    sides, labels = [], {name: text for name, (text, _, _) in given.items()}
+    shaped = any(r[2] for r in resolved.values())
+    for name, python in (("base", base_python), ("new", new_python)):
+        what, entry, _ = resolved[name]
+        art = sides_of.export_side(labels[name], what, entry, roots[name], artifacts, log)
         why = transport.missing(entry) if transport is not None else ""
         if why:
             raise UserError(why)
         options = run_options(entry, profile, threads).to_dict()
         where = transport.conn.python if transport is not None else sys.executable
         sides.append(runner.SideSpec(name, art, options, python or where))
-    mb, mn = (runner.manifest_of(s.artifact_dir) for s in sides)
-    runner.check_pairing(mb, mn, different_shapes or shaped)
+    mb, mn = (sides_of.manifest_of(s.artifact_dir) for s in sides)
+    sides_of.check_pairing(mb, mn, different_shapes or shaped)
     plan = runner.Plan(
         block_s=block_s,
         block_warmup=block_warmup,
         rounds_per_trial=rounds,
         min_trials=min_trials,
+        max_trials=max_trials,
         max_time_s=max_time,
         margin=m,
         fail_above=gate,
@@ -149,7 +129,9 @@ def ab(
     try:
         outcome = runner.run_ab(source, plan, on_round=on_round)
     except (runner.SideFailed, KeyboardInterrupt) as e:
-        failure, outcome = e, getattr(e, "outcome")
+        failure, outcome = e, getattr(e, "outcome", None)
+        if outcome is None:  # interrupted before run_ab could keep anything
+            raise
     finally:
         source.shutdown()
     record = _record(sides, labels, mb, mn, outcome, plan, profile.name, threads, failure)
@@ -173,20 +155,25 @@ def ab(
 
             write_text_safely(html, render_html(rep), "--html")
     summary = outcome.summary
+    kept = f" (kept in {record['result_path']})" if save else " (not stored: --no-save)"
     if isinstance(failure, KeyboardInterrupt):
-        raise Interrupted(f"{summary.rounds} round(s) measured and kept", record if json_ else None)
+        raise Interrupted(
+            f"{summary.rounds} round(s) measured{kept}", _short(record) if json_ else None
+        )
     if isinstance(failure, runner.SideFailed):
         if json_:
             err.print(f"[red]error:[/] {escape(str(failure))}", highlight=False, soft_wrap=True)
             print_json({**_short(record), "error": str(failure), "exit_code": failure.exit_code})
             raise typer.Exit(failure.exit_code)
+        if summary.rounds:
+            err.print(f"[dim]{summary.rounds} round(s) measured{kept}[/]")
         raise failure
     if json_:
         print_json(_short(record))
     else:
         err.print(in_words(summary))
         if gate is not None:
-            err.print(gate_words(summary))
+            err.print(gate_words(summary, outcome.stop_reason))
         err.print(f"stopped: {outcome.stop_reason} after {outcome.seconds:.0f} s")
     if summary.gate == FAIL:
         err.print(f"[red]NEW is slower than BASE by more than {fail_above}[/]")
@@ -264,7 +251,10 @@ def _record(sides, labels, mb, mn, outcome, plan, device, threads, failure) -> d
     from edgevid.runners.record import new_record
     from edgevid.runners.sysinfo import fingerprint
 
-    ready = outcome.trials[0]["ready"] if outcome.trials else getattr(failure, "ready", {})
+    # the failing trial's ready messages when it failed on them (numerics), else the first's
+    ready = getattr(failure, "ready", None) or (
+        outcome.trials[0]["ready"] if outcome.trials else {}
+    )
     num = {s: (ready.get(s) or {}).get("numerics") for s in ("base", "new")}
     oks = [(n or {}).get("ok") for n in num.values()]
     s = outcome.summary.to_dict()

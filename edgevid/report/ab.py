@@ -6,6 +6,7 @@ from __future__ import annotations
 import math
 
 from edgevid.analysis import ab as stats
+from edgevid.analysis import ab_words
 from edgevid.report.model import Cell, Column, Figure, Report, Section, Table, Text
 
 
@@ -28,7 +29,7 @@ def _summary(ab: dict) -> stats.Summary:
         new_p50=num("new_p50"),
         per_trial_ratio=list(s.get("per_trial_ratio") or []),
         confidence=float(s.get("confidence") or stats.CONFIDENCE),
-        decision_confidence=float(s.get("decision_confidence") or stats.CONFIDENCE),
+        decision_confidence=float(s.get("decision_confidence") or stats.DECISION_CONFIDENCE),
         decision_ci_low=num("decision_ci_low"),
         decision_ci_high=num("decision_ci_high"),
         fail_above=s.get("fail_above"),
@@ -42,8 +43,8 @@ def ab_report(record: dict, key: str = "ab") -> Report:
     s = _summary(ab)
     sides = ab["sides"]
     lines = [
-        stats.in_words(s),
-        *([stats.gate_words(s)] if s.fail_above is not None else []),
+        ab_words.in_words(s),
+        *([ab_words.gate_words(s, ab.get("stop_reason"))] if s.fail_above is not None else []),
         f"Stopped: {ab['stop_reason']} after {ab['seconds']:.0f} s "
         f"({ab['plan']['block_s']} s blocks, {ab['plan']['rounds_per_trial']} rounds per trial).",
     ]

@@ -2,18 +2,20 @@
 
 A run is a sequence of *trials*. A trial starts one serve-mode runner per side
 (``runners/serve.py``: loaded once, warm), then runs *rounds*: each round runs one block on each
-side. Rounds come in counterbalanced pairs: the first of a pair runs the sides in an order drawn at
-random (seeded), the second in the reverse order, so a slow period of the machine hits both sides
-alike, no side is always first, and every trial of an even round count has each side first
-equally often (a fixed first-position effect cancels within the trial). After ``rounds_per_trial`` rounds both processes are
-stopped and the next trial starts fresh ones.
+side. Rounds come in counterbalanced pairs: the first of a pair runs the sides in an order drawn
+at random (seeded), the second in the reverse order, so a slow period of the machine hits both
+sides alike, no side is always first, and every trial of an even round count has each side
+first equally often (a fixed first-position effect cancels within the trial). After
+``rounds_per_trial`` rounds both processes are stopped and the next trial starts fresh ones.
 
-The stop rule looks at the data only at planned trial counts (``stats.look_schedule``: min_trials,
-then 5, 8, 12 and max_trials by default), each look deciding on the Bonferroni-adjusted interval
-(``stats.look_confidence``: 98% for five looks, each end a one-sided 1% test) so that looking more
-than once does not inflate the chance of a false claim past 5%. The run stops once a look's verdict is settled (with a gate,
-``Plan.fail_above``: once the gate is decided, pass or fail), at the trial
-cap, or when the next round would pass ``max_time_s``; a run that ends between planned looks makes
+The stop rule looks at the data only at planned trial counts (``stats.look_schedule``:
+min_trials, then 5, 8, 12 and max_trials by default), each look deciding on the
+Bonferroni-adjusted interval (``stats.look_confidence``: 98% for five looks, each end a
+one-sided 1% test) so that looking more than once does not inflate the chance of a false claim
+past 5%. The run stops once a look's verdict is settled (with a gate, ``Plan.fail_above``: once
+the gate is decided, pass or fail), at the trial cap, or at ``max_time_s``: a trial starts only
+if one as long as the last still ends in time (a short last trial would count as a whole
+process start), a round only if it ends in time. A run that ends between planned looks makes
 its final analysis in place of the next one (never more looks than planned). ``Outcome.looks``
 lists the looks that happened. The reported CI stays the plain 95% one.
 
@@ -37,7 +39,7 @@ from typing import Callable, Optional, Protocol
 
 from edgevid import procs
 from edgevid.analysis import ab as stats
-from edgevid.errors import RunFailed, UserError
+from edgevid.errors import RunFailed
 
 SIDES = ("base", "new")
 
@@ -122,7 +124,12 @@ class Channel:
             if line is None:
                 raise SideFailed(self.name, self.gone())
             if line.startswith("{"):
-                msg = json.loads(line)
+                try:
+                    msg = json.loads(line)
+                except ValueError:  # a library's own output on stdout, not the runner's
+                    continue
+                if not isinstance(msg, dict):
+                    continue
                 if "error" in msg:
                     raise SideFailed(self.name, msg["error"], int(msg.get("exit_code", 1)))
                 return msg
@@ -232,7 +239,7 @@ class ProcessSource:
         p = self.live[side]
         size = {"n": self.plan.block_n} if self.plan.block_n else {"seconds": self.plan.block_s}
         p.send({**size, "warmup": self.plan.block_warmup})
-        return list(p.receive()["samples_ms"])
+        return _samples(side, p.receive())
 
     def close(self) -> None:
         for p in self.live.values():
@@ -244,6 +251,18 @@ class ProcessSource:
     def shutdown(self) -> None:
         """The end of the run (after the last trial, or a failure)."""
         self.close()
+
+
+def _samples(side: str, msg: dict) -> list:
+    """A block answer's per-iteration times (ms), checked: a runner that answers something else
+    has failed (the round could not be measured)."""
+    got = msg.get("samples_ms")
+    if not isinstance(got, list) or not got:
+        raise SideFailed(side, f"the runner answered a block without times: {str(msg)[:200]}")
+    out = [float(v) for v in got]
+    if not all(math.isfinite(v) and v > 0 for v in out):
+        raise SideFailed(side, "the runner answered a block with times that are not positive")
+    return out
 
 
 def _numerics_failed(num: dict) -> str:
@@ -325,17 +344,19 @@ def run_ab(
 
     def outcome(why: str, final: bool = False) -> Outcome:
         if not rounds:
-            s = stats.summarize([])
+            s = summary()  # nothing measured: the plan's margin and gate, no interval
         elif final and (not looks or looks[-1]["rounds"] != len(rounds)):
             s = look("final")  # the run ended between planned looks: this one replaces the next
         else:
             s = summary()
         return Outcome(rounds, trials, s, clock() - start, why, loads, looks)
 
+    trial_s = 0.0  # how long the last whole trial took, restart included
     try:
         for trial in range(plan.max_trials):
-            if trial and clock() - start >= plan.max_time_s:
-                reason = "time cap"
+            t_open = clock()
+            if trial and t_open - start + trial_s > plan.max_time_s:
+                reason = "time cap"  # a trial that cannot end in time is not started
                 break
             ready = source.open(trial)
             info = {"trial": trial, "pids": {s: m.get("pid") for s, m in ready.items()}}
@@ -371,38 +392,16 @@ def run_ab(
             loads.append(load())
             if reason == "time cap":
                 break
+            trial_s = clock() - t_open
             if trial + 1 in schedule and look("planned").settled():
                 reason = "settled"
                 break
+        return outcome(reason, final=True)
     except (KeyboardInterrupt, SideFailed) as e:
-        source.close()
         why = "interrupted" if isinstance(e, KeyboardInterrupt) else f"failed: {e}"
-        e.outcome = outcome(why)  # type: ignore[union-attr]
+        e.outcome = outcome(why)  # type: ignore[union-attr]  # first: a 2nd Ctrl-C loses nothing
+        try:
+            source.close()
+        except KeyboardInterrupt:
+            pass  # a second Ctrl-C while the sides stop: the caller's shutdown stops them again
         raise
-    return outcome(reason, final=True)
-
-
-def check_pairing(base: dict, new: dict, shapes_may_differ: bool) -> None:
-    """Two manifests that can be compared: same input names; same shapes unless asked."""
-    bi, ni = base.get("inputs") or [], new.get("inputs") or []
-    bn, nn = [i.get("name") for i in bi], [i.get("name") for i in ni]
-    if bn != nn:
-        raise UserError(
-            f"BASE and NEW take different inputs ({', '.join(map(str, bn))} vs "
-            f"{', '.join(map(str, nn))}): they are not two versions of one model"
-        )
-    bs, ns = [i.get("shape") for i in bi], [i.get("shape") for i in ni]
-    if bs != ns and not shapes_may_differ:
-        raise UserError(
-            f"BASE and NEW take different input shapes ({bs} vs {ns}); give the shapes "
-            f"explicitly (MODEL@CxTxHxW or --base-shape/--new-shape) or pass --different-shapes "
-            f"to compare them anyway"
-        )
-
-
-def manifest_of(artifact_dir: Path) -> dict:
-    path = Path(artifact_dir) / "artifact.json"
-    try:
-        return json.loads(path.read_text())
-    except (OSError, ValueError) as e:
-        raise UserError(f"{artifact_dir}: not an artifact folder ({e})") from e

@@ -48,6 +48,8 @@ class Relay:
                 msg = json.loads(line)
             except ValueError:
                 continue  # a runtime's own chatter
+            if not isinstance(msg, dict):
+                continue  # chatter that happens to parse (a number printed by a login script)
             if msg.get("relay") == "ready":
                 self._ready.put(msg)
                 continue
@@ -153,8 +155,9 @@ class RelaySource(ProcessSource):
         self.transfers: dict = {}
 
     def _relay(self) -> Relay:
-        """The relay, started on first use (so that a failure to start it is a side failure
-        of the run, with its outcome, like any other)."""
+        """The relay, started on first use (so that a relay that does not come up is a side
+        failure of the run, with its outcome, like any other; a transport that cannot prepare
+        the device at all raises its own error before any round)."""
         from edgevid.transports import ssh_pair
 
         if self.relay is not None:
