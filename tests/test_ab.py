@@ -177,12 +177,13 @@ def test_block_warmup_is_untimed_and_checked():
         def send(self, cmd):
             sent.append(cmd)
 
-        def receive(self):
+        def receive(self, timeout_s=None):
+            sent.append(timeout_s)
             return {"samples_ms": [1.0]}
 
     src = runner.ProcessSource([], runner.Plan(block_n=4, block_warmup=1))
     src.live = {"base": Side()}
-    assert src.block("base") == [1.0] and sent == [{"n": 4, "warmup": 1}]
+    assert src.block("base") == [1.0] and sent == [{"n": 4, "warmup": 1}, runner.BLOCK_TIMEOUT_S]
 
 
 def test_processes_restarted_per_trial():

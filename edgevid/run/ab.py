@@ -42,6 +42,9 @@ from edgevid.analysis import ab as stats
 from edgevid.errors import RunFailed
 
 SIDES = ("base", "new")
+#: How long a block's answer may take (a load may take ``Channel.timeout_s``): a block is
+#: ``block_s`` of inferences, at least one, so a side silent this long is stuck, not slow.
+BLOCK_TIMEOUT_S = 120.0
 
 
 @dataclass
@@ -114,13 +117,14 @@ class Channel:
     def quit(self) -> None:
         """Ask it to end without waiting (``close`` then waits): the sides end side by side."""
 
-    def receive(self) -> dict:
-        deadline = time.monotonic() + self.timeout_s
+    def receive(self, timeout_s: Optional[float] = None) -> dict:
+        wait = self.timeout_s if timeout_s is None else timeout_s
+        deadline = time.monotonic() + wait
         while True:
             try:
                 line = self.lines.get(timeout=max(0.01, deadline - time.monotonic()))
             except queue.Empty:
-                raise SideFailed(self.name, f"no answer within {self.timeout_s:.0f} s")
+                raise SideFailed(self.name, f"no answer within {wait:.0f} s")
             if line is None:
                 raise SideFailed(self.name, self.gone())
             if line.startswith("{"):
@@ -239,7 +243,7 @@ class ProcessSource:
         p = self.live[side]
         size = {"n": self.plan.block_n} if self.plan.block_n else {"seconds": self.plan.block_s}
         p.send({**size, "warmup": self.plan.block_warmup})
-        return _samples(side, p.receive())
+        return _samples(side, p.receive(BLOCK_TIMEOUT_S))
 
     def close(self) -> None:
         for p in self.live.values():
