@@ -39,12 +39,12 @@ def gate_words(s: Summary, stop_reason: Optional[str] = None) -> str:
         return f"{head} ({why})"
     ci = f"{s.decision_confidence:.1%} CI {100 * (s.decision_ci_low - 1):+.1f}% to "
     ci += f"{100 * (s.decision_ci_high - 1):+.1f}%"
-    why = {
+    answers = {
         FAIL: f"NEW is more than {x} slower: the {ci} lies above +{x}",
         PASS: f"NEW is not {x} slower: the {ci} ends below +{x}",
         UNDECIDED: f"the {ci} straddles +{x}; {_what_could_decide(s, stop_reason)}",
     }
-    return f"{head} ({why[s.gate]})"
+    return f"{head} ({answers[s.gate]})"
 
 
 def in_words(s: Summary) -> str:

@@ -129,9 +129,9 @@ def ab(
     try:
         outcome = runner.run_ab(source, plan, on_round=on_round)
     except (runner.SideFailed, KeyboardInterrupt) as e:
-        failure, outcome = e, getattr(e, "outcome", None)
-        if outcome is None:  # interrupted before run_ab could keep anything
+        if getattr(e, "outcome", None) is None:  # interrupted before run_ab kept anything
             raise
+        failure, outcome = e, e.outcome  # type: ignore[union-attr]
     finally:
         source.shutdown()
     record = _record(sides, labels, mb, mn, outcome, plan, profile.name, threads, failure)
