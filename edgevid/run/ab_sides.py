@@ -90,15 +90,20 @@ def export_roots(resolved: dict, artifacts: Path) -> dict:
         return roots
     if not isinstance(bw, Path) and not isinstance(nw, Path) and bw == nw and be == ne:
         return roots  # the same model twice: one artifact
-    for _ in range(2):
-        if not writes(bw, be, roots["base"]) & writes(nw, ne, roots["new"]):
-            return roots
-        name = "new" if not isinstance(nw, Path) else "base"
-        roots[name] = Path(artifacts) / f"ab-{name}"
-    raise UserError(
-        f"BASE and NEW would be exported into one folder under {artifacts}: give another "
-        f"--artifacts, or export one side first and name its artifact folder"
-    )
+
+    def meet() -> bool:
+        return bool(writes(bw, be, roots["base"]) & writes(nw, ne, roots["new"]))
+
+    if not meet():
+        return roots
+    moved = "new" if not isinstance(nw, Path) else "base"
+    roots[moved] = Path(artifacts) / f"ab-{moved}"
+    if meet():
+        raise UserError(
+            f"BASE and NEW would be exported into one folder under {artifacts}: give another "
+            f"--artifacts, or export one side first and name its artifact folder"
+        )
+    return roots
 
 
 def export_side(text, what, entry, root: Path, artifacts: Path, log) -> Path:
