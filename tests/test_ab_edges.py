@@ -10,9 +10,9 @@ import subprocess
 import sys
 from pathlib import Path
 
-import numpy as np
 import pytest
 
+from ab_sources import Clock, Source
 from edgevid.analysis import ab as stats
 from edgevid.analysis.ab_words import gate_words
 from edgevid.run import ab as runner
@@ -21,45 +21,10 @@ from edgevid.run import ab_sides
 ROOT = Path(__file__).resolve().parents[1]
 
 
-class Source:
-    """Constructed blocks (NEW = ``ratio`` x BASE, small noise); each block ``block_s`` long on
-    the injected clock; ``on_block(n)`` may raise at block n."""
-
-    def __init__(self, clock, ratio=1.0, block_s=0.5, open_s=1.0, on_block=None, seed=3):
-        self.clock, self.ratio, self.block_s, self.open_s = clock, ratio, block_s, open_s
-        self.rng = np.random.default_rng(seed)
-        self.on_block = on_block or (lambda n: None)
-        self.blocks = self.opened = self.closed = 0
-
-    def open(self, trial):
-        self.opened += 1
-        self.clock.t += self.open_s
-        return {s: {"pid": 2 * trial + k, "numerics": {"ok": True}} for k, s in
-                enumerate(runner.SIDES)}  # fmt: skip
-
-    def block(self, side):
-        self.blocks += 1
-        self.on_block(self.blocks)
-        self.clock.t += self.block_s
-        f = self.ratio if side == "new" else 1.0
-        return list(10 * f * (1 + self.rng.normal(0, 0.01, 5)))
-
-    def close(self):
-        self.closed += 1
-
-
-class Clock:
-    def __init__(self):
-        self.t = 0.0
-
-    def __call__(self):
-        return self.t
-
-
 def test_time_cap_starts_no_trial_that_cannot_end_in_time():
     """A trial here takes 1 s to start + 10 rounds x 2 blocks x 0.5 s = 11 s. With a 30 s cap
     the third trial (22 s -> 33 s) is not started: two whole trials, none cut short."""
-    clock = Clock()
+    clock = Clock(0)
     plan = runner.Plan(rounds_per_trial=10, min_trials=5, max_trials=20, max_time_s=30.0)
     out = runner.run_ab(Source(clock, ratio=1.0), plan, clock=clock, load=dict)
     assert out.stop_reason == "time cap"
@@ -70,7 +35,7 @@ def test_time_cap_starts_no_trial_that_cannot_end_in_time():
 def test_one_trial_decides_nothing():
     """A single process start shows none of the spread between starts: no verdict, no gate, even
     for a 20% slowdown whose rounds agree; its interval is still reported."""
-    clock = Clock()
+    clock = Clock(0)
     plan = runner.Plan(rounds_per_trial=10, min_trials=3, max_time_s=5.0, fail_above=0.02)
     out = runner.run_ab(Source(clock, ratio=1.2, block_s=0.1), plan, clock=clock, load=dict)
     s = out.summary
@@ -82,7 +47,7 @@ def test_one_trial_decides_nothing():
 
 
 def test_interrupt_keeps_the_outcome_even_when_interrupted_again_while_stopping():
-    clock = Clock()
+    clock = Clock(0)
 
     def ctrl_c(n):
         if n == 7:
@@ -103,7 +68,7 @@ def test_interrupt_keeps_the_outcome_even_when_interrupted_again_while_stopping(
 
 def test_interrupt_during_the_final_analysis_keeps_the_rounds(monkeypatch):
     """Ctrl-C while the finished run summarises (a bootstrap): the rounds are still kept."""
-    clock = Clock()
+    clock = Clock(0)
     plan = runner.Plan(rounds_per_trial=2, min_trials=2, max_trials=2, max_time_s=1e9)
     real = stats.summarize
     calls = []
@@ -122,7 +87,7 @@ def test_interrupt_during_the_final_analysis_keeps_the_rounds(monkeypatch):
 
 
 def test_a_run_with_no_rounds_records_the_plan():
-    clock = Clock()
+    clock = Clock(0)
 
     def dies(n):
         raise runner.SideFailed("new", "runner process ended (exit -9)")
