@@ -9,34 +9,47 @@ import numpy as np
 from edgevid.run import ab as runner
 
 
-class Recorded:
-    """A block source replaying constructed blocks; counts processes like the real one."""
+class Constructed:
+    """Constructed blocks (NEW = ``ratio`` x BASE, noise ``noise``), counting process starts and
+    the sides asked (``calls``) like the real source. With a ``clock``, a start moves it
+    ``open_s`` and a block ``block_s``; ``on_block(n)`` may raise at block n (``lost_after``)."""
 
-    def __init__(self, ratio=1.0, noise=0.01, seed=3, fail_at=None):
+    def __init__(self, ratio=1.0, noise=0.01, seed=3, clock=None, block_s=0.5, open_s=1.0,
+                 on_block=None):  # fmt: skip
         self.rng = np.random.default_rng(seed)
-        self.ratio, self.noise, self.fail_at = ratio, noise, fail_at
+        self.ratio, self.noise, self.clock = ratio, noise, clock
+        self.block_s, self.open_s = block_s, open_s
+        self.on_block = on_block or (lambda n: None)
         self.calls: list = []
-        self.opened = 0
-        self.pid = 1000
+        self.opened = self.closed = 0
 
     def open(self, trial):
         self.opened += 1
-        ready = {}
-        for side in ("base", "new"):
-            self.pid += 1
-            ready[side] = {"pid": self.pid, "numerics": {"ok": True}}
-        return ready
+        if self.clock is not None:
+            self.clock.t += self.open_s
+        return {s: {"pid": 2 * self.opened + k, "numerics": {"ok": True}} for k, s in
+                enumerate(runner.SIDES)}  # fmt: skip
 
     def block(self, side):
         self.calls.append(side)
-        if self.fail_at is not None and len(self.calls) > self.fail_at:
-            raise runner.SideFailed(side, "runner process ended (exit -9)")
+        self.on_block(len(self.calls))
+        if self.clock is not None:
+            self.clock.t += self.block_s
         f = self.ratio if side == "new" else 1.0
         return list(10 * f * (1 + self.rng.normal(0, self.noise, 5)))
 
     def close(self):
-        pass
+        self.closed += 1
 
+
+def lost_after(n: int):
+    """An ``on_block`` whose NEW side dies after ``n`` blocks, as a killed runner would."""
+
+    def on_block(k):
+        if k > n:
+            raise runner.SideFailed("new", "runner process ended (exit -9)")
+
+    return on_block
 
 
 class Replay:
@@ -59,33 +72,6 @@ class Replay:
     def close(self):
         pass
 
-
-
-class Source:
-    """Constructed blocks (NEW = ``ratio`` x BASE, small noise); each block ``block_s`` long on
-    the injected clock; ``on_block(n)`` may raise at block n."""
-
-    def __init__(self, clock, ratio=1.0, block_s=0.5, open_s=1.0, on_block=None, seed=3):
-        self.clock, self.ratio, self.block_s, self.open_s = clock, ratio, block_s, open_s
-        self.rng = np.random.default_rng(seed)
-        self.on_block = on_block or (lambda n: None)
-        self.blocks = self.opened = self.closed = 0
-
-    def open(self, trial):
-        self.opened += 1
-        self.clock.t += self.open_s
-        return {s: {"pid": 2 * trial + k, "numerics": {"ok": True}} for k, s in
-                enumerate(runner.SIDES)}  # fmt: skip
-
-    def block(self, side):
-        self.blocks += 1
-        self.on_block(self.blocks)
-        self.clock.t += self.block_s
-        f = self.ratio if side == "new" else 1.0
-        return list(10 * f * (1 + self.rng.normal(0, 0.01, 5)))
-
-    def close(self):
-        self.closed += 1
 
 
 class Clock:

@@ -13,7 +13,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from ab_sources import Clock, Recorded
+from ab_sources import Clock, Constructed, lost_after
 from edgevid.run import ab as runner
 from edgevid.run import ab_sides
 
@@ -21,7 +21,7 @@ ROOT = Path(__file__).resolve().parents[1]
 
 
 def test_rounds_are_paired_and_order_random_and_seeded():
-    src = Recorded()
+    src = Constructed()
     plan = runner.Plan(rounds_per_trial=10, min_trials=3, max_trials=3, seed=7)
     out = runner.run_ab(src, plan, clock=Clock(), load=dict)
     orders = [tuple(r["order"]) for r in out.rounds]
@@ -33,9 +33,9 @@ def test_rounds_are_paired_and_order_random_and_seeded():
     for t in range(3):  # so each trial has each side first equally often
         firsts = [r["order"][0] for r in out.rounds if r["trial"] == t]
         assert firsts.count("base") == firsts.count("new") == 5
-    again = runner.run_ab(Recorded(), plan, clock=Clock(), load=dict)
+    again = runner.run_ab(Constructed(), plan, clock=Clock(), load=dict)
     assert orders == [tuple(r["order"]) for r in again.rounds]  # seeded
-    other = runner.run_ab(Recorded(), runner.Plan(max_trials=3, seed=8), clock=Clock(), load=dict)
+    other = runner.run_ab(Constructed(), runner.Plan(max_trials=3, seed=8), clock=Clock(), load=dict)
     assert orders != [tuple(r["order"]) for r in other.rounds]
 
 
@@ -66,7 +66,7 @@ def test_block_warmup_is_untimed_and_checked():
 
 
 def test_processes_restarted_per_trial():
-    src = Recorded()
+    src = Constructed()
     plan = runner.Plan(rounds_per_trial=4, min_trials=4, max_trials=4)
     out = runner.run_ab(src, plan, clock=Clock(), load=dict)
     assert src.opened == 4 and len(out.trials) == 4
@@ -76,7 +76,7 @@ def test_processes_restarted_per_trial():
 
 def test_sequential_stop_when_settled():
     plan = runner.Plan(rounds_per_trial=10, min_trials=3, max_trials=20, max_time_s=1e9)
-    out = runner.run_ab(Recorded(ratio=1.2), plan, clock=Clock(), load=dict)
+    out = runner.run_ab(Constructed(ratio=1.2), plan, clock=Clock(), load=dict)
     assert out.stop_reason == "settled" and out.summary.verdict == "slower"
     assert out.summary.trials == 3  # the earliest look
 
@@ -86,12 +86,12 @@ def test_with_a_gate_the_run_stops_once_the_gate_is_decided():
     the first look; without the gate the same data runs to the trial cap."""
     plan = runner.Plan(rounds_per_trial=4, min_trials=3, max_trials=8, max_time_s=1e9, margin=0.0)
     gated = dataclasses.replace(plan, fail_above=0.05)
-    out = runner.run_ab(Recorded(ratio=1.0, noise=0.02), gated, clock=Clock(), load=dict)
+    out = runner.run_ab(Constructed(ratio=1.0, noise=0.02), gated, clock=Clock(), load=dict)
     assert out.stop_reason == "settled" and out.summary.trials == 3
     assert out.summary.gate == "pass" and out.looks[-1]["gate"] == "pass"
-    out = runner.run_ab(Recorded(ratio=1.0, noise=0.02), plan, clock=Clock(), load=dict)
+    out = runner.run_ab(Constructed(ratio=1.0, noise=0.02), plan, clock=Clock(), load=dict)
     assert out.stop_reason == "trial cap" and out.summary.gate is None
-    out = runner.run_ab(Recorded(ratio=1.2, noise=0.02), gated, clock=Clock(), load=dict)
+    out = runner.run_ab(Constructed(ratio=1.2, noise=0.02), gated, clock=Clock(), load=dict)
     assert out.summary.trials == 3 and out.summary.gate == "fail" == out.looks[-1]["gate"]
 
 
@@ -122,7 +122,7 @@ def test_start_order_of_the_sides_is_random_per_trial_and_seeded():
 
 def test_time_cap_gives_inconclusive():
     plan = runner.Plan(rounds_per_trial=10, min_trials=3, max_trials=20, max_time_s=2.0)
-    out = runner.run_ab(Recorded(ratio=1.02, noise=0.3), plan, clock=Clock(0.1), load=dict)
+    out = runner.run_ab(Constructed(ratio=1.02, noise=0.3), plan, clock=Clock(0.1), load=dict)
     assert out.stop_reason == "time cap"
     assert out.summary.verdict == "inconclusive"
     assert out.seconds <= 2.5
@@ -131,7 +131,7 @@ def test_time_cap_gives_inconclusive():
 def test_side_lost_mid_run_keeps_rounds():
     plan = runner.Plan(rounds_per_trial=10, min_trials=3, max_trials=3)
     with pytest.raises(runner.SideFailed) as e:
-        runner.run_ab(Recorded(fail_at=9), plan, clock=Clock(), load=dict)
+        runner.run_ab(Constructed(on_block=lost_after(9)), plan, clock=Clock(), load=dict)
     assert e.value.exit_code == 1
     assert len(e.value.outcome.rounds) == 4  # type: ignore[attr-defined]
     assert e.value.outcome.stop_reason.startswith("failed")  # type: ignore[attr-defined]
@@ -251,7 +251,7 @@ def test_report_shows_stored_ab_records():
     from edgevid.report.to_markdown import render as md
     from edgevid.runners.record import new_record
 
-    out = runner.run_ab(Recorded(ratio=1.1), runner.Plan(max_trials=3), clock=Clock(), load=dict)
+    out = runner.run_ab(Constructed(ratio=1.1), runner.Plan(max_trials=3), clock=Clock(), load=dict)
     rec = new_record(
         kind="ab", model="x3d-tiny", format="onnx", precision="fp32", device="d", status="ok",
         input_shape=[1, 3, 4, 32, 32], threads=1, created_at="2026-12-04T00:00:00+00:00",

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from ab_sources import Clock, Source
+from ab_sources import Clock, Constructed, lost_after
 from edgevid.analysis import ab as stats
 from edgevid.analysis.ab_words import gate_words
 from edgevid.run import ab as runner
@@ -26,7 +26,7 @@ def test_time_cap_starts_no_trial_that_cannot_end_in_time():
     the third trial (22 s -> 33 s) is not started: two whole trials, none cut short."""
     clock = Clock(0)
     plan = runner.Plan(rounds_per_trial=10, min_trials=5, max_trials=20, max_time_s=30.0)
-    out = runner.run_ab(Source(clock, ratio=1.0), plan, clock=clock, load=dict)
+    out = runner.run_ab(Constructed(clock=clock, ratio=1.0), plan, clock=clock, load=dict)
     assert out.stop_reason == "time cap"
     assert out.summary.trials == 2 and out.summary.rounds == 20
     assert out.seconds <= 30.0
@@ -37,7 +37,7 @@ def test_one_trial_decides_nothing():
     for a 20% slowdown whose rounds agree; its interval is still reported."""
     clock = Clock(0)
     plan = runner.Plan(rounds_per_trial=10, min_trials=3, max_time_s=5.0, fail_above=0.02)
-    out = runner.run_ab(Source(clock, ratio=1.2, block_s=0.1), plan, clock=clock, load=dict)
+    out = runner.run_ab(Constructed(clock=clock, ratio=1.2, block_s=0.1), plan, clock=clock, load=dict)
     s = out.summary
     assert s.trials == 1 and s.ci_low > 1.1  # reported
     assert s.verdict == "inconclusive" and s.gate == "undecided"
@@ -53,13 +53,13 @@ def test_interrupt_keeps_the_outcome_even_when_interrupted_again_while_stopping(
         if n == 7:
             raise KeyboardInterrupt
 
-    class Stubborn(Source):
+    class Stubborn(Constructed):
         def close(self):  # the second Ctrl-C, while the sides stop
             super().close()
             if self.closed == 1:
                 raise KeyboardInterrupt
 
-    src = Stubborn(clock, on_block=ctrl_c)
+    src = Stubborn(clock=clock, on_block=ctrl_c)
     with pytest.raises(KeyboardInterrupt) as e:
         runner.run_ab(src, runner.Plan(max_time_s=1e9), clock=clock, load=dict)
     out = e.value.outcome  # type: ignore[attr-defined]
@@ -81,7 +81,7 @@ def test_interrupt_during_the_final_analysis_keeps_the_rounds(monkeypatch):
 
     monkeypatch.setattr(stats, "summarize", summarize)
     with pytest.raises(KeyboardInterrupt) as e:
-        runner.run_ab(Source(clock), plan, clock=clock, load=dict)
+        runner.run_ab(Constructed(clock=clock), plan, clock=clock, load=dict)
     out = e.value.outcome  # type: ignore[attr-defined]
     assert len(out.rounds) == 4 and out.stop_reason == "interrupted" and len(calls) == 3
 
@@ -89,12 +89,9 @@ def test_interrupt_during_the_final_analysis_keeps_the_rounds(monkeypatch):
 def test_a_run_with_no_rounds_records_the_plan():
     clock = Clock(0)
 
-    def dies(n):
-        raise runner.SideFailed("new", "runner process ended (exit -9)")
-
     plan = runner.Plan(margin=0.05, fail_above=0.03, max_time_s=1e9)
     with pytest.raises(runner.SideFailed) as e:
-        runner.run_ab(Source(clock, on_block=dies), plan, clock=clock, load=dict)
+        runner.run_ab(Constructed(clock=clock, on_block=lost_after(0)), plan, clock=clock, load=dict)
     s = e.value.outcome.summary  # type: ignore[attr-defined]
     assert s.rounds == 0 and s.margin == 0.05 and s.fail_above == 0.03
 
